@@ -1,0 +1,83 @@
+//! The live source: a SocketCAN `CAN_RAW` socket read through tokio.
+//!
+//! Only extended (29-bit) data frames reach the caller. Error frames are asked for,
+//! counted and logged — a bus error is information, never a reason to stop — and
+//! remote or standard frames are dropped.
+
+use std::io;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use socketcan::{tokio::CanSocket, CanFrame, EmbeddedFrame, Frame as _, SocketOptions};
+use tracing::{debug, warn};
+
+use super::frame::{Frame, Micros};
+
+const CAN_EFF_FLAG: u32 = 0x8000_0000;
+
+/// Counters of what the socket delivered besides data frames.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SocketStats {
+    pub frames: u64,
+    pub error_frames: u64,
+    pub dropped_non_extended: u64,
+}
+
+/// A SocketCAN interface opened for NMEA 2000.
+pub struct CanSource {
+    socket: CanSocket,
+    interface: String,
+    stats: SocketStats,
+}
+
+impl CanSource {
+    /// Opens `interface` (e.g. `can0`, `vcan0`) for extended data frames and error frames.
+    pub fn open(interface: &str) -> io::Result<CanSource> {
+        let socket = CanSocket::open(interface)?;
+        socket.set_filters(&[(CAN_EFF_FLAG, CAN_EFF_FLAG)])?;
+        socket.set_error_filter_accept_all()?;
+        Ok(CanSource { socket, interface: interface.to_string(), stats: SocketStats::default() })
+    }
+
+    /// The interface name.
+    pub fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    /// What the socket delivered so far.
+    pub fn stats(&self) -> SocketStats {
+        self.stats
+    }
+
+    /// The next extended data frame, stamped with the time it was read.
+    pub async fn recv(&mut self) -> io::Result<Frame> {
+        loop {
+            let frame = self.socket.read_frame().await?;
+            match frame {
+                CanFrame::Data(d) if d.is_extended() => {
+                    self.stats.frames += 1;
+                    return Ok(Frame::new(now_micros(), d.raw_id(), d.data()));
+                }
+                CanFrame::Error(e) => {
+                    self.stats.error_frames += 1;
+                    warn!(interface = %self.interface, error = %e.into_error(), count = self.stats.error_frames, "CAN error frame");
+                }
+                other => {
+                    self.stats.dropped_non_extended += 1;
+                    debug!(interface = %self.interface, frame = ?other, "dropped a non-extended or remote frame");
+                }
+            }
+        }
+    }
+
+    /// Sends one extended data frame.
+    pub async fn send(&self, frame: &Frame) -> io::Result<()> {
+        let f = CanFrame::from_raw_id(frame.id | CAN_EFF_FLAG, frame.data())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "frame does not fit a CAN frame"))?;
+        self.socket.write_frame(f).await
+    }
+}
+
+/// The wall clock in µs since the epoch (the shell's job; the core gets time passed in).
+pub fn now_micros() -> Micros {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as Micros).unwrap_or(0)
+}

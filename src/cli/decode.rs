@@ -1,0 +1,133 @@
+//! `n2k-dbus decode` and `n2k-dbus convert`.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use n2k_dbus::can::socket::CanSource;
+use n2k_dbus::json::{self, Style, Units};
+use n2k_dbus::logs::{write_candump_log, LogReader, Record};
+use n2k_dbus::n2k::{Assembler, Message};
+use n2k_dbus::pgn;
+use tracing::info;
+
+use super::{ConvertArgs, DecodeArgs, OutputFormat};
+
+fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
+    }
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
+}
+
+/// Writes decoded messages as JSON lines.
+struct Printer<W: Write> {
+    out: W,
+    style: Style,
+    line: String,
+}
+
+impl<W: Write> Printer<W> {
+    fn message(&mut self, msg: &Message<'_>) -> io::Result<()> {
+        let Some(def) = pgn::select(msg.id.pgn, msg.data) else {
+            return Ok(());
+        };
+        self.line.clear();
+        json::write_message(&mut self.line, self.style, msg, def);
+        self.line.push('\n');
+        self.out.write_all(self.line.as_bytes())
+    }
+}
+
+fn style(a: &DecodeArgs) -> Style {
+    match a.format {
+        OutputFormat::Json => Style::native(),
+        OutputFormat::CanboatJson => Style::canboat(if a.si { Units::Si } else { Units::Std }),
+    }
+}
+
+pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
+    let style = style(&a);
+    let stdout = io::stdout().lock();
+    let mut p = Printer { out: BufWriter::with_capacity(1 << 16, stdout), style, line: String::with_capacity(1024) };
+    if a.format == OutputFormat::CanboatJson {
+        writeln!(p.out, "{}", json::header(style.units))?;
+    }
+    if let Some(iface) = &a.interface {
+        return live(iface, p);
+    }
+    let path = a.file.as_deref().context("a capture file or --interface is needed")?;
+    let mut reader = LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(a.skip_bad_lines);
+    let mut asm = Assembler::new();
+    while let Some(rec) = reader.next_record() {
+        let rec = rec?;
+        let r = match &rec {
+            Record::Frame(f) => match asm.on_frame(f) {
+                Some(m) => p.message(&m),
+                None => Ok(()),
+            },
+            Record::Message(m) => p.message(&Message { timestamp: m.timestamp, id: m.id, data: &m.data }),
+        };
+        if let Err(e) = r {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e.into());
+        }
+    }
+    p.out.flush()?;
+    report_bad_lines(reader.bad_lines());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_bad_lines(n: u64) {
+    if n > 0 {
+        eprintln!("n2k-dbus: skipped {n} malformed line(s)");
+    }
+}
+
+fn live<W: Write>(iface: &str, mut p: Printer<W>) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let mut src = CanSource::open(iface).with_context(|| format!("cannot open CAN interface {iface}"))?;
+        info!(interface = iface, "decoding live traffic");
+        let mut asm = Assembler::new();
+        loop {
+            tokio::select! {
+                frame = src.recv() => {
+                    let frame = frame.with_context(|| format!("reading {iface}"))?;
+                    if let Some(m) = asm.on_frame(&frame) {
+                        p.message(&m)?;
+                        p.out.flush()?;
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
+    let mut reader = LogReader::new(open(&a.file)?, a.file.display().to_string()).skip_bad_lines(a.skip_bad_lines);
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut skipped_messages = 0u64;
+    while let Some(rec) = reader.next_record() {
+        match rec? {
+            Record::Frame(f) => {
+                let iface = reader.interface().unwrap_or(&a.interface).to_string();
+                write_candump_log(&mut out, &iface, &f)?;
+            }
+            Record::Message(_) => skipped_messages += 1,
+        }
+    }
+    out.flush()?;
+    if skipped_messages > 0 {
+        eprintln!("n2k-dbus: {skipped_messages} reassembled message(s) have no CAN frames and were not written");
+    }
+    report_bad_lines(reader.bad_lines());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,444 @@
+//! canboat's analyzer JSON (`analyzer -json -nv`, and `-si`), so tools built on canboat
+//! can read our output: the same keys, field names and lookup objects.
+//!
+//! One line per message:
+//! `{"timestamp":"…","prio":6,"src":1,"dst":255,"pgn":60928,"description":"…","fields":{…}}`.
+//! Fields without a value are left out, repeating sets become `"list":[{…},…]`,
+//! lookups are `{"value":n,"name":"…"}` and key fields carry `"key":true`.
+
+use std::fmt::Write as _;
+
+use crate::n2k::Message;
+use crate::pgn::decode::{Text, Value, Visitor};
+use crate::pgn::defs::{FieldDef, FieldKind, Lookup};
+use crate::pgn::{self, PgnDef};
+use crate::time::{civil_from_days, write_iso_micros, write_iso_millis};
+
+/// Unit system of the output, as canboat's `-si` switch chooses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Units {
+    /// canboat's default: °C, degrees, bar, Ah.
+    #[default]
+    Std,
+    /// Strict SI: K, rad, Pa, C (coulomb), J.
+    Si,
+}
+
+/// How a message is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    pub units: Units,
+    /// Key fields by their camelCase id instead of their display name, and print
+    /// timestamps to the microsecond (the n2k-dbus format).
+    pub ids: bool,
+}
+
+impl Style {
+    /// canboat's `analyzer -json -nv` (`-si` with [`Units::Si`]).
+    pub fn canboat(units: Units) -> Style {
+        Style { units, ids: false }
+    }
+
+    /// The n2k-dbus format: SI values, field ids, microsecond timestamps.
+    pub fn native() -> Style {
+        Style { units: Units::Si, ids: true }
+    }
+}
+
+/// The header line canboat prints before the messages.
+pub fn header(units: Units) -> String {
+    let u = match units {
+        Units::Std => "std",
+        Units::Si => "si",
+    };
+    format!("{{\"version\":\"8.0.0-beta3\",\"units\":\"{u}\",\"showLookupValues\":true}}")
+}
+
+/// Appends one message as a canboat JSON line (without the newline) to `out`.
+pub fn write_message(out: &mut String, style: Style, msg: &Message<'_>, def: &'static PgnDef) {
+    out.push_str("{\"timestamp\":\"");
+    if style.ids {
+        write_iso_micros(out, msg.timestamp);
+    } else {
+        write_iso_millis(out, msg.timestamp);
+    }
+    let _ = write!(
+        out,
+        "\",\"prio\":{},\"src\":{},\"dst\":{},\"pgn\":{},\"description\":",
+        msg.id.priority, msg.id.source, msg.id.destination, msg.id.pgn
+    );
+    write_str(out, def.description.as_bytes());
+    if style.ids {
+        out.push_str(",\"id\":");
+        write_str(out, def.id.as_bytes());
+    }
+    let mut w = FieldWriter { out, units: style.units, ids: style.ids, fields_open: false, first: true };
+    pgn::walk(def, msg.data, &mut w);
+    if w.fields_open {
+        w.out.push('}');
+    }
+    out.push('}');
+}
+
+struct FieldWriter<'o> {
+    out: &'o mut String,
+    units: Units,
+    ids: bool,
+    /// `"fields":{` has been written.
+    fields_open: bool,
+    /// The next member is the first of its object.
+    first: bool,
+}
+
+impl FieldWriter<'_> {
+    fn key(&mut self, name: &str) {
+        if !self.fields_open {
+            self.out.push_str(",\"fields\":{");
+            self.fields_open = true;
+            self.first = true;
+        }
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        write_str(self.out, name.as_bytes());
+        self.out.push(':');
+    }
+}
+
+impl Visitor for FieldWriter<'_> {
+    fn field(&mut self, f: &FieldDef, value: Value<'_>) {
+        if !shown(f, &value) {
+            return;
+        }
+        self.key(if self.ids { f.id } else { f.name });
+        write_value(self.out, self.units, f, value);
+    }
+
+    fn begin_list(&mut self, set: usize) {
+        self.key(if set == 0 { "list" } else { "list2" });
+        self.out.push('[');
+        self.first = true;
+    }
+
+    fn begin_item(&mut self) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.out.push('{');
+        self.first = true;
+    }
+
+    fn end_item(&mut self) {
+        self.out.push('}');
+        self.first = false;
+    }
+
+    fn end_list(&mut self) {
+        self.out.push(']');
+        self.first = false;
+    }
+}
+
+/// Whether canboat prints this field at all.
+fn shown(f: &FieldDef, value: &Value<'_>) -> bool {
+    match *value {
+        Value::Missing(_) => false,
+        Value::Text(t) => !matches!(t, Text::Bytes([]) | Text::Ucs2([])),
+        Value::Binary { data, shift, bits } => match f.kind {
+            // Reserved bits are meant to be all ones, spare bits all zeros.
+            FieldKind::Reserved => !bits_all(data, shift, bits, true),
+            FieldKind::Spare => !bits_all(data, shift, bits, false),
+            _ => bits > 0,
+        },
+        _ => true,
+    }
+}
+
+fn bits_all(data: &[u8], shift: u8, bits: usize, ones: bool) -> bool {
+    let mut k = 0;
+    while k < bits {
+        let pos = usize::from(shift) + k;
+        let bit = data.get(pos / 8).is_some_and(|b| b >> (pos % 8) & 1 == 1);
+        if bit != ones {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+/// Decimal places canboat shows for a resolution: one per factor of ten below 1.
+fn precision(resolution: f64) -> usize {
+    let mut p = 0;
+    let mut r = resolution;
+    while r > 0.0 && r < 1.0 && p < 16 {
+        r *= 10.0;
+        // Guard against 0.1 * 10 = 0.9999…
+        if (r - r.round()).abs() < r * 1e-9 {
+            r = r.round();
+        }
+        p += 1;
+    }
+    p
+}
+
+fn write_value(out: &mut String, units: Units, f: &FieldDef, value: Value<'_>) {
+    match value {
+        Value::Number(raw) => write_number(out, units, f, raw),
+        Value::Float(x) => {
+            let _ = write!(out, "{}", format_g(f64::from(x)));
+        }
+        Value::Lookup(v, name) => write_lookup(out, v, name, f.key),
+        Value::Pgn(v) => write_lookup(out, v, u32::try_from(v).ok().and_then(pgn::describe), f.key),
+        Value::Bits(v) => {
+            out.push('[');
+            let mut first = true;
+            for bit in 0..64 {
+                if v & (1 << bit) == 0 {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                let _ = write!(out, "{{\"value\":{},\"name\":", 1u64 << bit);
+                match f.lookup {
+                    Lookup::Bits(t) => match t.get(bit) {
+                        Some(n) => write_str(out, n.as_bytes()),
+                        None => out.push_str("null"),
+                    },
+                    _ => out.push_str("null"),
+                }
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Date(d) => {
+            let (y, m, day) = civil_from_days(d as i64);
+            let _ = write!(out, "{{\"value\":{d},\"name\":\"{y:04}.{m:02}.{day:02}\"");
+            close_key(out, f.key);
+        }
+        Value::Time(t) | Value::Duration(t) => write_time(out, f, t),
+        Value::IsoName(n) => {
+            let _ = write!(out, "{{\"value\":{n},\"name\":");
+            write_iso_name(out, units, n);
+            close_key(out, f.key);
+        }
+        Value::Mmsi(m) => {
+            if f.key {
+                let _ = write!(out, "{{\"value\":\"{m:09}\",\"key\":true}}");
+            } else {
+                let _ = write!(out, "\"{m:09}\"");
+            }
+        }
+        Value::Decimal(d) => {
+            out.push('"');
+            for b in d {
+                if *b < 100 {
+                    let _ = write!(out, "{b:02}");
+                }
+            }
+            out.push('"');
+        }
+        Value::Text(t) => write_text(out, t),
+        Value::Binary { data, shift, bits } => write_hex(out, data, shift, bits),
+        Value::Missing(_) => out.push_str("null"),
+    }
+}
+
+fn close_key(out: &mut String, key: bool) {
+    if key {
+        out.push_str(",\"key\":true");
+    }
+    out.push('}');
+}
+
+fn write_lookup(out: &mut String, v: u64, name: Option<&str>, key: bool) {
+    let _ = write!(out, "{{\"value\":{v}");
+    if let Some(n) = name {
+        out.push_str(",\"name\":");
+        write_str(out, n.as_bytes());
+    }
+    close_key(out, key);
+}
+
+fn write_number(out: &mut String, units: Units, f: &FieldDef, raw: i64) {
+    if f.key {
+        out.push_str("{\"value\":");
+    }
+    let unit = f.unit.unwrap_or("");
+    let mut res = f.resolution;
+    let mut a = raw as f64 * res;
+    let mut prec = precision(res);
+    match (units, unit) {
+        (Units::Si, "kWh") => {
+            a *= 3.6e6;
+            res *= 3.6e6;
+        }
+        (Units::Si, "Ah") => {
+            a *= 3600.0;
+            res *= 3600.0;
+        }
+        (Units::Std, "K") => a -= 273.15,
+        (Units::Std, "Pa") => {
+            a /= 1e5;
+            prec = precision(res / 1e5).max(3);
+            res /= 1e5;
+        }
+        (Units::Std, "rad" | "rad/s") => {
+            a = a.to_degrees();
+            prec = prec.saturating_sub(3).max(1);
+            res = 0.1;
+        }
+        (_, "deg") => prec = prec.min(7),
+        _ => {}
+    }
+    if res == 1.0 && f.resolution == 1.0 && unit != "K" {
+        let _ = write!(out, "{raw}");
+    } else {
+        let _ = write!(out, "{:.*}", prec, a);
+    }
+    if f.key {
+        out.push_str(",\"key\":true}");
+    }
+}
+
+/// Time of day or duration: `{"value":n,"name":"HH:MM:SS[.ffff]"}`.
+fn write_time(out: &mut String, f: &FieldDef, t: i64) {
+    let res = f.resolution;
+    let (value, per_second, digits) = if res < 1.0 {
+        let per = (1.0 / res).round() as i64;
+        (t, per.max(1), precision(res))
+    } else {
+        (t.saturating_mul(res as i64), 1, 0)
+    };
+    let neg = value < 0;
+    let v = value.unsigned_abs();
+    let per = per_second as u64;
+    let secs = v / per;
+    let frac = v % per;
+    let _ = write!(out, "{{\"value\":{value},\"name\":\"{}{:02}:{:02}:{:02}", if neg { "-" } else { "" }, secs / 3600, secs / 60 % 60, secs % 60);
+    if digits > 0 {
+        let _ = write!(out, ".{:0width$}", frac, width = digits);
+    }
+    out.push('"');
+    close_key(out, f.key);
+}
+
+fn write_iso_name(out: &mut String, units: Units, name: u64) {
+    let bytes = name.to_le_bytes();
+    let Some(def) = pgn::variants(60928).iter().find(|d| !d.fallback) else {
+        out.push_str("null");
+        return;
+    };
+    out.push('{');
+    let mut w = FieldWriter { out, units, ids: false, fields_open: true, first: true };
+    pgn::walk(def, &bytes, &mut w);
+    out.push('}');
+}
+
+fn write_hex(out: &mut String, data: &[u8], shift: u8, bits: usize) {
+    let n = bits.div_ceil(8);
+    out.push('"');
+    for i in 0..n {
+        let pos = usize::from(shift) + i * 8;
+        let lo = data.get(pos / 8).copied().unwrap_or(0xFF);
+        let hi = data.get(pos / 8 + 1).copied().unwrap_or(0xFF);
+        let mut b = ((u16::from(hi) << 8 | u16::from(lo)) >> (pos % 8)) as u8;
+        let left = bits - i * 8;
+        if left < 8 {
+            b &= (1u8 << left) - 1;
+        }
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{b:02X}");
+    }
+    out.push('"');
+}
+
+fn write_text(out: &mut String, t: Text<'_>) {
+    match t {
+        Text::Bytes(b) => write_str(out, b),
+        Text::Ucs2(b) => {
+            let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+            let s: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect();
+            write_str(out, s.trim_end_matches('\0').as_bytes());
+        }
+    }
+}
+
+/// A JSON string; bytes that are not UTF-8 are taken as Latin-1. `/` is escaped as
+/// canboat escapes it.
+pub fn write_str(out: &mut String, s: &[u8]) {
+    out.push('"');
+    let text = match std::str::from_utf8(s) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => std::borrow::Cow::Owned(s.iter().map(|&b| char::from(b)).collect::<String>()),
+    };
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' => out.push_str("\\/"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// C's `%g`: six significant digits, no trailing zeros.
+fn format_g(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let exp = x.abs().log10().floor() as i32;
+    if !(-4..6).contains(&exp) {
+        let s = format!("{:.5e}", x);
+        // Rust prints 1.23450e5; C prints 1.2345e+05.
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        let e: i32 = e.parse().unwrap_or(0);
+        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    let decimals = (5 - exp).max(0) as usize;
+    let s = format!("{:.*}", decimals, x);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_follows_resolution() {
+        assert_eq!(precision(1.0), 0);
+        assert_eq!(precision(0.1), 1);
+        assert_eq!(precision(0.01), 2);
+        assert_eq!(precision(0.004), 3);
+        assert_eq!(precision(1e-7), 7);
+        assert_eq!(precision(3.125e-8), 8);
+        assert_eq!(precision(100.0), 0);
+    }
+
+    #[test]
+    fn g_format() {
+        assert_eq!(format_g(1.5), "1.5");
+        assert_eq!(format_g(123456789.0), "1.23457e+08");
+        assert_eq!(format_g(0.0001234), "0.0001234");
+        assert_eq!(format_g(100.0), "100");
+    }
+}

@@ -1,0 +1,16 @@
+//! n2k-dbus: an NMEA 2000 / VE.Can gateway to Victron Venus OS D-Bus.
+//!
+//! The data flow, one module per stage:
+//! - [`can`]: CAN frames and identifiers, the live SocketCAN source;
+//! - [`logs`]: capture files (candump, canboat, Yacht Devices) in and candump out;
+//! - [`n2k`]: transport — fast packet and ISO TP reassembly and fragmentation;
+//! - [`pgn`]: the PGN definitions (compiled from `pgn-defs/`) and the decoder;
+//! - [`json`]: decoded messages as canboat-compatible JSON.
+#![forbid(unsafe_code)]
+
+pub mod can;
+pub mod json;
+pub mod logs;
+pub mod n2k;
+pub mod pgn;
+pub mod time;

@@ -1,0 +1,278 @@
+//! Bus capture files: every common text format in, candump `-L` out.
+//!
+//! [`LogReader`] detects the format from the first line that holds a frame and then
+//! reads the whole file in it. A line that does not parse is an error naming the
+//! file, the line and what was expected — or, with `skip_bad_lines`, it is counted
+//! and skipped. Timestamps are taken as they are; captures whose clock jumps
+//! backwards are read without complaint.
+
+mod candump;
+mod canboat;
+mod hex;
+mod writer;
+mod yacht;
+
+pub use writer::write_candump_log;
+
+use std::fmt;
+use std::io::BufRead;
+
+use thiserror::Error;
+
+use crate::can::{CanId, Frame, Micros};
+
+/// The text formats the reader understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `candump -l` / `-L`: `(1436509052.249713) can0 09F8027F#1A2B3C4D5E6F7081 [R|T]`.
+    CandumpLog,
+    /// candump's default output, optionally with a `-ta/-td/-tz/-tA` timestamp:
+    /// ` (1436509052.249713)  can0  09F8027F   [8]  1A 2B 3C …`.
+    CandumpAscii,
+    /// Old can-utils ("Angstrom"): `<0x18eeff01> [8] 05 a0 be 1c 00 a0 a0 c0`.
+    Angstrom,
+    /// canboat PLAIN (one frame per line) or FAST (one message per line):
+    /// `2011-04-25-06:25:03.603,3,129029,36,255,43,e6,f1,…`.
+    Canboat,
+    /// Yacht Devices RAW: `00:29:58.617 R 0DFF180D A2 8C 50 C0 FF FF FF FF`.
+    YachtRaw,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::CandumpLog => "candump log",
+            Format::CandumpAscii => "candump ASCII",
+            Format::Angstrom => "candump (Angstrom)",
+            Format::Canboat => "canboat PLAIN/FAST",
+            Format::YachtRaw => "Yacht Devices RAW",
+        })
+    }
+}
+
+/// A message that arrived already reassembled (canboat FAST lines, long PLAIN lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage {
+    pub timestamp: Micros,
+    pub id: CanId,
+    pub data: Vec<u8>,
+}
+
+/// What one line of a capture holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A single CAN frame, to go through transport reassembly.
+    Frame(Frame),
+    /// A complete message, to be decoded as it is.
+    Message(RawMessage),
+}
+
+/// A line that could not be read, with where it is and what was expected there.
+#[derive(Debug, Error)]
+pub enum LogError {
+    #[error("{path}:{line}: {expected} (in {format} format): `{text}`")]
+    BadLine { path: String, line: usize, format: Format, expected: &'static str, text: String },
+    #[error("{path}:{line}: not a line of any known capture format: `{text}`")]
+    UnknownFormat { path: String, line: usize, text: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// The longest line the reader accepts; longer lines are errors, not memory growth.
+const MAX_LINE: usize = 16 * 1024;
+
+/// Reads records from a capture, detecting its format.
+pub struct LogReader<R> {
+    src: R,
+    path: String,
+    line_no: usize,
+    buf: Vec<u8>,
+    format: Option<Format>,
+    skip_bad_lines: bool,
+    bad_lines: u64,
+    state: ParseState,
+}
+
+/// Per-file state some formats need while parsing.
+#[derive(Debug, Default)]
+pub(crate) struct ParseState {
+    /// The CAN interface named by the file (candump formats), e.g. `can0`.
+    pub interface: Option<String>,
+    /// canboat files: a line longer than 8 bytes showed this is FAST (reassembled).
+    pub coalesced: bool,
+}
+
+impl<R: BufRead> LogReader<R> {
+    /// A reader for `src`; `path` names it in errors.
+    pub fn new(src: R, path: impl Into<String>) -> Self {
+        LogReader {
+            src,
+            path: path.into(),
+            line_no: 0,
+            buf: Vec::with_capacity(256),
+            format: None,
+            skip_bad_lines: false,
+            bad_lines: 0,
+            state: ParseState::default(),
+        }
+    }
+
+    /// Count and skip malformed lines instead of failing on the first one.
+    pub fn skip_bad_lines(mut self, skip: bool) -> Self {
+        self.skip_bad_lines = skip;
+        self
+    }
+
+    /// The format detected so far.
+    pub fn format(&self) -> Option<Format> {
+        self.format
+    }
+
+    /// The CAN interface the capture names, if it names one.
+    pub fn interface(&self) -> Option<&str> {
+        self.state.interface.as_deref()
+    }
+
+    /// How many malformed lines were skipped.
+    pub fn bad_lines(&self) -> u64 {
+        self.bad_lines
+    }
+
+    /// The next record, `None` at the end of the file.
+    pub fn next_record(&mut self) -> Option<Result<Record, LogError>> {
+        loop {
+            self.buf.clear();
+            let n = match std::io::Read::take(&mut self.src, MAX_LINE as u64 + 1).read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(source) => return Some(Err(LogError::Io { path: self.path.clone(), source })),
+            };
+            self.line_no += 1;
+            if n > MAX_LINE && !self.buf.ends_with(b"\n") {
+                // Skip the rest of the over-long line.
+                let mut sink = Vec::new();
+                loop {
+                    sink.clear();
+                    match std::io::Read::take(&mut self.src, MAX_LINE as u64).read_until(b'\n', &mut sink) {
+                        Ok(0) => break,
+                        Ok(_) if sink.ends_with(b"\n") => break,
+                        Ok(_) => continue,
+                        Err(_) => break,
+                    }
+                }
+                match self.fail("a line shorter than 16 KiB", None) {
+                    Some(e) => return Some(Err(e)),
+                    None => continue,
+                }
+            }
+            let line = match std::str::from_utf8(&self.buf) {
+                Ok(s) => s.trim_end_matches(['\n', '\r']),
+                Err(_) => match self.fail("a line of ASCII text", None) {
+                    Some(e) => return Some(Err(e)),
+                    None => continue,
+                },
+            };
+            if is_ignorable(line) {
+                continue;
+            }
+            let format = match self.format {
+                Some(f) => f,
+                None => match detect(line) {
+                    Some(f) => {
+                        self.format = Some(f);
+                        f
+                    }
+                    None => {
+                        let text = line.chars().take(120).collect();
+                        let e = LogError::UnknownFormat { path: self.path.clone(), line: self.line_no, text };
+                        if self.skip_bad_lines {
+                            self.bad_lines += 1;
+                            continue;
+                        }
+                        return Some(Err(e));
+                    }
+                },
+            };
+            let parsed = match format {
+                Format::CandumpLog => candump::parse_log(line, &mut self.state),
+                Format::CandumpAscii => candump::parse_ascii(line, &mut self.state),
+                Format::Angstrom => candump::parse_angstrom(line),
+                Format::Canboat => canboat::parse(line, &mut self.state),
+                Format::YachtRaw => yacht::parse(line),
+            };
+            match parsed {
+                Ok(Some(r)) => return Some(Ok(r)),
+                Ok(None) => continue,
+                Err(expected) => match self.fail(expected, Some(format)) {
+                    Some(e) => return Some(Err(e)),
+                    None => continue,
+                },
+            }
+        }
+    }
+
+    /// Builds the error for the current line, or counts it when skipping bad lines.
+    fn fail(&mut self, expected: &'static str, format: Option<Format>) -> Option<LogError> {
+        if self.skip_bad_lines {
+            self.bad_lines += 1;
+            return None;
+        }
+        let text = String::from_utf8_lossy(&self.buf).trim_end().chars().take(120).collect();
+        Some(LogError::BadLine {
+            path: self.path.clone(),
+            line: self.line_no,
+            format: format.or(self.format).unwrap_or(Format::CandumpLog),
+            expected,
+            text,
+        })
+    }
+}
+
+impl<R: BufRead> Iterator for LogReader<R> {
+    type Item = Result<Record, LogError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record()
+    }
+}
+
+/// Lines that carry no frame in any format: blank lines, comments, headers.
+fn is_ignorable(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty()
+        || t.starts_with('#')
+        || t.starts_with("interface = ") // candump 4.x header line
+        || t.starts_with("DROPCOUNT:")
+}
+
+/// Recognises the format of a line that holds a frame.
+pub fn detect(line: &str) -> Option<Format> {
+    let t = line.trim_start();
+    if t.starts_with('(') {
+        let after = t.split_once(')')?.1;
+        let mut toks = after.split_ascii_whitespace();
+        let _iface = toks.next()?;
+        let frame = toks.next()?;
+        return Some(if frame.contains('#') { Format::CandumpLog } else { Format::CandumpAscii });
+    }
+    if t.starts_with("<0x") {
+        return Some(Format::Angstrom);
+    }
+    let mut toks = t.split_ascii_whitespace();
+    let first = toks.next()?;
+    let second = toks.next();
+    if first.len() >= 8 && first.as_bytes()[2] == b':' && matches!(second, Some("R" | "T")) {
+        return Some(Format::YachtRaw);
+    }
+    if let Some(id) = second {
+        if toks.next().is_some_and(|d| d.starts_with('[')) && hex::parse_u32(id).is_some() {
+            return Some(Format::CandumpAscii);
+        }
+    }
+    if t.contains(',') && t.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return Some(Format::Canboat);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,18 @@
+//! The `n2k-dbus` command line: thin glue over the library.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_logging(args.verbose);
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("n2k-dbus: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

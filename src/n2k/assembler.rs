@@ -1,0 +1,96 @@
+//! Frames in, messages out: routes each frame to fast-packet or ISO TP reassembly,
+//! or passes it through when its PGN is a single-frame PGN.
+
+use std::sync::OnceLock;
+
+use super::fast_packet::{FastPacketAssembler, FastPacketStats};
+use super::iso_tp::{IsoTpReceiver, IsoTpStats, PGN_TP_CM, PGN_TP_DT};
+use crate::can::{CanId, Frame, Micros};
+use crate::pgn::{self, Transport};
+
+/// A complete NMEA 2000 message, borrowing its payload from the frame or the assembler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message<'a> {
+    pub timestamp: Micros,
+    pub id: CanId,
+    pub data: &'a [u8],
+}
+
+/// Which PGNs travel as fast packets: one bit per PGN of the two data pages.
+fn fast_pgns() -> &'static [u64] {
+    static SET: OnceLock<Vec<u64>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut bits = vec![0u64; 0x20000 / 64];
+        for p in 0..0x20000u32 {
+            let vs = pgn::variants(p);
+            let fast = if vs.is_empty() {
+                // The range rule canboat applies to PGNs it does not know.
+                (0x10000..=0x1EFFF).contains(&p) || (0x1FF00..=0x1FFFF).contains(&p)
+            } else {
+                vs.iter().any(|d| d.transport == Transport::Fast)
+            };
+            if fast {
+                bits[p as usize / 64] |= 1 << (p % 64);
+            }
+        }
+        bits
+    })
+}
+
+/// Whether `pgn` is sent as fast packet.
+pub fn is_fast_packet(pgn: u32) -> bool {
+    pgn < 0x20000 && fast_pgns()[pgn as usize / 64] & (1 << (pgn % 64)) != 0
+}
+
+/// Reassembles a stream of frames into messages.
+#[derive(Default)]
+pub struct Assembler {
+    fast: FastPacketAssembler,
+    iso: IsoTpReceiver,
+    /// Timestamp of the last expiry sweep.
+    swept: Micros,
+}
+
+/// Reassembly counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AssemblerStats {
+    pub fast_packet: FastPacketStats,
+    pub iso_tp: IsoTpStats,
+}
+
+impl Assembler {
+    /// A passive assembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reassembly counters.
+    pub fn stats(&self) -> AssemblerStats {
+        AssemblerStats { fast_packet: self.fast.stats(), iso_tp: self.iso.stats() }
+    }
+
+    /// The ISO TP receiver, to set our own address or collect its answers.
+    pub fn iso_tp(&mut self) -> &mut IsoTpReceiver {
+        &mut self.iso
+    }
+
+    /// Takes one frame; returns a message when this frame completes one.
+    pub fn on_frame<'s>(&'s mut self, frame: &'s Frame) -> Option<Message<'s>> {
+        let id = frame.can_id();
+        let now = frame.timestamp;
+        if (now - self.swept).abs() > 1_000_000 {
+            self.fast.expire(now);
+            self.iso.expire(now);
+            self.swept = now;
+        }
+        if id.pgn == PGN_TP_CM || id.pgn == PGN_TP_DT {
+            let c = self.iso.push(now, &id, frame.data())?;
+            return Some(Message { timestamp: c.timestamp, id: c.id, data: c.data });
+        }
+        if is_fast_packet(id.pgn) {
+            let data = self.fast.push(now, &id, frame.data())?;
+            return Some(Message { timestamp: now, id, data });
+        }
+        Some(Message { timestamp: now, id, data: frame.data() })
+    }
+}

@@ -1,0 +1,84 @@
+//! PGN definitions and the decoder that walks them.
+//!
+//! The definitions live in `pgn-defs/` as data and are compiled into static tables by
+//! `build.rs`; [`select`] finds the definition that applies to a message (proprietary
+//! PGNs have variants told apart by match fields), [`decode::walk`] decodes it.
+
+mod bits;
+pub mod decode;
+pub mod defs;
+mod tables;
+
+pub use decode::{walk, Missing, Text, Value, Visitor};
+pub use defs::{FieldDef, FieldKind, PgnDef, Transport};
+
+use defs::Lookup;
+
+/// Every definition, sorted by PGN.
+pub fn all() -> &'static [PgnDef] {
+    tables::PGNS
+}
+
+/// The definitions (variants) of one PGN, fallbacks included, in definition order.
+pub fn variants(pgn: u32) -> &'static [PgnDef] {
+    let all = tables::PGNS;
+    let lo = all.partition_point(|d| d.pgn < pgn);
+    let hi = lo + all[lo..].partition_point(|d| d.pgn == pgn);
+    &all[lo..hi]
+}
+
+/// The catch-all definition of the PGN range that holds `pgn`.
+pub fn range_fallback(pgn: u32) -> Option<&'static PgnDef> {
+    tables::PGNS.iter().rev().find(|d| d.fallback && d.pgn <= pgn)
+}
+
+/// The definition that applies to `payload` of `pgn`: the first variant whose match
+/// fields all match, else the PGN's own fallback, else its range's fallback.
+pub fn select(pgn: u32, payload: &[u8]) -> Option<&'static PgnDef> {
+    let vs = variants(pgn);
+    let mut fallback = None;
+    for d in vs {
+        if d.fallback {
+            fallback.get_or_insert(d);
+            continue;
+        }
+        if matches(d, payload) {
+            return Some(d);
+        }
+    }
+    fallback.or_else(|| range_fallback(pgn))
+}
+
+/// Whether every match field of `def` holds its value in `payload`.
+fn matches(def: &PgnDef, payload: &[u8]) -> bool {
+    let mut pos = 0usize;
+    for f in def.fields {
+        let Some(bits) = f.bits else {
+            // Match fields after a variable-length field cannot be checked.
+            return def.fields.iter().skip_while(|g| !std::ptr::eq(*g, f)).all(|g| g.match_value.is_none());
+        };
+        let bits = usize::from(bits);
+        if let Some(want) = f.match_value {
+            match bits::read(payload, pos, bits) {
+                Some(v) if v == want => {}
+                _ => return false,
+            }
+        }
+        pos += bits;
+    }
+    true
+}
+
+/// The name a plain lookup table gives `value` (used for manufacturer names and the like).
+pub fn lookup_name(table: &str, value: u64) -> Option<&'static str> {
+    tables::PGNS.iter().flat_map(|d| d.fields.iter()).find_map(|f| match f.lookup {
+        Lookup::Plain(t) if t.name == table => Some(t.get(value)),
+        _ => None,
+    })?
+}
+
+/// The description of a PGN's first definition, e.g. "Fluid Level".
+pub fn describe(pgn: u32) -> Option<&'static str> {
+    let vs = variants(pgn);
+    vs.iter().find(|d| !d.fallback).or(vs.first()).map(|d| d.description)
+}

@@ -1,0 +1,85 @@
+//! Calendar conversions for log timestamps, without a time-zone database.
+//!
+//! Log formats carry UTC (or zone-less) civil times; the decoder prints ISO 8601.
+//! Timestamps are microseconds since 1970-01-01T00:00:00Z ([`crate::can::Micros`]).
+
+use crate::can::Micros;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) of a day count since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Microseconds since the epoch of a civil date and time.
+pub fn micros_from_civil(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, micros: u32) -> Micros {
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
+    secs * 1_000_000 + i64::from(micros)
+}
+
+/// Appends `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ`, rounded to milliseconds as canboat does.
+pub fn write_iso_millis(out: &mut String, t: Micros) {
+    let ms = (t + 500).div_euclid(1000);
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000) as u32;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400) as u32;
+    let (h, mi, s) = (sod / 3600, sod / 60 % 60, sod % 60);
+    use std::fmt::Write;
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{millis:03}Z");
+}
+
+/// Appends `t` as `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`.
+pub fn write_iso_micros(out: &mut String, t: Micros) {
+    let secs = t.div_euclid(1_000_000);
+    let micros = t.rem_euclid(1_000_000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400) as u32;
+    let (h, mi, s) = (sod / 3600, sod / 60 % 60, sod % 60);
+    use std::fmt::Write;
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2014, 8, 15), 16297); // canboat: 16297 = 2014.08.15
+        assert_eq!(civil_from_days(16297), (2014, 8, 15));
+        assert_eq!(civil_from_days(20203), (2025, 4, 25));
+        for z in [-1000, 0, 59, 60, 11016, 20000, 2_932_896] {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+    }
+
+    #[test]
+    fn formats_iso() {
+        let mut s = String::new();
+        write_iso_millis(&mut s, micros_from_civil(2017, 8, 17, 15, 47, 46, 421_964));
+        assert_eq!(s, "2017-08-17T15:47:46.422Z");
+    }
+}
