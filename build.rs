@@ -9,7 +9,12 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const DEF_FILES: [&str; 3] = ["lookups.def", "standard.def", "proprietary.def"];
+const DEF_FILES: [&str; 4] = [
+    "lookups.def",
+    "standard.def",
+    "proprietary.def",
+    "synthetic.def",
+];
 
 const FIELD_KINDS: [(&str, &str); 23] = [
     ("NUMBER", "Number"),
@@ -80,7 +85,8 @@ struct Pgn {
 }
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let dir = root.join("pgn-defs");
     println!("cargo:rerun-if-changed=pgn-defs");
     for f in DEF_FILES {
@@ -93,7 +99,8 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pgn_tables.rs");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pgn_tables.rs");
     fs::write(out, code).expect("write pgn_tables.rs");
 }
 
@@ -101,7 +108,8 @@ fn compile(dir: &Path) -> Result<String> {
     let mut tables: Vec<Table> = Vec::new();
     let mut pgns: Vec<Pgn> = Vec::new();
     for file in DEF_FILES {
-        let text = fs::read_to_string(dir.join(file)).map_err(|e| format!("pgn-defs/{file}: {e}"))?;
+        let text =
+            fs::read_to_string(dir.join(file)).map_err(|e| format!("pgn-defs/{file}: {e}"))?;
         parse_file(file, &text, &mut tables, &mut pgns)?;
     }
     validate(&tables, &mut pgns)?;
@@ -163,7 +171,8 @@ fn unquote(tok: &str, loc: &Loc, what: &str) -> Result<String> {
 }
 
 fn parse_num<T: std::str::FromStr>(s: &str, loc: &Loc, what: &str) -> Result<T> {
-    s.parse().map_err(|_| format!("{loc}: {what} `{s}` is not a valid number"))
+    s.parse()
+        .map_err(|_| format!("{loc}: {what} `{s}` is not a valid number"))
 }
 
 fn parse_file(file: &str, text: &str, tables: &mut Vec<Table>, pgns: &mut Vec<Pgn>) -> Result<()> {
@@ -174,7 +183,10 @@ fn parse_file(file: &str, text: &str, tables: &mut Vec<Table>, pgns: &mut Vec<Pg
     }
     let mut cur = Cur::None;
     for (i, raw) in text.lines().enumerate() {
-        let loc = Loc { file: file.to_string(), line: i + 1 };
+        let loc = Loc {
+            file: file.to_string(),
+            line: i + 1,
+        };
         let line = raw.trim_end();
         if line.trim_start().is_empty() || line.trim_start().starts_with('#') {
             continue;
@@ -221,7 +233,9 @@ fn parse_file(file: &str, text: &str, tables: &mut Vec<Table>, pgns: &mut Vec<Pg
         match cur {
             Cur::None => return Err(format!("{loc}: indented line outside a definition")),
             Cur::Table => {
-                let t = tables.last_mut().ok_or_else(|| format!("{loc}: no table"))?;
+                let t = tables
+                    .last_mut()
+                    .ok_or_else(|| format!("{loc}: no table"))?;
                 t.rows.push(toks);
                 let _ = &t.loc;
             }
@@ -246,7 +260,11 @@ fn parse_pgn_line(p: &mut Pgn, toks: Vec<String>, loc: Loc) -> Result<()> {
             p.meta.insert("fallback".into(), String::new());
         }
         "repeat" => {
-            let n: u8 = parse_num(toks.get(1).map(String::as_str).unwrap_or(""), &loc, "repeat set")?;
+            let n: u8 = parse_num(
+                toks.get(1).map(String::as_str).unwrap_or(""),
+                &loc,
+                "repeat set",
+            )?;
             let mut vals = [0u8; 3];
             for (k, key) in ["start=", "size=", "count="].iter().enumerate() {
                 let v = toks
@@ -287,8 +305,26 @@ fn parse_pgn_line(p: &mut Pgn, toks: Vec<String>, loc: Loc) -> Result<()> {
 }
 
 const FIELD_ATTRS: [&str; 20] = [
-    "bits", "signed", "res", "offset", "unit", "key", "match", "lookup", "bitlookup", "indirect",
-    "typelookup", "na", "oor", "rsv", "min", "max", "if", "lenfield", "lenoverhead", "",
+    "bits",
+    "signed",
+    "res",
+    "offset",
+    "unit",
+    "key",
+    "match",
+    "lookup",
+    "bitlookup",
+    "indirect",
+    "typelookup",
+    "na",
+    "oor",
+    "rsv",
+    "min",
+    "max",
+    "if",
+    "lenfield",
+    "lenoverhead",
+    "",
 ];
 
 fn validate(tables: &[Table], pgns: &mut [Pgn]) -> Result<()> {
@@ -305,7 +341,11 @@ fn validate(tables: &[Table], pgns: &mut [Pgn]) -> Result<()> {
                 _ => 2,
             };
             if r.len() < need {
-                return Err(format!("{loc}: table {} has a short row `{}`", t.name, r.join(" ")));
+                return Err(format!(
+                    "{loc}: table {} has a short row `{}`",
+                    t.name,
+                    r.join(" ")
+                ));
             }
         }
     }
@@ -332,19 +372,32 @@ fn validate(tables: &[Table], pgns: &mut [Pgn]) -> Result<()> {
         }
         match p.meta.get("transport").map(String::as_str) {
             Some("single" | "fast" | "iso" | "mixed") => {}
-            other => return Err(format!("{loc}: transport must be single, fast, iso or mixed, not {other:?}")),
+            other => {
+                return Err(format!(
+                    "{loc}: transport must be single, fast, iso or mixed, not {other:?}"
+                ))
+            }
         }
         let n = p.fields.len();
         for &(set, start, size, count) in &p.repeat {
-            if !(1..=2).contains(&set) || start == 0 || usize::from(start) + usize::from(size) - 1 > n || usize::from(count) > n {
-                return Err(format!("{loc}: repeat set {set} lies outside the {n} fields"));
+            if !(1..=2).contains(&set)
+                || start == 0
+                || usize::from(start) + usize::from(size) - 1 > n
+                || usize::from(count) > n
+            {
+                return Err(format!(
+                    "{loc}: repeat set {set} lies outside the {n} fields"
+                ));
             }
         }
         let mut field_ids = HashSet::new();
         for f in &p.fields {
             let loc = &f.loc;
             if !field_ids.insert(f.id.clone()) {
-                return Err(format!("{loc}: field id {} is not unique in PGN {}", f.id, p.pgn));
+                return Err(format!(
+                    "{loc}: field id {} is not unique in PGN {}",
+                    f.id, p.pgn
+                ));
             }
             for k in f.attrs.keys() {
                 if !FIELD_ATTRS.contains(&k.as_str()) || k.is_empty() {
@@ -358,13 +411,31 @@ fn validate(tables: &[Table], pgns: &mut [Pgn]) -> Result<()> {
                     if bits == 0 || bits > 8 * 1785 {
                         return Err(format!("{loc}: bits={bits} out of range"));
                     }
-                    if matches!(f.kind, "Number" | "Lookup" | "IndirectLookup" | "BitLookup" | "FieldIndex" | "Time" | "Duration" | "Date" | "Mmsi" | "DynamicFieldKey" | "DynamicFieldLength") && bits > 64 {
+                    if matches!(
+                        f.kind,
+                        "Number"
+                            | "Lookup"
+                            | "IndirectLookup"
+                            | "BitLookup"
+                            | "FieldIndex"
+                            | "Time"
+                            | "Duration"
+                            | "Date"
+                            | "Mmsi"
+                            | "DynamicFieldKey"
+                            | "DynamicFieldLength"
+                    ) && bits > 64
+                    {
                         return Err(format!("{loc}: a numeric field cannot have {bits} bits"));
                     }
                 }
                 None => return Err(format!("{loc}: field has no bits= attribute")),
             }
-            for (attr, kind) in [("lookup", "lookup"), ("bitlookup", "bitlookup"), ("typelookup", "typelookup")] {
+            for (attr, kind) in [
+                ("lookup", "lookup"),
+                ("bitlookup", "bitlookup"),
+                ("typelookup", "typelookup"),
+            ] {
                 if let Some(l) = f.attrs.get(attr) {
                     if !has(kind, l) {
                         return Err(format!("{loc}: unknown {attr} table `{l}`"));
@@ -372,7 +443,9 @@ fn validate(tables: &[Table], pgns: &mut [Pgn]) -> Result<()> {
                 }
             }
             if let Some(l) = f.attrs.get("indirect") {
-                let (name, order) = l.split_once('@').ok_or_else(|| format!("{loc}: indirect=NAME@ORDER expected"))?;
+                let (name, order) = l
+                    .split_once('@')
+                    .ok_or_else(|| format!("{loc}: indirect=NAME@ORDER expected"))?;
                 let order: usize = parse_num(order, loc, "indirect field order")?;
                 if !has("indirect", name) || order == 0 || order > n {
                     return Err(format!("{loc}: bad indirect lookup `{l}`"));
@@ -420,7 +493,16 @@ fn table_ident(kind: &str, name: &str) -> String {
         "indirect" => "INDIRECT",
         _ => "TYPES",
     };
-    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("{prefix}_{clean}")
 }
 
@@ -431,7 +513,10 @@ fn lookup_expr(attrs: &BTreeMap<String, String>) -> String {
         format!("Lookup::Bits(&{})", table_ident("bitlookup", l))
     } else if let Some(l) = attrs.get("indirect") {
         let (name, order) = l.split_once('@').unwrap_or((l, "0"));
-        format!("Lookup::Indirect(&{}, {order})", table_ident("indirect", name))
+        format!(
+            "Lookup::Indirect(&{}, {order})",
+            table_ident("indirect", name)
+        )
     } else if let Some(l) = attrs.get("typelookup") {
         format!("Lookup::Types(&{})", table_ident("typelookup", l))
     } else {
@@ -453,15 +538,29 @@ fn generate(tables: &[Table], pgns: &[Pgn]) -> String {
         let ident = table_ident(&t.kind, &t.name);
         match t.kind.as_str() {
             "lookup" | "bitlookup" => {
-                let ty = if t.kind == "lookup" { "LookupTable" } else { "BitLookupTable" };
+                let ty = if t.kind == "lookup" {
+                    "LookupTable"
+                } else {
+                    "BitLookupTable"
+                };
                 let mut rows: Vec<(u32, String)> = t
                     .rows
                     .iter()
-                    .map(|r| (r[0].parse().unwrap_or(u32::MAX), r[1].trim_start_matches('"').to_string()))
+                    .map(|r| {
+                        (
+                            r[0].parse().unwrap_or(u32::MAX),
+                            r[1].trim_start_matches('"').to_string(),
+                        )
+                    })
                     .collect();
                 rows.sort_by_key(|r| r.0);
                 rows.dedup_by_key(|r| r.0);
-                let _ = writeln!(o, "pub static {ident}: {ty} = {ty} {{ name: {}, max: {}, entries: &[", rust_str(&t.name), t.max);
+                let _ = writeln!(
+                    o,
+                    "pub static {ident}: {ty} = {ty} {{ name: {}, max: {}, entries: &[",
+                    rust_str(&t.name),
+                    t.max
+                );
                 for (v, n) in rows {
                     let _ = writeln!(o, "    ({v}, {}),", rust_str(&n));
                 }
@@ -471,7 +570,13 @@ fn generate(tables: &[Table], pgns: &[Pgn]) -> String {
                 let mut rows: Vec<(u32, u32, String)> = t
                     .rows
                     .iter()
-                    .map(|r| (r[0].parse().unwrap_or(u32::MAX), r[1].parse().unwrap_or(u32::MAX), r[2].trim_start_matches('"').to_string()))
+                    .map(|r| {
+                        (
+                            r[0].parse().unwrap_or(u32::MAX),
+                            r[1].parse().unwrap_or(u32::MAX),
+                            r[2].trim_start_matches('"').to_string(),
+                        )
+                    })
                     .collect();
                 rows.sort_by_key(|r| (r.0, r.1));
                 rows.dedup_by_key(|r| (r.0, r.1));
@@ -487,7 +592,11 @@ fn generate(tables: &[Table], pgns: &[Pgn]) -> String {
                 rows.dedup_by_key(|r| r[0].parse::<u32>().unwrap_or(u32::MAX));
                 let _ = writeln!(o, "pub static {ident}: TypeLookupTable = TypeLookupTable {{ name: {}, max: {}, entries: &[", rust_str(&t.name), t.max);
                 for r in rows {
-                    let kind = FIELD_KINDS.iter().find(|(k, _)| *k == r[2]).map(|(_, v)| *v).unwrap_or("Binary");
+                    let kind = FIELD_KINDS
+                        .iter()
+                        .find(|(k, _)| *k == r[2])
+                        .map(|(_, v)| *v)
+                        .unwrap_or("Binary");
                     let attrs: BTreeMap<String, String> = r[3..]
                         .iter()
                         .map(|a| {
@@ -526,7 +635,8 @@ fn generate(tables: &[Table], pgns: &[Pgn]) -> String {
         };
         let mut repeat = ["None".to_string(), "None".to_string()];
         for &(set, start, size, count) in &p.repeat {
-            repeat[usize::from(set) - 1] = format!("Some(RepeatSet {{ start: {start}, size: {size}, count: {count} }})");
+            repeat[usize::from(set) - 1] =
+                format!("Some(RepeatSet {{ start: {start}, size: {size}, count: {count} }})");
         }
         let _ = writeln!(
             o,

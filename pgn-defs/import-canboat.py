@@ -92,7 +92,11 @@ def field_line(p, f):
     if "Resolution" in f and float(f["Resolution"]) != 1.0:
         attrs.append(f"res={num(f['Resolution'])}")
     if "Offset" in f:
-        attrs.append(f"offset={num(f['Offset'])}")
+        # canboat states the offset in physical units; ours counts raw steps.
+        raw = f["Offset"] / float(f.get("Resolution", 1))
+        if abs(raw - round(raw)) > 1e-9:
+            raise SystemExit(f"PGN {p['PGN']} field {f['Id']}: offset is not a whole number of steps")
+        attrs.append(f"offset={int(round(raw))}")
     if "Unit" in f:
         attrs.append(f"unit={unit(f['Unit'])}")
     if f.get("PartOfPrimaryKey"):

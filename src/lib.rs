@@ -5,7 +5,8 @@
 //! - [`logs`]: capture files (candump, canboat, Yacht Devices) in and candump out;
 //! - [`n2k`]: transport — fast packet and ISO TP reassembly and fragmentation;
 //! - [`pgn`]: the PGN definitions (compiled from `pgn-defs/`) and the decoder;
-//! - [`json`]: decoded messages as canboat-compatible JSON.
+//! - [`json`]: decoded messages as canboat-compatible JSON;
+//! - [`replay`]: capture records into messages.
 #![forbid(unsafe_code)]
 
 pub mod can;
@@ -13,4 +14,5 @@ pub mod json;
 pub mod logs;
 pub mod n2k;
 pub mod pgn;
+pub mod replay;
 pub mod time;

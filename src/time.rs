@@ -39,14 +39,23 @@ pub fn micros_from_civil(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, micro
 
 /// Appends `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ`, rounded to milliseconds as canboat does.
 pub fn write_iso_millis(out: &mut String, t: Micros) {
-    let ms = (t + 500).div_euclid(1000);
+    // canboat's candump converter prints seconds as a double with "%.3f"; rounding the
+    // same double the same way keeps timestamps identical to canboat's.
+    let text = format!("{:.3}", t as f64 / 1e6);
+    let ms = text
+        .replace('.', "")
+        .parse::<i64>()
+        .unwrap_or(t.div_euclid(1000));
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000) as u32;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400) as u32;
     let (h, mi, s) = (sod / 3600, sod / 60 % 60, sod % 60);
     use std::fmt::Write;
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{millis:03}Z");
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{millis:03}Z"
+    );
 }
 
 /// Appends `t` as `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`.
@@ -57,7 +66,10 @@ pub fn write_iso_micros(out: &mut String, t: Micros) {
     let sod = secs.rem_euclid(86_400) as u32;
     let (h, mi, s) = (sod / 3600, sod / 60 % 60, sod % 60);
     use std::fmt::Write;
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z");
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z"
+    );
 }
 
 #[cfg(test)]

@@ -22,7 +22,12 @@ impl Frame {
         let len = data.len().min(8);
         let mut buf = [0xFF; 8];
         buf[..len].copy_from_slice(&data[..len]);
-        Frame { timestamp, id: id & 0x1FFF_FFFF, len: len as u8, data: buf }
+        Frame {
+            timestamp,
+            id: id & 0x1FFF_FFFF,
+            len: len as u8,
+            data: buf,
+        }
     }
 
     /// The payload bytes.

@@ -87,7 +87,12 @@ mod tests {
     use super::*;
 
     fn id(p: u8, pgn: u32, s: u8, d: u8) -> CanId {
-        CanId { priority: p, pgn, source: s, destination: d }
+        CanId {
+            priority: p,
+            pgn,
+            source: s,
+            destination: d,
+        }
     }
 
     #[test]
@@ -124,9 +129,15 @@ mod tests {
 
     #[test]
     fn refuses_bad_identifiers() {
-        assert_eq!(id(6, 59905, 0, 0x14).to_raw(), Err(IdError::Pdu1LowByte(59905)));
+        assert_eq!(
+            id(6, 59905, 0, 0x14).to_raw(),
+            Err(IdError::Pdu1LowByte(59905))
+        );
         assert_eq!(id(8, 60928, 0, 255).to_raw(), Err(IdError::Priority(8)));
-        assert_eq!(id(6, 0x40000, 0, 255).to_raw(), Err(IdError::PgnRange(0x40000)));
+        assert_eq!(
+            id(6, 0x40000, 0, 255).to_raw(),
+            Err(IdError::PgnRange(0x40000))
+        );
     }
 
     #[test]

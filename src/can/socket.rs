@@ -35,7 +35,11 @@ impl CanSource {
         let socket = CanSocket::open(interface)?;
         socket.set_filters(&[(CAN_EFF_FLAG, CAN_EFF_FLAG)])?;
         socket.set_error_filter_accept_all()?;
-        Ok(CanSource { socket, interface: interface.to_string(), stats: SocketStats::default() })
+        Ok(CanSource {
+            socket,
+            interface: interface.to_string(),
+            stats: SocketStats::default(),
+        })
     }
 
     /// The interface name.
@@ -71,13 +75,20 @@ impl CanSource {
 
     /// Sends one extended data frame.
     pub async fn send(&self, frame: &Frame) -> io::Result<()> {
-        let f = CanFrame::from_raw_id(frame.id | CAN_EFF_FLAG, frame.data())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "frame does not fit a CAN frame"))?;
+        let f = CanFrame::from_raw_id(frame.id | CAN_EFF_FLAG, frame.data()).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "frame does not fit a CAN frame",
+            )
+        })?;
         self.socket.write_frame(f).await
     }
 }
 
 /// The wall clock in µs since the epoch (the shell's job; the core gets time passed in).
 pub fn now_micros() -> Micros {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as Micros).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as Micros)
+        .unwrap_or(0)
 }

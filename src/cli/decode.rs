@@ -11,6 +11,7 @@ use n2k_dbus::json::{self, Style, Units};
 use n2k_dbus::logs::{write_candump_log, LogReader, Record};
 use n2k_dbus::n2k::{Assembler, Message};
 use n2k_dbus::pgn;
+use n2k_dbus::replay::Replay;
 use tracing::info;
 
 use super::{ConvertArgs, DecodeArgs, OutputFormat};
@@ -52,24 +53,29 @@ fn style(a: &DecodeArgs) -> Style {
 pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
     let style = style(&a);
     let stdout = io::stdout().lock();
-    let mut p = Printer { out: BufWriter::with_capacity(1 << 16, stdout), style, line: String::with_capacity(1024) };
+    let mut p = Printer {
+        out: BufWriter::with_capacity(1 << 16, stdout),
+        style,
+        line: String::with_capacity(1024),
+    };
     if a.format == OutputFormat::CanboatJson {
         writeln!(p.out, "{}", json::header(style.units))?;
     }
     if let Some(iface) = &a.interface {
         return live(iface, p);
     }
-    let path = a.file.as_deref().context("a capture file or --interface is needed")?;
-    let mut reader = LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(a.skip_bad_lines);
-    let mut asm = Assembler::new();
+    let path = a
+        .file
+        .as_deref()
+        .context("a capture file or --interface is needed")?;
+    let mut reader =
+        LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(a.skip_bad_lines);
+    let mut replay = Replay::new();
     while let Some(rec) = reader.next_record() {
         let rec = rec?;
-        let r = match &rec {
-            Record::Frame(f) => match asm.on_frame(f) {
-                Some(m) => p.message(&m),
-                None => Ok(()),
-            },
-            Record::Message(m) => p.message(&Message { timestamp: m.timestamp, id: m.id, data: &m.data }),
+        let r = match replay.on_record(&rec) {
+            Some(m) => p.message(&m),
+            None => Ok(()),
         };
         if let Err(e) = r {
             if e.kind() == io::ErrorKind::BrokenPipe {
@@ -90,9 +96,12 @@ fn report_bad_lines(n: u64) {
 }
 
 fn live<W: Write>(iface: &str, mut p: Printer<W>) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
-        let mut src = CanSource::open(iface).with_context(|| format!("cannot open CAN interface {iface}"))?;
+        let mut src =
+            CanSource::open(iface).with_context(|| format!("cannot open CAN interface {iface}"))?;
         info!(interface = iface, "decoding live traffic");
         let mut asm = Assembler::new();
         loop {
@@ -112,7 +121,8 @@ fn live<W: Write>(iface: &str, mut p: Printer<W>) -> anyhow::Result<ExitCode> {
 }
 
 pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
-    let mut reader = LogReader::new(open(&a.file)?, a.file.display().to_string()).skip_bad_lines(a.skip_bad_lines);
+    let mut reader = LogReader::new(open(&a.file)?, a.file.display().to_string())
+        .skip_bad_lines(a.skip_bad_lines);
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut skipped_messages = 0u64;
     while let Some(rec) = reader.next_record() {

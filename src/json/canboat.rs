@@ -41,7 +41,10 @@ impl Style {
 
     /// The n2k-dbus format: SI values, field ids, microsecond timestamps.
     pub fn native() -> Style {
-        Style { units: Units::Si, ids: true }
+        Style {
+            units: Units::Si,
+            ids: true,
+        }
     }
 }
 
@@ -72,7 +75,13 @@ pub fn write_message(out: &mut String, style: Style, msg: &Message<'_>, def: &'s
         out.push_str(",\"id\":");
         write_str(out, def.id.as_bytes());
     }
-    let mut w = FieldWriter { out, units: style.units, ids: style.ids, fields_open: false, first: true };
+    let mut w = FieldWriter {
+        out,
+        units: style.units,
+        ids: style.ids,
+        fields_open: false,
+        first: true,
+    };
     pgn::walk(def, msg.data, &mut w);
     if w.fields_open {
         w.out.push('}');
@@ -145,6 +154,7 @@ fn shown(f: &FieldDef, value: &Value<'_>) -> bool {
     match *value {
         Value::Missing(_) => false,
         Value::Text(t) => !matches!(t, Text::Bytes([]) | Text::Ucs2([])),
+        Value::Bits(0) => false,
         Value::Binary { data, shift, bits } => match f.kind {
             // Reserved bits are meant to be all ones, spare bits all zeros.
             FieldKind::Reserved => !bits_all(data, shift, bits, true),
@@ -190,7 +200,15 @@ fn write_value(out: &mut String, units: Units, f: &FieldDef, value: Value<'_>) {
             let _ = write!(out, "{}", format_g(f64::from(x)));
         }
         Value::Lookup(v, name) => write_lookup(out, v, name, f.key),
-        Value::Pgn(v) => write_lookup(out, v, u32::try_from(v).ok().and_then(pgn::describe), f.key),
+        Value::Pgn(v) => {
+            // canboat names standard PGNs only; proprietary ones depend on the sender.
+            let name = if crate::can::id::is_proprietary(v) {
+                None
+            } else {
+                u32::try_from(v).ok().and_then(pgn::describe)
+            };
+            write_lookup(out, v, name, f.key)
+        }
         Value::Bits(v) => {
             out.push('[');
             let mut first = true;
@@ -233,13 +251,14 @@ fn write_value(out: &mut String, units: Units, f: &FieldDef, value: Value<'_>) {
             }
         }
         Value::Decimal(d) => {
-            out.push('"');
-            for b in d {
-                if *b < 100 {
-                    let _ = write!(out, "{b:02}");
-                }
-            }
-            out.push('"');
+            // canboat prints the digits as a JSON number.
+            let digits: String = d
+                .iter()
+                .filter(|b| **b < 100)
+                .map(|b| format!("{b:02}"))
+                .collect();
+            let digits = digits.trim_start_matches('0');
+            out.push_str(if digits.is_empty() { "0" } else { digits });
         }
         Value::Text(t) => write_text(out, t),
         Value::Binary { data, shift, bits } => write_hex(out, data, shift, bits),
@@ -272,14 +291,6 @@ fn write_number(out: &mut String, units: Units, f: &FieldDef, raw: i64) {
     let mut a = raw as f64 * res;
     let mut prec = precision(res);
     match (units, unit) {
-        (Units::Si, "kWh") => {
-            a *= 3.6e6;
-            res *= 3.6e6;
-        }
-        (Units::Si, "Ah") => {
-            a *= 3600.0;
-            res *= 3600.0;
-        }
         (Units::Std, "K") => a -= 273.15,
         (Units::Std, "Pa") => {
             a /= 1e5;
@@ -318,7 +329,14 @@ fn write_time(out: &mut String, f: &FieldDef, t: i64) {
     let per = per_second as u64;
     let secs = v / per;
     let frac = v % per;
-    let _ = write!(out, "{{\"value\":{value},\"name\":\"{}{:02}:{:02}:{:02}", if neg { "-" } else { "" }, secs / 3600, secs / 60 % 60, secs % 60);
+    let _ = write!(
+        out,
+        "{{\"value\":{value},\"name\":\"{}{:02}:{:02}:{:02}",
+        if neg { "-" } else { "" },
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
     if digits > 0 {
         let _ = write!(out, ".{:0width$}", frac, width = digits);
     }
@@ -333,22 +351,30 @@ fn write_iso_name(out: &mut String, units: Units, name: u64) {
         return;
     };
     out.push('{');
-    let mut w = FieldWriter { out, units, ids: false, fields_open: true, first: true };
+    let mut w = FieldWriter {
+        out,
+        units,
+        ids: false,
+        fields_open: true,
+        first: true,
+    };
     pgn::walk(def, &bytes, &mut w);
     out.push('}');
 }
 
+/// Raw bits as canboat shows them: the bytes the field occupies, with the bits of
+/// neighbouring fields masked to zero (not shifted).
 fn write_hex(out: &mut String, data: &[u8], shift: u8, bits: usize) {
-    let n = bits.div_ceil(8);
+    let first = usize::from(shift);
+    let end = first + bits;
     out.push('"');
-    for i in 0..n {
-        let pos = usize::from(shift) + i * 8;
-        let lo = data.get(pos / 8).copied().unwrap_or(0xFF);
-        let hi = data.get(pos / 8 + 1).copied().unwrap_or(0xFF);
-        let mut b = ((u16::from(hi) << 8 | u16::from(lo)) >> (pos % 8)) as u8;
-        let left = bits - i * 8;
-        if left < 8 {
-            b &= (1u8 << left) - 1;
+    for i in 0..end.div_ceil(8) {
+        let mut b = data.get(i).copied().unwrap_or(0xFF);
+        if i == 0 {
+            b &= 0xFFu8 << first;
+        }
+        if i == (end - 1) / 8 && end % 8 != 0 {
+            b &= 0xFFu8 >> (8 - end % 8);
         }
         if i > 0 {
             out.push(' ');
@@ -363,7 +389,9 @@ fn write_text(out: &mut String, t: Text<'_>) {
         Text::Bytes(b) => write_str(out, b),
         Text::Ucs2(b) => {
             let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-            let s: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect();
+            let s: String = char::decode_utf16(units)
+                .map(|c| c.unwrap_or('\u{FFFD}'))
+                .collect();
             write_str(out, s.trim_end_matches('\0').as_bytes());
         }
     }

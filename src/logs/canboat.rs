@@ -15,7 +15,8 @@ const MAX_LEN: usize = 1785;
 pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'static str> {
     let mut cols = line.split(',');
     let ts = cols.next().ok_or("expected a timestamp")?;
-    let timestamp = parse_timestamp(ts.trim()).ok_or("expected a timestamp like 2011-04-25-06:25:03.603 or 2011-04-25T06:25:03.603Z")?;
+    let timestamp = parse_timestamp(ts.trim())
+        .ok_or("expected a timestamp like 2011-04-25-06:25:03.603 or 2011-04-25T06:25:03.603Z")?;
     let mut num = |what: &'static str| -> Result<u32, &'static str> {
         cols.next().and_then(|c| c.trim().parse().ok()).ok_or(what)
     };
@@ -44,14 +45,23 @@ pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'sta
     if data.len() != len {
         return Err("expected as many data bytes as the length says");
     }
-    let id = CanId { priority: priority as u8, pgn, source: source as u8, destination: destination as u8 };
+    let id = CanId {
+        priority: priority as u8,
+        pgn,
+        source: source as u8,
+        destination: destination as u8,
+    };
     if len > 8 {
         state.coalesced = true;
     }
     let raw = id.to_raw();
     match raw {
         Ok(raw) if !state.coalesced => Ok(Some(Record::Frame(Frame::new(timestamp, raw, &data)))),
-        _ => Ok(Some(Record::Message(RawMessage { timestamp, id, data }))),
+        _ => Ok(Some(Record::Message(RawMessage {
+            timestamp,
+            id,
+            data,
+        }))),
     }
 }
 

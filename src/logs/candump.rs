@@ -9,9 +9,15 @@ type Parsed = Result<Option<Record>, &'static str>;
 
 /// `(1436509052.249713) can0 09F8027F#1A2B3C4D5E6F7081` with an optional ` R`/` T`.
 pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
-    let rest = line.trim_start().strip_prefix('(').ok_or("expected '(' and a timestamp")?;
-    let (ts, rest) = rest.split_once(')').ok_or("expected ')' after the timestamp")?;
-    let timestamp = parse_seconds(ts).ok_or("expected a timestamp of seconds with 6 or 9 decimals")?;
+    let rest = line
+        .trim_start()
+        .strip_prefix('(')
+        .ok_or("expected '(' and a timestamp")?;
+    let (ts, rest) = rest
+        .split_once(')')
+        .ok_or("expected ')' after the timestamp")?;
+    let timestamp =
+        parse_seconds(ts).ok_or("expected a timestamp of seconds with 6 or 9 decimals")?;
     let mut toks = rest.split_ascii_whitespace();
     let iface = toks.next().ok_or("expected an interface name")?;
     let frame = toks.next().ok_or("expected ID#DATA")?;
@@ -20,7 +26,9 @@ pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
         Some(_) => return Err("expected nothing after ID#DATA but an R or T direction"),
     }
     remember_interface(state, iface);
-    let (id, data) = frame.split_once('#').ok_or("expected '#' after the CAN id")?;
+    let (id, data) = frame
+        .split_once('#')
+        .ok_or("expected '#' after the CAN id")?;
     if data.starts_with('#') {
         return Ok(None); // CAN FD: not NMEA 2000
     }
@@ -29,7 +37,11 @@ pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
     }
     if id.len() != 8 {
         // An 11-bit id (3 digits) is not NMEA 2000; skip it.
-        return if id.len() == 3 && hex::parse_u32(id).is_some() { Ok(None) } else { Err("expected an 8-digit CAN id") };
+        return if id.len() == 3 && hex::parse_u32(id).is_some() {
+            Ok(None)
+        } else {
+            Err("expected an 8-digit CAN id")
+        };
     }
     let raw = hex::parse_u32(id).ok_or("expected a hexadecimal CAN id")?;
     if raw & 0x2000_0000 != 0 {
@@ -37,7 +49,8 @@ pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
     }
     let data = data.split_once('_').map_or(data, |(d, _)| d);
     let mut buf = [0u8; 8];
-    let n = hex::parse_packed(data, &mut buf).ok_or("expected 0-8 data bytes as pairs of hex digits")?;
+    let n = hex::parse_packed(data, &mut buf)
+        .ok_or("expected 0-8 data bytes as pairs of hex digits")?;
     Ok(Some(Record::Frame(Frame::new(timestamp, raw, &buf[..n]))))
 }
 
@@ -47,7 +60,9 @@ pub fn parse_ascii(line: &str, state: &mut ParseState) -> Parsed {
     let mut rest = line.trim_start();
     let mut timestamp = 0;
     if let Some(r) = rest.strip_prefix('(') {
-        let (ts, r) = r.split_once(')').ok_or("expected ')' after the timestamp")?;
+        let (ts, r) = r
+            .split_once(')')
+            .ok_or("expected ')' after the timestamp")?;
         timestamp = parse_seconds(ts)
             .or_else(|| parse_date_time(ts))
             .ok_or("expected a timestamp of seconds or `YYYY-MM-DD HH:MM:SS.uuuuuu`")?;
@@ -58,9 +73,16 @@ pub fn parse_ascii(line: &str, state: &mut ParseState) -> Parsed {
     let id = toks.next().ok_or("expected a CAN id")?;
     let dlc = toks.next().ok_or("expected [DLC]")?;
     remember_interface(state, iface);
-    let dlc = dlc.strip_prefix('[').and_then(|d| d.strip_suffix(']')).ok_or("expected [DLC] after the CAN id")?;
+    let dlc = dlc
+        .strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+        .ok_or("expected [DLC] after the CAN id")?;
     if id.len() != 8 {
-        return if id.len() == 3 && hex::parse_u32(id).is_some() { Ok(None) } else { Err("expected an 8-digit CAN id") };
+        return if id.len() == 3 && hex::parse_u32(id).is_some() {
+            Ok(None)
+        } else {
+            Err("expected an 8-digit CAN id")
+        };
     }
     let raw = hex::parse_u32(id).ok_or("expected a hexadecimal CAN id")?;
     if dlc.len() == 2 {
@@ -84,7 +106,10 @@ pub fn parse_ascii(line: &str, state: &mut ParseState) -> Parsed {
 pub fn parse_angstrom(line: &str) -> Parsed {
     let mut toks = line.split_ascii_whitespace();
     let id = toks.next().ok_or("expected <0xID>")?;
-    let id = id.strip_prefix('<').and_then(|i| i.strip_suffix('>')).ok_or("expected <0xID>")?;
+    let id = id
+        .strip_prefix('<')
+        .and_then(|i| i.strip_suffix('>'))
+        .ok_or("expected <0xID>")?;
     let raw = hex::parse_u32(id).ok_or("expected a hexadecimal CAN id in <0x…>")?;
     let dlc = toks.next().ok_or("expected [DLC]")?;
     let dlc: usize = dlc
@@ -98,10 +123,16 @@ pub fn parse_angstrom(line: &str) -> Parsed {
 }
 
 /// `dlc` space-separated hex bytes; anything after them (candump `-a` ASCII) is ignored.
-fn data_bytes<'a>(mut toks: impl Iterator<Item = &'a str>, dlc: usize) -> Result<([u8; 8], usize), &'static str> {
+fn data_bytes<'a>(
+    mut toks: impl Iterator<Item = &'a str>,
+    dlc: usize,
+) -> Result<([u8; 8], usize), &'static str> {
     let mut buf = [0u8; 8];
     for b in buf.iter_mut().take(dlc) {
-        *b = toks.next().and_then(hex::parse_u8).ok_or("expected as many hex data bytes as the DLC says")?;
+        *b = toks
+            .next()
+            .and_then(hex::parse_u8)
+            .ok_or("expected as many hex data bytes as the DLC says")?;
     }
     Ok((buf, dlc))
 }

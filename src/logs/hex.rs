@@ -12,11 +12,15 @@ fn nibble(c: u8) -> Option<u8> {
 
 /// A hex number of 1–8 digits, with an optional `0x` prefix.
 pub fn parse_u32(s: &str) -> Option<u32> {
-    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     if s.is_empty() || s.len() > 8 {
         return None;
     }
-    s.bytes().try_fold(0u32, |acc, c| Some(acc << 4 | u32::from(nibble(c)?)))
+    s.bytes()
+        .try_fold(0u32, |acc, c| Some(acc << 4 | u32::from(nibble(c)?)))
 }
 
 /// One byte written as one or two hex digits.

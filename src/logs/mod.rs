@@ -6,8 +6,8 @@
 //! and skipped. Timestamps are taken as they are; captures whose clock jumps
 //! backwards are read without complaint.
 
-mod candump;
 mod canboat;
+mod candump;
 mod hex;
 mod writer;
 mod yacht;
@@ -71,11 +71,24 @@ pub enum Record {
 #[derive(Debug, Error)]
 pub enum LogError {
     #[error("{path}:{line}: {expected} (in {format} format): `{text}`")]
-    BadLine { path: String, line: usize, format: Format, expected: &'static str, text: String },
+    BadLine {
+        path: String,
+        line: usize,
+        format: Format,
+        expected: &'static str,
+        text: String,
+    },
     #[error("{path}:{line}: not a line of any known capture format: `{text}`")]
-    UnknownFormat { path: String, line: usize, text: String },
+    UnknownFormat {
+        path: String,
+        line: usize,
+        text: String,
+    },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// The longest line the reader accepts; longer lines are errors, not memory growth.
@@ -142,10 +155,17 @@ impl<R: BufRead> LogReader<R> {
     pub fn next_record(&mut self) -> Option<Result<Record, LogError>> {
         loop {
             self.buf.clear();
-            let n = match std::io::Read::take(&mut self.src, MAX_LINE as u64 + 1).read_until(b'\n', &mut self.buf) {
+            let n = match std::io::Read::take(&mut self.src, MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut self.buf)
+            {
                 Ok(0) => return None,
                 Ok(n) => n,
-                Err(source) => return Some(Err(LogError::Io { path: self.path.clone(), source })),
+                Err(source) => {
+                    return Some(Err(LogError::Io {
+                        path: self.path.clone(),
+                        source,
+                    }))
+                }
             };
             self.line_no += 1;
             if n > MAX_LINE && !self.buf.ends_with(b"\n") {
@@ -153,7 +173,9 @@ impl<R: BufRead> LogReader<R> {
                 let mut sink = Vec::new();
                 loop {
                     sink.clear();
-                    match std::io::Read::take(&mut self.src, MAX_LINE as u64).read_until(b'\n', &mut sink) {
+                    match std::io::Read::take(&mut self.src, MAX_LINE as u64)
+                        .read_until(b'\n', &mut sink)
+                    {
                         Ok(0) => break,
                         Ok(_) if sink.ends_with(b"\n") => break,
                         Ok(_) => continue,
@@ -184,7 +206,11 @@ impl<R: BufRead> LogReader<R> {
                     }
                     None => {
                         let text = line.chars().take(120).collect();
-                        let e = LogError::UnknownFormat { path: self.path.clone(), line: self.line_no, text };
+                        let e = LogError::UnknownFormat {
+                            path: self.path.clone(),
+                            line: self.line_no,
+                            text,
+                        };
                         if self.skip_bad_lines {
                             self.bad_lines += 1;
                             continue;
@@ -217,7 +243,11 @@ impl<R: BufRead> LogReader<R> {
             self.bad_lines += 1;
             return None;
         }
-        let text = String::from_utf8_lossy(&self.buf).trim_end().chars().take(120).collect();
+        let text = String::from_utf8_lossy(&self.buf)
+            .trim_end()
+            .chars()
+            .take(120)
+            .collect();
         Some(LogError::BadLine {
             path: self.path.clone(),
             line: self.line_no,
@@ -252,7 +282,11 @@ pub fn detect(line: &str) -> Option<Format> {
         let mut toks = after.split_ascii_whitespace();
         let _iface = toks.next()?;
         let frame = toks.next()?;
-        return Some(if frame.contains('#') { Format::CandumpLog } else { Format::CandumpAscii });
+        return Some(if frame.contains('#') {
+            Format::CandumpLog
+        } else {
+            Format::CandumpAscii
+        });
     }
     if t.starts_with("<0x") {
         return Some(Format::Angstrom);

@@ -66,7 +66,10 @@ impl Assembler {
 
     /// Reassembly counters.
     pub fn stats(&self) -> AssemblerStats {
-        AssemblerStats { fast_packet: self.fast.stats(), iso_tp: self.iso.stats() }
+        AssemblerStats {
+            fast_packet: self.fast.stats(),
+            iso_tp: self.iso.stats(),
+        }
     }
 
     /// The ISO TP receiver, to set our own address or collect its answers.
@@ -85,12 +88,24 @@ impl Assembler {
         }
         if id.pgn == PGN_TP_CM || id.pgn == PGN_TP_DT {
             let c = self.iso.push(now, &id, frame.data())?;
-            return Some(Message { timestamp: c.timestamp, id: c.id, data: c.data });
+            return Some(Message {
+                timestamp: c.timestamp,
+                id: c.id,
+                data: c.data,
+            });
         }
         if is_fast_packet(id.pgn) {
             let data = self.fast.push(now, &id, frame.data())?;
-            return Some(Message { timestamp: now, id, data });
+            return Some(Message {
+                timestamp: now,
+                id,
+                data,
+            });
         }
-        Some(Message { timestamp: now, id, data: frame.data() })
+        Some(Message {
+            timestamp: now,
+            id,
+            data: frame.data(),
+        })
     }
 }

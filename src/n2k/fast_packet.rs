@@ -71,13 +71,21 @@ pub fn frame_count(size: usize) -> usize {
 }
 
 fn key(id: &CanId, seq: u8) -> u64 {
-    u64::from(id.pgn) << 24 | u64::from(id.source) << 16 | u64::from(id.destination) << 8 | u64::from(seq)
+    u64::from(id.pgn) << 24
+        | u64::from(id.source) << 16
+        | u64::from(id.destination) << 8
+        | u64::from(seq)
 }
 
 impl FastPacketAssembler {
     /// An assembler that keeps at most `max_slots` partial messages.
     pub fn new(max_slots: usize) -> Self {
-        FastPacketAssembler { slots: Vec::with_capacity(max_slots.min(256)), max_slots: max_slots.max(1), stats: FastPacketStats::default(), done: None }
+        FastPacketAssembler {
+            slots: Vec::with_capacity(max_slots.min(256)),
+            max_slots: max_slots.max(1),
+            stats: FastPacketStats::default(),
+            done: None,
+        }
     }
 
     /// What reassembly has done so far.
@@ -119,7 +127,8 @@ impl FastPacketAssembler {
                 self.slots.swap_remove(pos);
                 return None;
             };
-            if usize::from(size) > MAX_PAYLOAD || (slot.mask >> frame_count(usize::from(size))) != 0 {
+            if usize::from(size) > MAX_PAYLOAD || (slot.mask >> frame_count(usize::from(size))) != 0
+            {
                 self.stats.invalid += 1;
                 self.slots.swap_remove(pos);
                 return None;
@@ -129,7 +138,10 @@ impl FastPacketAssembler {
             slot.buf[..n].copy_from_slice(&data[2..2 + n]);
         } else {
             let start = 6 + (index - 1) * 7;
-            if slot.size.is_some_and(|s| index >= frame_count(usize::from(s))) {
+            if slot
+                .size
+                .is_some_and(|s| index >= frame_count(usize::from(s)))
+            {
                 self.stats.invalid += 1;
                 return None;
             }
@@ -170,7 +182,13 @@ impl FastPacketAssembler {
                 self.stats.evicted += 1;
             }
         }
-        self.slots.push(Slot { key, last: now, size: None, mask: 0, buf: [0xFF; MAX_PAYLOAD] });
+        self.slots.push(Slot {
+            key,
+            last: now,
+            size: None,
+            mask: 0,
+            buf: [0xFF; MAX_PAYLOAD],
+        });
         self.slots.len() - 1
     }
 }

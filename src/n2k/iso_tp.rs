@@ -107,12 +107,15 @@ impl IsoTpReceiver {
             self.sessions.swap_remove(i);
         }
         let before = self.sessions.len();
-        self.sessions.retain(|s| (now - s.last).abs() <= STALE_AFTER);
+        self.sessions
+            .retain(|s| (now - s.last).abs() <= STALE_AFTER);
         self.stats.stale += (before - self.sessions.len()) as u64;
     }
 
     fn find(&self, source: u8, destination: u8) -> Option<usize> {
-        self.sessions.iter().position(|s| s.source == source && s.destination == destination)
+        self.sessions
+            .iter()
+            .position(|s| s.source == source && s.destination == destination)
     }
 
     fn control(&mut self, now: Micros, id: &CanId, data: &[u8]) {
@@ -125,17 +128,23 @@ impl IsoTpReceiver {
             CM_BAM | CM_RTS => {
                 let size = usize::from(u16::from_le_bytes([data[1], data[2]]));
                 let packets = data[3];
-                if size < 9 || size > MAX_PAYLOAD || usize::from(packets) != size.div_ceil(7) {
+                if !(9..=MAX_PAYLOAD).contains(&size) || usize::from(packets) != size.div_ceil(7) {
                     self.stats.invalid += 1;
                     return;
                 }
-                let destination = if data[0] == CM_BAM { 255 } else { id.destination };
+                let destination = if data[0] == CM_BAM {
+                    255
+                } else {
+                    id.destination
+                };
                 if let Some(i) = self.find(id.source, destination) {
                     self.sessions.swap_remove(i);
                     self.stats.aborted += 1;
                 }
                 if self.sessions.len() >= MAX_SESSIONS {
-                    if let Some((i, _)) = self.sessions.iter().enumerate().min_by_key(|(_, s)| s.last) {
+                    if let Some((i, _)) =
+                        self.sessions.iter().enumerate().min_by_key(|(_, s)| s.last)
+                    {
                         self.sessions.swap_remove(i);
                         self.stats.stale += 1;
                     }
@@ -191,22 +200,42 @@ impl IsoTpReceiver {
             return None;
         }
         self.stats.completed += 1;
-        let (source, destination, size, packets, pgn) = (s.source, s.destination, s.size, s.packets, s.pgn);
+        let (source, destination, size, packets, pgn) =
+            (s.source, s.destination, s.size, s.packets, s.pgn);
         if destination != 255 && Some(destination) == self.own_address {
-            let eom = [CM_EOM, size as u8, (size >> 8) as u8, packets, 0xFF, pgn as u8, (pgn >> 8) as u8, (pgn >> 16) as u8];
+            let eom = [
+                CM_EOM,
+                size as u8,
+                (size >> 8) as u8,
+                packets,
+                0xFF,
+                pgn as u8,
+                (pgn >> 8) as u8,
+                (pgn >> 16) as u8,
+            ];
             self.queue(now, destination, source, &eom);
         }
         self.done = Some(i);
         let s = &self.sessions[i];
         Some(Completed {
             timestamp: s.started,
-            id: CanId { priority: s.priority, pgn: s.pgn, source: s.source, destination: s.destination },
+            id: CanId {
+                priority: s.priority,
+                pgn: s.pgn,
+                source: s.source,
+                destination: s.destination,
+            },
             data: &s.buf[..s.size],
         })
     }
 
     fn queue(&mut self, now: Micros, from: u8, to: u8, data: &[u8; 8]) {
-        let id = CanId { priority: 7, pgn: PGN_TP_CM, source: from, destination: to };
+        let id = CanId {
+            priority: 7,
+            pgn: PGN_TP_CM,
+            source: from,
+            destination: to,
+        };
         if let (Ok(raw), true) = (id.to_raw(), self.outbox.len() < 64) {
             self.outbox.push(Frame::new(now, raw, data));
         }
@@ -223,7 +252,19 @@ pub fn bam_frames(pgn: u32, payload: &[u8]) -> Option<Vec<(u32, [u8; 8])>> {
     let size = payload.len() as u16;
     let [s0, s1] = size.to_le_bytes();
     let mut out = Vec::with_capacity(packets + 1);
-    out.push((PGN_TP_CM, [CM_BAM, s0, s1, packets as u8, 0xFF, pgn as u8, (pgn >> 8) as u8, (pgn >> 16) as u8]));
+    out.push((
+        PGN_TP_CM,
+        [
+            CM_BAM,
+            s0,
+            s1,
+            packets as u8,
+            0xFF,
+            pgn as u8,
+            (pgn >> 8) as u8,
+            (pgn >> 16) as u8,
+        ],
+    ));
     for (k, chunk) in payload.chunks(7).enumerate() {
         let mut d = [0xFF; 8];
         d[0] = k as u8 + 1;

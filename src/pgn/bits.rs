@@ -16,7 +16,11 @@ pub fn read(data: &[u8], offset: usize, bits: usize) -> Option<u64> {
         acc |= u128::from(*b) << (8 * i);
     }
     let value = (acc >> shift) as u64;
-    Some(if bits == 64 { value } else { value & ((1u64 << bits) - 1) })
+    Some(if bits == 64 {
+        value
+    } else {
+        value & ((1u64 << bits) - 1)
+    })
 }
 
 /// Sign-extends the low `bits` bits of `raw`.

@@ -49,7 +49,11 @@ pub enum Value<'a> {
     Decimal(&'a [u8]),
     Text(Text<'a>),
     /// Raw bits: `bits` bits of `data` from bit `shift` of its first byte.
-    Binary { data: &'a [u8], shift: u8, bits: usize },
+    Binary {
+        data: &'a [u8],
+        shift: u8,
+        bits: usize,
+    },
     Missing(Missing),
 }
 
@@ -92,8 +96,13 @@ pub fn walk(def: &'static PgnDef, data: &[u8], visitor: &mut impl Visitor) {
         def,
         data,
         pos: 0,
-        seen: Seen { raw: [0; 64], set: 0 },
+        seen: Seen {
+            raw: [0; 64],
+            set: 0,
+        },
         ended: false,
+        current: None,
+        pos_of_current: 0,
     };
     w.run(visitor);
 }
@@ -106,6 +115,9 @@ struct Walker<'a> {
     seen: Seen,
     /// The payload ended inside or before a field: stop everything.
     ended: bool,
+    /// 1-based order of the field being decoded, and its bit position.
+    current: Option<usize>,
+    pos_of_current: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -131,7 +143,13 @@ impl<'a> Walker<'a> {
                 } else {
                     Some(self.seen.get(usize::from(rs.count)).unwrap_or(0))
                 };
-                self.repeat(v, set, &fields[i..(i + size).min(fields.len())], order, count);
+                self.repeat(
+                    v,
+                    set,
+                    &fields[i..(i + size).min(fields.len())],
+                    order,
+                    count,
+                );
                 i += size.max(1);
                 continue;
             }
@@ -140,10 +158,17 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn repeat(&mut self, v: &mut impl Visitor, set: usize, group: &'static [FieldDef], first: usize, count: Option<u64>) {
+    fn repeat(
+        &mut self,
+        v: &mut impl Visitor,
+        set: usize,
+        group: &'static [FieldDef],
+        first: usize,
+        count: Option<u64>,
+    ) {
         // A count of "not available" means no repetitions.
         let count = match count {
-            Some(c) if c >= 253 && c <= 255 => 0,
+            Some(253..=255) => 0,
             Some(c) => c,
             None => u64::MAX,
         };
@@ -168,19 +193,24 @@ impl<'a> Walker<'a> {
 
     /// Decodes the field at 1-based `order` and advances.
     fn one(&mut self, v: &mut impl Visitor, f: &'static FieldDef, order: usize) {
-        if f.condition == Some(Condition::PgnIsProprietary) && !self.commanded_pgn_is_proprietary() {
+        if f.condition == Some(Condition::PgnIsProprietary) && !self.commanded_pgn_is_proprietary()
+        {
             return;
         }
         if self.bits_left() == 0 {
             self.ended = true;
             return;
         }
+        self.current = Some(order);
+        self.pos_of_current = self.pos;
         match f.bits {
             Some(b) => {
                 let b = usize::from(b);
                 if b > self.bits_left() {
                     // canboat shows a truncated binary/string tail but drops numbers.
-                    if matches!(f.kind, FieldKind::Binary | FieldKind::StringFix) && self.pos % 8 == 0 {
+                    if matches!(f.kind, FieldKind::Binary | FieldKind::StringFix)
+                        && self.pos % 8 == 0
+                    {
                         let start = self.pos / 8;
                         let data = &self.data[start..];
                         self.emit_fixed(v, f, order, data, 0, data.len() * 8);
@@ -205,16 +235,38 @@ impl<'a> Walker<'a> {
     }
 
     /// A field of known length: `bits` bits of `slice`, starting `shift` bits in.
-    fn emit_fixed(&mut self, v: &mut impl Visitor, f: &FieldDef, order: usize, slice: &'a [u8], shift: u8, bits: usize) {
+    fn emit_fixed(
+        &mut self,
+        v: &mut impl Visitor,
+        f: &FieldDef,
+        order: usize,
+        slice: &'a [u8],
+        shift: u8,
+        bits: usize,
+    ) {
         use FieldKind as K;
         match f.kind {
-            K::Binary | K::Reserved | K::Spare => v.field(f, Value::Binary { data: slice, shift, bits }),
+            K::Binary | K::Reserved | K::Spare => v.field(
+                f,
+                Value::Binary {
+                    data: slice,
+                    shift,
+                    bits,
+                },
+            ),
             K::StringFix => v.field(f, Value::Text(Text::Bytes(fix_string(slice)))),
             K::Decimal => v.field(f, Value::Decimal(slice)),
             K::Float => {
                 let raw = bits::read(slice, usize::from(shift), 32).unwrap_or(u64::MAX) as u32;
                 let x = f32::from_bits(raw);
-                v.field(f, if x.is_nan() { Value::Missing(Missing::NotAvailable) } else { Value::Float(x) });
+                v.field(
+                    f,
+                    if x.is_nan() {
+                        Value::Missing(Missing::NotAvailable)
+                    } else {
+                        Value::Float(x)
+                    },
+                );
             }
             _ => {
                 let Some(raw) = bits::read(slice, usize::from(shift), bits) else {
@@ -228,13 +280,48 @@ impl<'a> Walker<'a> {
     }
 
     /// Interprets a numeric raw value according to the field's kind and sentinels.
+    ///
+    /// Like canboat's analyzer, the two highest codes of a field of two or more bits
+    /// ("not available", "out of range") carry no value, whatever the definition
+    /// lists — unless a lookup table gives the code a name of its own.
     fn number_value(&self, f: &FieldDef, raw: u64, bits: usize) -> Value<'static> {
         use FieldKind as K;
-        if f.na == Some(raw) {
-            return Value::Missing(Missing::NotAvailable);
-        }
-        if f.oor == Some(raw) {
-            return Value::Missing(Missing::OutOfRange);
+        let top_of_range = matches!(
+            f.kind,
+            K::Number
+                | K::Lookup
+                | K::IndirectLookup
+                | K::DynamicFieldKey
+                | K::DynamicFieldLength
+                | K::Time
+                | K::Duration
+                | K::Date
+                | K::FieldIndex
+        );
+        let max = if f.signed && f.offset == 0 && bits > 1 {
+            (1u64 << (bits - 1)) - 1
+        } else if bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
+        // A field with an offset keeps only the sentinels its definition lists.
+        let generic = top_of_range && bits >= 2 && f.offset == 0;
+        let sentinel = if f.na == Some(raw) || (generic && raw == max) {
+            Some(Missing::NotAvailable)
+        } else if f.oor == Some(raw) || (generic && raw == max - 1) {
+            Some(Missing::OutOfRange)
+        } else {
+            None
+        };
+        if let Some(m) = sentinel {
+            let named = match (f.kind, f.lookup) {
+                (K::Lookup, Lookup::Plain(t)) => t.get(raw).is_some(),
+                _ => false,
+            };
+            if !named {
+                return Value::Missing(m);
+            }
         }
         let signed = if f.signed && f.offset == 0 {
             bits::sign_extend(raw, bits)
@@ -252,7 +339,9 @@ impl<'a> Walker<'a> {
             }
             K::IndirectLookup => {
                 let name = match f.lookup {
-                    Lookup::Indirect(t, sel) => self.seen.get(usize::from(sel)).and_then(|s| t.get(s, raw)),
+                    Lookup::Indirect(t, sel) => self
+                        .field_value(usize::from(sel))
+                        .and_then(|s| t.get(s, raw)),
                     _ => None,
                 };
                 Value::Lookup(raw, name)
@@ -268,8 +357,27 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The raw value of the field at 1-based `order`: seen already, or read ahead when
+    /// it lies later at a fixed distance (60928's device function is named by the
+    /// device class that follows it).
+    fn field_value(&self, order: usize) -> Option<u64> {
+        if let Some(v) = self.seen.get(order) {
+            return Some(v);
+        }
+        let fields = self.def.fields;
+        let here = self.current?;
+        if order <= here || order > fields.len() {
+            return None;
+        }
+        let mut pos = self.pos_of_current;
+        for f in &fields[here - 1..order - 1] {
+            pos += usize::from(f.bits?);
+        }
+        bits::read(self.data, pos, usize::from(fields[order - 1].bits?))
+    }
+
     /// A field whose length comes from the data.
-    fn variable(&mut self, v: &mut impl Visitor, f: &'static FieldDef, order: usize) {
+    fn variable(&mut self, v: &mut impl Visitor, f: &FieldDef, order: usize) {
         use FieldKind as K;
         if self.pos % 8 != 0 {
             self.ended = true;
@@ -294,14 +402,18 @@ impl<'a> Walker<'a> {
                 let len = usize::from(rest[0]);
                 if len < 2 || rest.len() < 2 {
                     // 0xFF, 0 or 1: an empty string that occupies its length byte(s).
-                    self.advance_bytes(if len == 0xFF || len < 2 { 1.max(len.min(2)) } else { len });
+                    self.advance_bytes(if len == 0xFF || len < 2 {
+                        1.max(len.min(2))
+                    } else {
+                        len
+                    });
                     return;
                 }
                 let body = &rest[2..len.min(rest.len())];
                 let text = if rest[1] == 0 {
                     Text::Ucs2(body)
                 } else {
-                    Text::Bytes(body.split(|&b| b == 0).next().unwrap_or(&[]))
+                    Text::Bytes(fix_string(body))
                 };
                 if !text_is_empty(text) {
                     v.field(f, Value::Text(text));
@@ -316,15 +428,29 @@ impl<'a> Walker<'a> {
                     .map(|b| (b as usize).min(rest.len() * 8))
                     .unwrap_or(rest.len() * 8);
                 if bits > 0 {
-                    v.field(f, Value::Binary { data: &rest[..bits.div_ceil(8)], shift: 0, bits });
+                    v.field(
+                        f,
+                        Value::Binary {
+                            data: &rest[..bits.div_ceil(8)],
+                            shift: 0,
+                            bits,
+                        },
+                    );
                 }
                 self.pos += bits;
             }
-            K::Variable => self.referenced_field(v, f),
+            K::Variable => self.referenced_field(v, f, order),
             K::DynamicFieldValue => self.dynamic_value(v, f, order),
             _ => {
                 // A variable-length kind the walker does not know: show the rest raw.
-                v.field(f, Value::Binary { data: rest, shift: 0, bits: rest.len() * 8 });
+                v.field(
+                    f,
+                    Value::Binary {
+                        data: rest,
+                        shift: 0,
+                        bits: rest.len() * 8,
+                    },
+                );
                 self.ended = true;
             }
         }
@@ -338,32 +464,43 @@ impl<'a> Walker<'a> {
     }
 
     /// A group-function value: typed like field `Parameter` of the commanded PGN.
-    fn referenced_field(&mut self, v: &mut impl Visitor, f: &'static FieldDef) {
+    ///
+    /// As in canboat, the commanded PGN's first definition applies (for proprietary
+    /// PGNs that is the catch-all, whose raw data field takes the rest).
+    fn referenced_field(&mut self, v: &mut impl Visitor, f: &FieldDef, order: usize) {
         let target = self.seen.get(2).and_then(|p| u32::try_from(p).ok());
         let param = self.last_field_index();
-        let def = target.and_then(|p| super::variants(p).iter().find(|d| !d.fallback));
+        let def = target.and_then(|p| super::variants(p).first());
         let tf = match (def, param) {
-            (Some(d), Some(n)) if n >= 1 && (n as usize) <= d.fields.len() => &d.fields[n as usize - 1],
+            (Some(d), Some(n)) if n >= 1 && (n as usize) <= d.fields.len() => {
+                &d.fields[n as usize - 1]
+            }
             _ => {
                 self.ended = true;
                 return;
             }
         };
+        let shown = FieldDef {
+            name: f.name,
+            key: false,
+            ..*tf
+        };
         let Some(bits) = tf.bits else {
-            self.ended = true;
-            return;
+            return self.variable(v, &shown, order);
         };
         // Parameter values take whole bytes, whatever the target field's width.
         let field_bits = usize::from(bits);
-        let bytes = field_bits.div_ceil(8);
+        let mut bytes = field_bits.div_ceil(8);
         if bytes * 8 > self.bits_left() {
-            self.ended = true;
-            return;
+            if tf.kind != FieldKind::Binary {
+                self.ended = true;
+                return;
+            }
+            bytes = self.bits_left() / 8;
         }
         let start = self.pos / 8;
         let slice = &self.data[start..start + bytes];
-        let shown = FieldDef { name: f.name, key: false, ..*tf };
-        self.emit_fixed_owned(v, &shown, slice, field_bits);
+        self.emit_fixed_owned(v, &shown, slice, field_bits.min(bytes * 8));
         self.pos += bytes * 8;
     }
 
@@ -378,10 +515,23 @@ impl<'a> Walker<'a> {
             .find_map(|(i, _)| self.seen.get(i + 1))
     }
 
-    fn emit_fixed_owned(&mut self, v: &mut impl Visitor, f: &FieldDef, slice: &'a [u8], bits: usize) {
+    fn emit_fixed_owned(
+        &mut self,
+        v: &mut impl Visitor,
+        f: &FieldDef,
+        slice: &'a [u8],
+        bits: usize,
+    ) {
         use FieldKind as K;
         match f.kind {
-            K::Binary | K::Reserved | K::Spare => v.field(f, Value::Binary { data: slice, shift: 0, bits }),
+            K::Binary | K::Reserved | K::Spare => v.field(
+                f,
+                Value::Binary {
+                    data: slice,
+                    shift: 0,
+                    bits,
+                },
+            ),
             K::StringFix => v.field(f, Value::Text(Text::Bytes(fix_string(slice)))),
             K::StringLau | K::StringLz => {
                 let len = usize::from(slice.first().copied().unwrap_or(0));
@@ -399,7 +549,7 @@ impl<'a> Walker<'a> {
     }
 
     /// A key/value pair's value: type from the key's table, length from a length field.
-    fn dynamic_value(&mut self, v: &mut impl Visitor, f: &'static FieldDef, order: usize) {
+    fn dynamic_value(&mut self, v: &mut impl Visitor, f: &FieldDef, order: usize) {
         let mut typed: Option<&'static TypedValue> = None;
         let mut len_bytes: Option<usize> = None;
         for (k, pf) in self.def.fields[..order - 1].iter().enumerate().rev() {
@@ -443,13 +593,23 @@ impl<'a> Walker<'a> {
                     ..*f
                 };
                 let na = (t.bits >= 2 && t.bits <= 64).then(|| {
-                    let top = if t.signed { (1u64 << (t.bits - 1)) - 1 } else { u64::MAX >> (64 - t.bits) };
-                    top
+                    if t.signed {
+                        (1u64 << (t.bits - 1)) - 1
+                    } else {
+                        u64::MAX >> (64 - t.bits)
+                    }
                 });
                 let shown = FieldDef { na, ..shown };
                 self.emit_fixed_owned(v, &shown, slice, bits.min(usize::from(t.bits).max(1)));
             }
-            None => v.field(f, Value::Binary { data: slice, shift: 0, bits }),
+            None => v.field(
+                f,
+                Value::Binary {
+                    data: slice,
+                    shift: 0,
+                    bits,
+                },
+            ),
         }
         self.pos += bits;
     }
@@ -458,7 +618,10 @@ impl<'a> Walker<'a> {
 /// Cuts a fixed-length string at its first terminator (0x00, 0xFF or '@') and drops
 /// trailing spaces, as NMEA 2000 and AIS senders pad with any of them.
 pub fn fix_string(s: &[u8]) -> &[u8] {
-    let end = s.iter().position(|&b| b == 0 || b == 0xFF || b == b'@').unwrap_or(s.len());
+    let end = s
+        .iter()
+        .position(|&b| b == 0 || b == 0xFF || b == b'@')
+        .unwrap_or(s.len());
     let mut s = &s[..end];
     while let [rest @ .., b' '] = s {
         s = rest;
@@ -472,4 +635,3 @@ fn text_is_empty(t: Text<'_>) -> bool {
         Text::Ucs2(b) => b.len() < 2,
     }
 }
-

@@ -27,9 +27,23 @@ pub fn variants(pgn: u32) -> &'static [PgnDef] {
     &all[lo..hi]
 }
 
-/// The catch-all definition of the PGN range that holds `pgn`.
+/// The catch-all definition for a PGN without a definition of its own.
+///
+/// This is canboat's choice: the last catch-all met while walking the sorted table up
+/// to and including the first definition above `pgn`. It is the range's catch-all,
+/// except just below a range start, where the next range's catch-all wins (canboat
+/// decodes 130762, in the mixed range, as a 0x1FF00 manufacturer PGN).
 pub fn range_fallback(pgn: u32) -> Option<&'static PgnDef> {
-    tables::PGNS.iter().rev().find(|d| d.fallback && d.pgn <= pgn)
+    let mut found = None;
+    for d in tables::PGNS {
+        if d.fallback {
+            found = Some(d);
+        }
+        if d.pgn > pgn {
+            break;
+        }
+    }
+    found
 }
 
 /// The definition that applies to `payload` of `pgn`: the first variant whose match
@@ -55,7 +69,11 @@ fn matches(def: &PgnDef, payload: &[u8]) -> bool {
     for f in def.fields {
         let Some(bits) = f.bits else {
             // Match fields after a variable-length field cannot be checked.
-            return def.fields.iter().skip_while(|g| !std::ptr::eq(*g, f)).all(|g| g.match_value.is_none());
+            return def
+                .fields
+                .iter()
+                .skip_while(|g| !std::ptr::eq(*g, f))
+                .all(|g| g.match_value.is_none());
         };
         let bits = usize::from(bits);
         if let Some(want) = f.match_value {
@@ -71,14 +89,20 @@ fn matches(def: &PgnDef, payload: &[u8]) -> bool {
 
 /// The name a plain lookup table gives `value` (used for manufacturer names and the like).
 pub fn lookup_name(table: &str, value: u64) -> Option<&'static str> {
-    tables::PGNS.iter().flat_map(|d| d.fields.iter()).find_map(|f| match f.lookup {
-        Lookup::Plain(t) if t.name == table => Some(t.get(value)),
-        _ => None,
-    })?
+    tables::PGNS
+        .iter()
+        .flat_map(|d| d.fields.iter())
+        .find_map(|f| match f.lookup {
+            Lookup::Plain(t) if t.name == table => Some(t.get(value)),
+            _ => None,
+        })?
 }
 
 /// The description of a PGN's first definition, e.g. "Fluid Level".
 pub fn describe(pgn: u32) -> Option<&'static str> {
     let vs = variants(pgn);
-    vs.iter().find(|d| !d.fallback).or(vs.first()).map(|d| d.description)
+    vs.iter()
+        .find(|d| !d.fallback)
+        .or(vs.first())
+        .map(|d| d.description)
 }
