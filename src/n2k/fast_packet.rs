@@ -5,7 +5,8 @@
 //! sequence counter), so interleaved messages and senders do not mix. Frames are
 //! accepted in any order (some gateways reorder them), as canboat accepts them: a
 //! bitmask records which frames arrived and frame 0 says how many are needed. A frame
-//! index seen twice starts the message over. Partial messages that make no progress
+//! index seen twice starts the message over, and so does a frame 0 that would complete
+//! at once a body held from before (the leftovers of a burst whose frame 0 was lost). Partial messages that make no progress
 //! for [`STALE_AFTER`] are dropped, and the number of partial messages is bounded.
 
 use crate::can::{CanId, Micros};
@@ -132,6 +133,14 @@ impl FastPacketAssembler {
                 self.stats.invalid += 1;
                 self.slots.swap_remove(pos);
                 return None;
+            }
+            // Frames held before frame 0 are either a reordered burst (more frames to
+            // come) or the body of an earlier burst whose frame 0 was lost. Only the
+            // latter completes the instant frame 0 lands: then start over.
+            let full = u32::MAX >> (32 - frame_count(usize::from(size)));
+            if slot.mask != 0 && (slot.mask | 1) == full {
+                self.stats.restarted += 1;
+                slot.reset(now);
             }
             slot.size = Some(size);
             let n = (data.len() - 2).min(6).min(usize::from(size));
