@@ -640,7 +640,7 @@ fn generate(tables: &[Table], pgns: &[Pgn]) -> String {
         }
         let _ = writeln!(
             o,
-            "PgnDef {{ pgn: {}, id: {}, description: {}, transport: Transport::{transport}, length: {}, min_length: {}, priority: {}, interval: {}, fallback: {}, complete: {}, repeat: [{}, {}], fields: &[",
+            "PgnDef {{ pgn: {}, id: {}, description: {}, transport: Transport::{transport}, length: {}, min_length: {}, priority: {}, interval: {}, fallback: {}, complete: {}, has_match: {}, repeat: [{}, {}], fields: &[",
             p.pgn,
             rust_str(&p.id),
             rust_str(&p.description),
@@ -650,6 +650,7 @@ fn generate(tables: &[Table], pgns: &[Pgn]) -> String {
             opt(p.meta.get("interval"), |v| v.to_string()),
             p.meta.contains_key("fallback"),
             !p.meta.contains_key("incomplete"),
+            p.fields.iter().any(|f| f.attrs.contains_key("match")),
             repeat[0],
             repeat[1],
         );

@@ -65,15 +65,19 @@ pub fn write_message(out: &mut String, style: Style, msg: &Message<'_>, def: &'s
     } else {
         write_iso_millis(out, msg.timestamp);
     }
-    let _ = write!(
-        out,
-        "\",\"prio\":{},\"src\":{},\"dst\":{},\"pgn\":{},\"description\":",
-        msg.id.priority, msg.id.source, msg.id.destination, msg.id.pgn
-    );
-    write_str(out, def.description.as_bytes());
+    out.push_str("\",\"prio\":");
+    push_int(out, i64::from(msg.id.priority));
+    out.push_str(",\"src\":");
+    push_int(out, i64::from(msg.id.source));
+    out.push_str(",\"dst\":");
+    push_int(out, i64::from(msg.id.destination));
+    out.push_str(",\"pgn\":");
+    push_int(out, i64::from(msg.id.pgn));
+    out.push_str(",\"description\":");
+    write_json_str(out, def.description);
     if style.ids {
         out.push_str(",\"id\":");
-        write_str(out, def.id.as_bytes());
+        write_json_str(out, def.id);
     }
     let mut w = FieldWriter {
         out,
@@ -110,7 +114,7 @@ impl FieldWriter<'_> {
             self.out.push(',');
         }
         self.first = false;
-        write_str(self.out, name.as_bytes());
+        write_json_str(self.out, name);
         self.out.push(':');
     }
 }
@@ -182,15 +186,48 @@ fn bits_all(data: &[u8], shift: u8, bits: usize, ones: bool) -> bool {
 fn precision(resolution: f64) -> usize {
     let mut p = 0;
     let mut r = resolution;
-    while r > 0.0 && r < 1.0 && p < 16 {
+    while r > 0.0 && r < 1.0 - 1e-9 && p < 16 {
         r *= 10.0;
-        // Guard against 0.1 * 10 = 0.9999…
-        if (r - r.round()).abs() < r * 1e-9 {
-            r = r.round();
-        }
         p += 1;
     }
     p
+}
+
+/// Appends an integer in decimal (the hot path of JSON output).
+fn push_int(out: &mut String, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+}
+
+/// Appends `raw × 10^-decimals` exactly, without going through floating point.
+fn write_scaled_int(out: &mut String, raw: i64, decimals: usize) {
+    let digits = raw.unsigned_abs().to_string();
+    if raw < 0 {
+        out.push('-');
+    }
+    if digits.len() <= decimals {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', decimals - digits.len()));
+        out.push_str(&digits);
+    } else {
+        let (int, frac) = digits.split_at(digits.len() - decimals);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    }
 }
 
 fn write_value(out: &mut String, units: Units, f: &FieldDef, value: Value<'_>) {
@@ -223,7 +260,7 @@ fn write_value(out: &mut String, units: Units, f: &FieldDef, value: Value<'_>) {
                 let _ = write!(out, "{{\"value\":{},\"name\":", 1u64 << bit);
                 match f.lookup {
                     Lookup::Bits(t) => match t.get(bit) {
-                        Some(n) => write_str(out, n.as_bytes()),
+                        Some(n) => write_json_str(out, n),
                         None => out.push_str("null"),
                     },
                     _ => out.push_str("null"),
@@ -274,10 +311,16 @@ fn close_key(out: &mut String, key: bool) {
 }
 
 fn write_lookup(out: &mut String, v: u64, name: Option<&str>, key: bool) {
-    let _ = write!(out, "{{\"value\":{v}");
+    out.push_str("{\"value\":");
+    match i64::try_from(v) {
+        Ok(v) => push_int(out, v),
+        Err(_) => {
+            let _ = write!(out, "{v}");
+        }
+    }
     if let Some(n) = name {
         out.push_str(",\"name\":");
-        write_str(out, n.as_bytes());
+        write_json_str(out, n);
     }
     close_key(out, key);
 }
@@ -306,7 +349,13 @@ fn write_number(out: &mut String, units: Units, f: &FieldDef, raw: i64) {
         _ => {}
     }
     if res == 1.0 && f.resolution == 1.0 && unit != "K" {
-        let _ = write!(out, "{raw}");
+        push_int(out, raw);
+    } else if a == raw as f64 * f.resolution
+        && (f.resolution * 10f64.powi(prec as i32) - 1.0).abs() < 1e-9
+        && prec > 0
+    {
+        // A decimal resolution (0.1, 0.01, …) in its own unit: exact and fast.
+        write_scaled_int(out, raw, prec);
     } else {
         let _ = write!(out, "{:.*}", prec, a);
     }
@@ -400,27 +449,38 @@ fn write_text(out: &mut String, t: Text<'_>) {
 /// A JSON string; bytes that are not UTF-8 are taken as Latin-1. `/` is escaped as
 /// canboat escapes it.
 pub fn write_str(out: &mut String, s: &[u8]) {
-    out.push('"');
-    let text = match std::str::from_utf8(s) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(_) => std::borrow::Cow::Owned(s.iter().map(|&b| char::from(b)).collect::<String>()),
-    };
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '/' => out.push_str("\\/"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
+    match std::str::from_utf8(s) {
+        Ok(t) => write_json_str(out, t),
+        Err(_) => write_json_str(out, &s.iter().map(|&b| char::from(b)).collect::<String>()),
     }
+}
+
+/// A JSON string from text, escaped as canboat escapes it.
+pub fn write_json_str(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'/' => "\\/",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
     out.push('"');
 }
 

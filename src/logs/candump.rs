@@ -146,14 +146,17 @@ fn remember_interface(state: &mut ParseState, iface: &str) {
 /// `1436509052.249713` (6 or 9 decimals; candump `-t` relative forms too) in µs.
 pub fn parse_seconds(s: &str) -> Option<Micros> {
     let (int, frac) = s.trim().split_once('.')?;
-    if int.is_empty() || int.len() > 12 || !int.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty() || int.len() > 12 || !(frac.len() == 6 || frac.len() == 9) {
         return None;
     }
-    if !(frac.len() == 6 || frac.len() == 9) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let secs: i64 = int.parse().ok()?;
-    let micros: i64 = frac[..6].parse().ok()?;
+    let digits = |t: &str| {
+        t.bytes().try_fold(0i64, |acc, b| {
+            b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
+        })
+    };
+    let secs = digits(int)?;
+    let micros = digits(&frac[..6])?;
+    digits(&frac[6..])?;
     Some(secs * 1_000_000 + micros)
 }
 

@@ -214,13 +214,8 @@ pub struct PgnDef {
     pub fallback: bool,
     /// Whether canboat considers the definition complete.
     pub complete: bool,
+    /// Whether any field selects this variant by value.
+    pub has_match: bool,
     pub repeat: [Option<RepeatSet>; 2],
     pub fields: &'static [FieldDef],
-}
-
-impl PgnDef {
-    /// Whether any field selects this variant by value.
-    pub fn has_match_fields(&self) -> bool {
-        self.fields.iter().any(|f| f.match_value.is_some())
-    }
 }

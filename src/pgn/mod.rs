@@ -12,6 +12,8 @@ mod tables;
 pub use decode::{walk, Missing, Text, Value, Visitor};
 pub use defs::{FieldDef, FieldKind, PgnDef, Transport};
 
+use std::sync::OnceLock;
+
 use defs::Lookup;
 
 /// Every definition, sorted by PGN.
@@ -19,12 +21,18 @@ pub fn all() -> &'static [PgnDef] {
     tables::PGNS
 }
 
+/// The PGN numbers of [`all`], in the same order: a compact array to search.
+fn index() -> &'static [u32] {
+    static INDEX: OnceLock<Vec<u32>> = OnceLock::new();
+    INDEX.get_or_init(|| tables::PGNS.iter().map(|d| d.pgn).collect())
+}
+
 /// The definitions (variants) of one PGN, fallbacks included, in definition order.
 pub fn variants(pgn: u32) -> &'static [PgnDef] {
-    let all = tables::PGNS;
-    let lo = all.partition_point(|d| d.pgn < pgn);
-    let hi = lo + all[lo..].partition_point(|d| d.pgn == pgn);
-    &all[lo..hi]
+    let idx = index();
+    let lo = idx.partition_point(|&p| p < pgn);
+    let hi = lo + idx[lo..].partition_point(|&p| p == pgn);
+    &tables::PGNS[lo..hi]
 }
 
 /// The catch-all definition for a PGN without a definition of its own.
@@ -34,16 +42,9 @@ pub fn variants(pgn: u32) -> &'static [PgnDef] {
 /// except just below a range start, where the next range's catch-all wins (canboat
 /// decodes 130762, in the mixed range, as a 0x1FF00 manufacturer PGN).
 pub fn range_fallback(pgn: u32) -> Option<&'static PgnDef> {
-    let mut found = None;
-    for d in tables::PGNS {
-        if d.fallback {
-            found = Some(d);
-        }
-        if d.pgn > pgn {
-            break;
-        }
-    }
-    found
+    let above = index().partition_point(|&p| p <= pgn);
+    let end = (above + 1).min(tables::PGNS.len());
+    tables::PGNS[..end].iter().rev().find(|d| d.fallback)
 }
 
 /// The definition that applies to `payload` of `pgn`: the first variant whose match
@@ -65,6 +66,9 @@ pub fn select(pgn: u32, payload: &[u8]) -> Option<&'static PgnDef> {
 
 /// Whether every match field of `def` holds its value in `payload`.
 fn matches(def: &PgnDef, payload: &[u8]) -> bool {
+    if !def.has_match {
+        return true;
+    }
     let mut pos = 0usize;
     for f in def.fields {
         let Some(bits) = f.bits else {

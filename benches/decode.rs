@@ -1,0 +1,91 @@
+//! Throughput of the first stage: frames → messages → decoded fields (and JSON).
+//!
+//! Input: the real frame captures candumpSample1.txt and candumpSample3.txt (8,394
+//! frames between them), repeated to 50,400 frames in candump -L form.
+//! `cargo bench --bench decode` prints frames per second as criterion's "thrpt".
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use n2k_dbus::can::Frame;
+use n2k_dbus::json::{self, Style, Units};
+use n2k_dbus::logs::{write_candump_log, LogReader, Record};
+use n2k_dbus::n2k::Assembler;
+use n2k_dbus::pgn::{self, FieldDef, Value, Visitor};
+use n2k_dbus::replay::Replay;
+
+fn frames() -> Vec<Frame> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/candump-samples/");
+    let mut base = Vec::new();
+    for name in ["candumpSample1.txt", "candumpSample3.txt"] {
+        let text = std::fs::read_to_string(format!("{dir}{name}")).expect("sample");
+        for r in LogReader::new(text.as_bytes(), name) {
+            if let Ok(Record::Frame(f)) = r {
+                base.push(f);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut t = 1_500_000_000_000_000i64;
+    while out.len() < 50_000 {
+        for f in &base {
+            t += 400; // 2,500 frames/s, a busy bus
+            out.push(Frame::new(t, f.id, f.data()));
+        }
+    }
+    out
+}
+
+/// Counts fields: the decode without any output.
+struct Count(usize);
+impl Visitor for Count {
+    fn field(&mut self, _f: &FieldDef, v: Value<'_>) {
+        self.0 += usize::from(!matches!(v, Value::Missing(_)));
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let frames = frames();
+    let mut log = Vec::new();
+    for f in &frames {
+        write_candump_log(&mut log, "can0", f).expect("write");
+    }
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(frames.len() as u64));
+    g.bench_function("reassemble+decode", |b| {
+        b.iter(|| {
+            let mut asm = Assembler::new();
+            let mut n = Count(0);
+            for f in &frames {
+                if let Some(m) = asm.on_frame(f) {
+                    if let Some(def) = pgn::select(m.id.pgn, m.data) {
+                        pgn::walk(def, m.data, &mut n);
+                    }
+                }
+            }
+            black_box(n.0)
+        })
+    });
+    g.bench_function("candump-log→canboat-json", |b| {
+        b.iter(|| {
+            let mut replay = Replay::new();
+            let mut line = String::with_capacity(1024);
+            let mut bytes = 0usize;
+            for rec in LogReader::new(log.as_slice(), "bench.log") {
+                let rec = rec.expect("valid log");
+                if let Some(m) = replay.on_record(&rec) {
+                    if let Some(def) = pgn::select(m.id.pgn, m.data) {
+                        line.clear();
+                        json::write_message(&mut line, Style::canboat(Units::Std), &m, def);
+                        bytes += line.len();
+                    }
+                }
+            }
+            black_box(bytes)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
