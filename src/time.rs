@@ -32,9 +32,10 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Microseconds since the epoch of a civil date and time.
 pub fn micros_from_civil(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, micros: u32) -> Micros {
-    let days = days_from_civil(y, mo, d);
+    let days = days_from_civil(y.clamp(-1_000_000, 1_000_000), mo, d);
     let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
-    secs * 1_000_000 + i64::from(micros)
+    secs.saturating_mul(1_000_000)
+        .saturating_add(i64::from(micros))
 }
 
 /// Appends `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ`, rounded to milliseconds as canboat does.

@@ -245,6 +245,25 @@ fn frame_0_does_not_complete_a_stale_body() {
 }
 
 #[test]
+fn largest_message_after_held_frames() {
+    // Found by fuzzing: a 223-byte frame 0 (32 frames) arriving after other frames.
+    let mut fp = FastPacketAssembler::default();
+    fp.push(0, &id(130816, 3), &[0x05, 1, 2, 3, 4, 5, 6, 7]);
+    assert!(fp
+        .push(0, &id(130816, 3), &[0x00, 223, 1, 2, 3, 4, 5, 6])
+        .is_none());
+    let mut done = None;
+    for k in 1..32u8 {
+        if k != 5 {
+            done = fp
+                .push(0, &id(130816, 3), &[k, 9, 9, 9, 9, 9, 9, 9])
+                .map(<[u8]>::to_vec);
+        }
+    }
+    assert_eq!(done.map(|p| p.len()), Some(223));
+}
+
+#[test]
 fn short_first_frame_is_padded_with_ff() {
     // canboat's short-frame case: frame 0 holds only the counter and the length.
     let mut fp = FastPacketAssembler::default();

@@ -67,7 +67,7 @@ pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'sta
 
 /// `2011-04-25-06:25:03.603`, `2011-04-25T06:25:03.603Z` or without fraction.
 fn parse_timestamp(ts: &str) -> Option<Micros> {
-    if ts.len() < 19 {
+    if ts.len() < 19 || !ts.is_char_boundary(10) {
         return None;
     }
     let (date, time) = ts.split_at(10);
@@ -85,7 +85,7 @@ pub fn parse_civil(date: &str, time: &str) -> Option<Micros> {
         return None;
     }
     let (h, mi, s, us) = parse_time_of_day(time.trim_end_matches('Z'))?;
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || !(0..=9999).contains(&y) {
         return None;
     }
     Some(micros_from_civil(y, mo, da, h, mi, s, us))

@@ -146,7 +146,8 @@ fn remember_interface(state: &mut ParseState, iface: &str) {
 /// `1436509052.249713` (6 or 9 decimals; candump `-t` relative forms too) in µs.
 pub fn parse_seconds(s: &str) -> Option<Micros> {
     let (int, frac) = s.trim().split_once('.')?;
-    if int.is_empty() || int.len() > 12 || !(frac.len() == 6 || frac.len() == 9) {
+    if int.is_empty() || int.len() > 12 || !(frac.len() == 6 || frac.len() == 9) || !frac.is_ascii()
+    {
         return None;
     }
     let digits = |t: &str| {

@@ -211,3 +211,17 @@ fn candump_writer_round_trips() {
     let back = read_all(&text);
     assert_eq!(frame(&back[0]), &f);
 }
+
+#[test]
+fn fuzzer_findings_are_errors_not_panics() {
+    // A multi-byte character where a canboat date ends, a fraction that is not ASCII,
+    // and a year that would overflow the clock.
+    for line in [
+        "2011-04-2é:25:03.603,6,60928,1,255,8,05,a0,be,1c,00,a0,a0,c0",
+        "(1.00000é) can0 18EEFF01#05A0BE1C00A0A0C0",
+        "99999999999999-04-25-06:25:03.603,6,60928,1,255,8,05,a0,be,1c,00,a0,a0,c0",
+    ] {
+        let r = LogReader::new(line.as_bytes(), "f.log").next_record();
+        assert!(matches!(r, Some(Err(_))), "{line}: {r:?}");
+    }
+}

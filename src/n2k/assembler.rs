@@ -81,7 +81,7 @@ impl Assembler {
     pub fn on_frame<'s>(&'s mut self, frame: &'s Frame) -> Option<Message<'s>> {
         let id = frame.can_id();
         let now = frame.timestamp;
-        if (now - self.swept).abs() > 1_000_000 {
+        if now.saturating_sub(self.swept).unsigned_abs() > 1_000_000 {
             self.fast.expire(now);
             self.iso.expire(now);
             self.swept = now;

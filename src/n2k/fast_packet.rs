@@ -109,7 +109,7 @@ impl FastPacketAssembler {
         let pos = match self.slots.iter().position(|s| s.key == k) {
             Some(p) => {
                 let s = &mut self.slots[p];
-                if (now - s.last).abs() > STALE_AFTER {
+                if now.saturating_sub(s.last).unsigned_abs() > STALE_AFTER as u64 {
                     self.stats.stale += 1;
                     s.reset(now);
                 } else if s.mask & (1 << index) != 0 {
@@ -128,7 +128,12 @@ impl FastPacketAssembler {
                 self.slots.swap_remove(pos);
                 return None;
             };
-            if usize::from(size) > MAX_PAYLOAD || (slot.mask >> frame_count(usize::from(size))) != 0
+            if usize::from(size) > MAX_PAYLOAD
+                || slot
+                    .mask
+                    .checked_shr(frame_count(usize::from(size)) as u32)
+                    .unwrap_or(0)
+                    != 0
             {
                 self.stats.invalid += 1;
                 self.slots.swap_remove(pos);
@@ -174,7 +179,8 @@ impl FastPacketAssembler {
             self.slots.swap_remove(i);
         }
         let before = self.slots.len();
-        self.slots.retain(|s| (now - s.last).abs() <= STALE_AFTER);
+        self.slots
+            .retain(|s| now.saturating_sub(s.last).unsigned_abs() <= STALE_AFTER as u64);
         self.stats.stale += (before - self.slots.len()) as u64;
     }
 

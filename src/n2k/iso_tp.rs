@@ -108,7 +108,7 @@ impl IsoTpReceiver {
         }
         let before = self.sessions.len();
         self.sessions
-            .retain(|s| (now - s.last).abs() <= STALE_AFTER);
+            .retain(|s| now.saturating_sub(s.last).unsigned_abs() <= STALE_AFTER as u64);
         self.stats.stale += (before - self.sessions.len()) as u64;
     }
 
