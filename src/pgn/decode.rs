@@ -213,7 +213,7 @@ impl<'a> Walker<'a> {
                     {
                         let start = self.pos / 8;
                         let data = &self.data[start..];
-                        self.emit_fixed(v, f, order, data, 0, data.len() * 8);
+                        self.emit_fixed(v, f, Some(order), data, 0, data.len() * 8);
                     }
                     self.ended = true;
                     return;
@@ -222,7 +222,7 @@ impl<'a> Walker<'a> {
                 let end = (self.pos + b).div_ceil(8);
                 let shift = (self.pos % 8) as u8;
                 let slice = &self.data[start..end];
-                self.emit_fixed(v, f, order, slice, shift, b);
+                self.emit_fixed(v, f, Some(order), slice, shift, b);
                 self.pos += b;
             }
             None => self.variable(v, f, order),
@@ -235,11 +235,13 @@ impl<'a> Walker<'a> {
     }
 
     /// A field of known length: `bits` bits of `slice`, starting `shift` bits in.
+    /// `order` is the field's place in the definition, when it has one (a value typed
+    /// after another PGN's field, or by a dynamic key, has none).
     fn emit_fixed(
         &mut self,
         v: &mut impl Visitor,
         f: &FieldDef,
-        order: usize,
+        order: Option<usize>,
         slice: &'a [u8],
         shift: u8,
         bits: usize,
@@ -269,11 +271,13 @@ impl<'a> Walker<'a> {
                 );
             }
             _ => {
-                let Some(raw) = bits::read(slice, usize::from(shift), bits) else {
+                let Some(raw) = bits::read(slice, usize::from(shift), bits.min(64)) else {
                     return;
                 };
-                self.seen.put(order, raw);
-                let value = self.number_value(f, raw, bits);
+                if let Some(order) = order {
+                    self.seen.put(order, raw);
+                }
+                let value = self.number_value(f, raw, bits.min(64));
                 v.field(f, value);
             }
         }
@@ -500,7 +504,7 @@ impl<'a> Walker<'a> {
         }
         let start = self.pos / 8;
         let slice = &self.data[start..start + bytes];
-        self.emit_fixed_owned(v, &shown, slice, field_bits.min(bytes * 8));
+        self.emit_fixed(v, &shown, None, slice, 0, field_bits.min(bytes * 8));
         self.pos += bytes * 8;
     }
 
@@ -513,39 +517,6 @@ impl<'a> Walker<'a> {
             .rev()
             .filter(|(_, fd)| fd.kind == FieldKind::FieldIndex)
             .find_map(|(i, _)| self.seen.get(i + 1))
-    }
-
-    fn emit_fixed_owned(
-        &mut self,
-        v: &mut impl Visitor,
-        f: &FieldDef,
-        slice: &'a [u8],
-        bits: usize,
-    ) {
-        use FieldKind as K;
-        match f.kind {
-            K::Binary | K::Reserved | K::Spare => v.field(
-                f,
-                Value::Binary {
-                    data: slice,
-                    shift: 0,
-                    bits,
-                },
-            ),
-            K::StringFix => v.field(f, Value::Text(Text::Bytes(fix_string(slice)))),
-            K::StringLau | K::StringLz => {
-                let len = usize::from(slice.first().copied().unwrap_or(0));
-                let body = slice.get(2..len.min(slice.len())).unwrap_or(&[]);
-                v.field(f, Value::Text(Text::Bytes(body)));
-            }
-            K::Decimal => v.field(f, Value::Decimal(slice)),
-            _ => {
-                if let Some(raw) = bits::read(slice, 0, bits.min(64)) {
-                    let value = self.number_value(f, raw, bits.min(64));
-                    v.field(f, value);
-                }
-            }
-        }
     }
 
     /// A key/value pair's value: type from the key's table, length from a length field.
@@ -600,7 +571,14 @@ impl<'a> Walker<'a> {
                     }
                 });
                 let shown = FieldDef { na, ..shown };
-                self.emit_fixed_owned(v, &shown, slice, bits.min(usize::from(t.bits).max(1)));
+                self.emit_fixed(
+                    v,
+                    &shown,
+                    None,
+                    slice,
+                    0,
+                    bits.min(usize::from(t.bits).max(1)),
+                );
             }
             None => v.field(
                 f,

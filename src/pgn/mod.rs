@@ -14,8 +14,6 @@ pub use defs::{FieldDef, FieldKind, PgnDef, Transport};
 
 use std::sync::OnceLock;
 
-use defs::Lookup;
-
 /// Every definition, sorted by PGN.
 pub fn all() -> &'static [PgnDef] {
     tables::PGNS
@@ -89,17 +87,6 @@ fn matches(def: &PgnDef, payload: &[u8]) -> bool {
         pos += bits;
     }
     true
-}
-
-/// The name a plain lookup table gives `value` (used for manufacturer names and the like).
-pub fn lookup_name(table: &str, value: u64) -> Option<&'static str> {
-    tables::PGNS
-        .iter()
-        .flat_map(|d| d.fields.iter())
-        .find_map(|f| match f.lookup {
-            Lookup::Plain(t) if t.name == table => Some(t.get(value)),
-            _ => None,
-        })?
 }
 
 /// The description of a PGN's first definition, e.g. "Fluid Level".
