@@ -125,11 +125,13 @@ pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
         .skip_bad_lines(a.skip_bad_lines);
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut skipped_messages = 0u64;
+    let mut iface: Option<String> = None;
     while let Some(rec) = reader.next_record() {
         match rec? {
             Record::Frame(f) => {
-                let iface = reader.interface().unwrap_or(&a.interface).to_string();
-                write_candump_log(&mut out, &iface, &f)?;
+                let name = iface
+                    .get_or_insert_with(|| reader.interface().unwrap_or(&a.interface).to_string());
+                write_candump_log(&mut out, name, &f)?;
             }
             Record::Message(_) => skipped_messages += 1,
         }

@@ -137,8 +137,9 @@ fn data_bytes<'a>(
     Ok((buf, dlc))
 }
 
+/// Keeps the first interface the capture names.
 fn remember_interface(state: &mut ParseState, iface: &str) {
-    if state.interface.as_deref() != Some(iface) && state.interface.is_none() {
+    if state.interface.is_none() {
         state.interface = Some(iface.to_string());
     }
 }
