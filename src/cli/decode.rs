@@ -131,7 +131,12 @@ pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
             Record::Frame(f) => {
                 let name = iface
                     .get_or_insert_with(|| reader.interface().unwrap_or(&a.interface).to_string());
-                write_candump_log(&mut out, name, &f)?;
+                if let Err(e) = write_candump_log(&mut out, name, &f) {
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    return Err(e.into());
+                }
             }
             Record::Message(_) => skipped_messages += 1,
         }
