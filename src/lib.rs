@@ -5,14 +5,20 @@
 //! - [`logs`]: capture files (candump, canboat, Yacht Devices) in and candump out;
 //! - [`n2k`]: transport — fast packet and ISO TP reassembly and fragmentation;
 //! - [`pgn`]: the PGN definitions (compiled from `pgn-defs/`) and the decoder;
+//! - [`network`]: NAMEs, the address table, our own address claim;
+//! - [`devices`]: every device by NAME, its identity and lifecycle;
+//! - [`core`]: the sans-I/O node that ties the stages together;
 //! - [`json`]: decoded messages as canboat-compatible JSON;
 //! - [`replay`]: capture records into messages.
 #![forbid(unsafe_code)]
 
 pub mod can;
+pub mod core;
+pub mod devices;
 pub mod json;
 pub mod logs;
 pub mod n2k;
+pub mod network;
 pub mod pgn;
 pub mod replay;
 pub mod time;

@@ -436,13 +436,7 @@ fn write_hex(out: &mut String, data: &[u8], shift: u8, bits: usize) {
 fn write_text(out: &mut String, t: Text<'_>) {
     match t {
         Text::Bytes(b) => write_str(out, b),
-        Text::Ucs2(b) => {
-            let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-            let s: String = char::decode_utf16(units)
-                .map(|c| c.unwrap_or('\u{FFFD}'))
-                .collect();
-            write_str(out, s.trim_end_matches('\0').as_bytes());
-        }
+        Text::Ucs2(_) => write_str(out, t.to_string_lossy().as_bytes()),
     }
 }
 

@@ -27,6 +27,26 @@ pub enum Text<'a> {
     Ucs2(&'a [u8]),
 }
 
+impl Text<'_> {
+    /// The text as a Rust string: UTF-8 where it is valid, else Latin-1; UCS-2 decoded
+    /// (unpaired surrogates become U+FFFD) without trailing NULs.
+    pub fn to_string_lossy(&self) -> String {
+        match *self {
+            Text::Bytes(b) => match std::str::from_utf8(b) {
+                Ok(t) => t.to_owned(),
+                Err(_) => b.iter().map(|&c| char::from(c)).collect(),
+            },
+            Text::Ucs2(b) => {
+                let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+                let s: String = char::decode_utf16(units)
+                    .map(|c| c.unwrap_or('\u{FFFD}'))
+                    .collect();
+                s.trim_end_matches('\0').to_owned()
+            }
+        }
+    }
+}
+
 /// One decoded field value, borrowing from the payload where it can.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value<'a> {

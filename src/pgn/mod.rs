@@ -97,3 +97,23 @@ pub fn describe(pgn: u32) -> Option<&'static str> {
         .or(vs.first())
         .map(|d| d.description)
 }
+
+/// Names for the values of the NAME fields, from the lookup tables of `pgn-defs/`.
+pub mod lookups {
+    use super::tables;
+
+    /// The manufacturer's name for a manufacturer code, e.g. 229 → "Garmin".
+    pub fn manufacturer(code: u16) -> Option<&'static str> {
+        tables::LOOKUP_MANUFACTURER_CODE.get(u64::from(code))
+    }
+
+    /// The device class's name, e.g. 60 → "Navigation".
+    pub fn device_class(class: u8) -> Option<&'static str> {
+        tables::LOOKUP_DEVICE_CLASS.get(u64::from(class))
+    }
+
+    /// The device function's name; functions are numbered per class.
+    pub fn device_function(class: u8, function: u8) -> Option<&'static str> {
+        tables::INDIRECT_DEVICE_FUNCTION.get(u64::from(class), u64::from(function))
+    }
+}

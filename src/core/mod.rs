@@ -1,0 +1,607 @@
+//! The sans-I/O core (design.md §1): frames and timer ticks in, frames to transmit
+//! and events out. It never reads a clock, sleeps or touches a socket; time is an
+//! argument, so a recorded bus replays exactly and every timing rule is testable.
+//!
+//! Driving it: call [`Core::start`] once, then [`Core::on_frame`] for every frame
+//! (or [`Core::on_record`] for capture records) and [`Core::on_tick`] whenever the
+//! time [`Core::next_tick`] asked for has come; after each call drain
+//! [`Core::poll_output`].
+
+mod config;
+mod output;
+mod timing;
+
+pub use config::{CoreConfig, DEFAULT_ADDRESS, DEFAULT_MANUFACTURER};
+pub use output::{Event, Output, Received};
+pub use timing::*;
+
+use std::collections::VecDeque;
+
+use crate::can::id::BROADCAST;
+use crate::can::{CanId, Frame, Micros};
+use crate::devices::{Lifecycle, Naming, Registry};
+use crate::logs::Record;
+use crate::n2k::{fast_packet, is_fast_packet, Assembler, Message};
+use crate::network::mgmt::{self, NULL_ADDRESS};
+use crate::network::{
+    AddressTable, ClaimAction, ClaimChange, ClaimState, Claimer, ConfigInfo, Name, ProductInfo,
+};
+
+/// Outputs waiting to be drained at most; beyond it outputs are dropped and counted.
+pub const MAX_PENDING_OUTPUTS: usize = 4096;
+
+/// Counters for diagnostics and the bus service.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CoreStats {
+    pub frames: u64,
+    pub messages: u64,
+    pub transmitted: u64,
+    /// Outputs dropped because nobody drained them.
+    pub outputs_dropped: u64,
+}
+
+/// The NMEA 2000 node and network picture of the gateway.
+pub struct Core {
+    assembler: Assembler,
+    node: Node,
+}
+
+/// Everything but the assembler, so a message borrowed from the assembler can be
+/// handed to it.
+struct Node {
+    cfg: CoreConfig,
+    claimer: Claimer,
+    table: AddressTable,
+    registry: Registry,
+    out: VecDeque<Output>,
+    actions: Vec<ClaimAction>,
+    stats: CoreStats,
+    started: bool,
+    /// Until then the answers to our request for every claim are still coming.
+    scan_end: Micros,
+    heartbeat_due: Option<Micros>,
+    heartbeat_seq: u8,
+    /// Fast-packet sequence counters per PGN we send.
+    fp_seq: Vec<(u32, u8)>,
+    last_info_request: Option<Micros>,
+    last_name_request: Option<Micros>,
+    wake: Option<Micros>,
+    last_contention: Option<(u8, [Name; 2], Micros)>,
+    last_duplicate: Option<(Name, Micros)>,
+}
+
+impl Core {
+    /// A core with `cfg`; nothing happens before [`Core::start`].
+    pub fn new(cfg: CoreConfig) -> Core {
+        let claimer = Claimer::new(cfg.name, cfg.preferred_address);
+        Core {
+            assembler: Assembler::new(),
+            node: Node {
+                cfg,
+                claimer,
+                table: AddressTable::default(),
+                registry: Registry::default(),
+                out: VecDeque::new(),
+                actions: Vec::new(),
+                stats: CoreStats::default(),
+                started: false,
+                scan_end: 0,
+                heartbeat_due: None,
+                heartbeat_seq: 0,
+                fp_seq: Vec::new(),
+                last_info_request: None,
+                last_name_request: None,
+                wake: None,
+                last_contention: None,
+                last_duplicate: None,
+            },
+        }
+    }
+
+    /// Joins the bus at `now`: asks every node for its claim and, unless listen-only,
+    /// starts our own claim.
+    pub fn start(&mut self, now: Micros) {
+        let n = &mut self.node;
+        if n.started {
+            return;
+        }
+        n.started = true;
+        n.scan_end = now + SCAN_TIME;
+        if !n.cfg.listen_only {
+            n.claimer.start(now, &mut n.actions);
+            n.run_actions(now);
+        }
+        n.wake = Some(now);
+    }
+
+    /// One frame from the bus; returns the message it completes, if any.
+    pub fn on_frame<'s>(&'s mut self, now: Micros, frame: &'s Frame) -> Option<Received<'s>> {
+        self.node.stats.frames += 1;
+        let message = self.assembler.on_frame(frame)?;
+        let device = self.node.on_message(now, &message);
+        Some(Received { message, device })
+    }
+
+    /// One capture record: a frame, or a message the capture tool reassembled.
+    pub fn on_record<'s>(&'s mut self, now: Micros, record: &'s Record) -> Option<Received<'s>> {
+        match record {
+            Record::Frame(f) => self.on_frame(now, f),
+            Record::Message(m) => {
+                self.node.stats.frames += 1;
+                let message = Message {
+                    timestamp: m.timestamp,
+                    id: m.id,
+                    data: &m.data,
+                };
+                let device = self.node.on_message(now, &message);
+                Some(Received { message, device })
+            }
+        }
+    }
+
+    /// The timers: claim, heartbeat, discovery requests, probes, liveness.
+    pub fn on_tick(&mut self, now: Micros) {
+        self.node.on_tick(now);
+    }
+
+    /// When [`Core::on_tick`] must be called next.
+    pub fn next_tick(&self) -> Option<Micros> {
+        self.node.wake
+    }
+
+    /// The next output, oldest first.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        let own = self.node.claimer.address();
+        let iso = self.assembler.iso_tp();
+        if iso.own_address != own {
+            iso.own_address = own;
+        }
+        for f in iso.take_outbox() {
+            // CTS and End of Message for transfers addressed to us.
+            if let Some(a) = own {
+                let mut id = f.can_id();
+                id.source = a;
+                let data = f.data().to_vec();
+                self.node.send_id(f.timestamp, id, &data);
+            }
+        }
+        self.node.out.pop_front()
+    }
+
+    /// Our NAME.
+    pub fn name(&self) -> Name {
+        self.node.cfg.name
+    }
+
+    /// Where our address claim stands.
+    pub fn claim_state(&self) -> ClaimState {
+        self.node.claimer.state()
+    }
+
+    /// The devices known, by NAME.
+    pub fn registry(&self) -> &Registry {
+        &self.node.registry
+    }
+
+    /// Source address → NAME.
+    pub fn table(&self) -> &AddressTable {
+        &self.node.table
+    }
+
+    pub fn stats(&self) -> CoreStats {
+        self.node.stats
+    }
+
+    /// The assembler, for its counters.
+    pub fn assembler(&self) -> &Assembler {
+        &self.assembler
+    }
+
+    /// Whether the core never transmits.
+    pub fn listen_only(&self) -> bool {
+        self.node.cfg.listen_only
+    }
+}
+
+impl Node {
+    fn event(&mut self, e: Event) {
+        self.push(Output::Event(e));
+    }
+
+    fn push(&mut self, o: Output) {
+        if self.out.len() >= MAX_PENDING_OUTPUTS {
+            self.stats.outputs_dropped += 1;
+            return;
+        }
+        self.out.push_back(o);
+    }
+
+    /// Whether discovery and probes may use the bus: we transmit and own an address.
+    fn active(&self) -> bool {
+        !self.cfg.listen_only && self.claimer.address().is_some()
+    }
+
+    fn soon(&mut self, t: Micros) {
+        self.wake = Some(self.wake.map_or(t, |w| w.min(t)));
+    }
+
+    // ---- receiving -------------------------------------------------------------
+
+    fn on_message(&mut self, now: Micros, m: &Message<'_>) -> Option<Name> {
+        self.stats.messages += 1;
+        let id = m.id;
+        let source = id.source;
+        let to_us = id.destination == BROADCAST || Some(id.destination) == self.claimer.address();
+        if source >= NULL_ADDRESS {
+            // Nodes without an address may only ask for claims (or say they cannot claim).
+            if id.pgn == mgmt::PGN_ISO_REQUEST && to_us {
+                self.on_request(now, source, id.destination, m.data);
+            }
+            return None;
+        }
+        if id.pgn == mgmt::PGN_ADDRESS_CLAIM {
+            if let Some(name) = Name::from_payload(m.data) {
+                self.on_claim(now, source, name);
+                return Some(name);
+            }
+        }
+        if Some(source) == self.claimer.claiming_address() {
+            // Our own address: our frames echoed, or a node that did not claim.
+            return None;
+        }
+        let name = self.hear(now, source);
+        match id.pgn {
+            mgmt::PGN_ISO_REQUEST if to_us => self.on_request(now, source, id.destination, m.data),
+            mgmt::PGN_HEARTBEAT => {
+                if let Some(d) = name.and_then(|n| self.registry.get_mut(n)) {
+                    d.heartbeat_interval = mgmt::parse_heartbeat_interval(m.data);
+                }
+            }
+            mgmt::PGN_PRODUCT_INFO => {
+                if let (Some(n), Some(p)) = (name, ProductInfo::parse(m.data)) {
+                    self.on_product(n, p);
+                }
+            }
+            mgmt::PGN_CONFIG_INFO => {
+                if let (Some(n), Some(c)) = (name, ConfigInfo::parse(m.data)) {
+                    self.on_config(n, c);
+                }
+            }
+            mgmt::PGN_COMMANDED_ADDRESS if to_us => {
+                if let Some((target, address)) = mgmt::parse_commanded_address(m.data) {
+                    self.claimer.on_commanded(now, target, address, &mut self.actions);
+                    self.run_actions(now);
+                }
+            }
+            _ => {}
+        }
+        name
+    }
+
+    /// Any frame but a claim from `source`: liveness, and discovery of unnamed sources.
+    fn hear(&mut self, now: Micros, source: u8) -> Option<Name> {
+        if let Some(name) = self.table.name_at(source) {
+            if let Some(d) = self.registry.get_mut(name) {
+                d.last_heard = now;
+                if d.probes.count > 0 {
+                    d.probes = Default::default();
+                }
+                if d.lifecycle == Lifecycle::Gone {
+                    // Cannot happen: gone devices leave the table. Keep the table honest.
+                    self.table.release(source);
+                    return None;
+                }
+            }
+            return Some(name);
+        }
+        if let Some(name) = self.table.on_traffic(now, source) {
+            if let Some(at) = self.table.address_of(name) {
+                let recent = self
+                    .last_duplicate
+                    .is_some_and(|(n, t)| n == name && now - t < DUPLICATE_REPORT_INTERVAL);
+                if !recent {
+                    self.last_duplicate = Some((name, now));
+                    self.event(Event::DuplicateName {
+                        name,
+                        addresses: [at.min(source), at.max(source)],
+                    });
+                }
+            }
+        }
+        if self.registry.hear_unnamed(now, source) && self.active() {
+            self.soon(now);
+        }
+        None
+    }
+
+    fn on_claim(&mut self, now: Micros, source: u8, name: Name) {
+        let own = self.cfg.name;
+        if name == own {
+            if Some(source) != self.claimer.claiming_address() {
+                // Another node with our NAME.
+                let at = self.claimer.claiming_address().unwrap_or(NULL_ADDRESS);
+                self.event(Event::DuplicateName {
+                    name,
+                    addresses: [at.min(source), at.max(source)],
+                });
+            }
+            return;
+        }
+        let ours = self.claimer.claiming_address();
+        let table = &self.table;
+        self.claimer
+            .on_claim(now, source, name, |a| table.is_used(a), &mut self.actions);
+        let we_won = ours == Some(source) && self.claimer.claiming_address() == ours;
+        self.run_actions(now);
+        if we_won {
+            // It loses our address and claims another; known, but nowhere yet.
+            self.named(now, name, None);
+            return;
+        }
+        match self.table.on_claim(now, source, name) {
+            ClaimChange::Same | ClaimChange::New => self.named(now, name, Some(source)),
+            ClaimChange::Moved { from } => {
+                if let Some(d) = self.registry.get_mut(name) {
+                    // Re-ask after a move, as the discovery practice says.
+                    d.product_tries = Default::default();
+                    d.config_tries = Default::default();
+                }
+                let was = self.registry.get(name).map(|d| d.online());
+                self.named(now, name, Some(source));
+                if was == Some(true) {
+                    self.event(Event::AddressChanged {
+                        name,
+                        from: Some(from),
+                        to: Some(source),
+                    });
+                }
+            }
+            ClaimChange::InstanceChanged { old } => {
+                if self.registry.get(old).is_some_and(|d| d.online()) {
+                    self.registry.set_gone(old);
+                    self.event(Event::Gone { name: old });
+                }
+                self.event(Event::InstanceChanged { old, new: name });
+                self.named(now, name, Some(source));
+            }
+            ClaimChange::Contention { previous } => {
+                if let Some(d) = self.registry.get_mut(previous) {
+                    if d.address == Some(source) {
+                        d.address = None;
+                        self.event(Event::AddressChanged {
+                            name: previous,
+                            from: Some(source),
+                            to: None,
+                        });
+                    }
+                }
+                let names = [previous.min(name), previous.max(name)];
+                let recent = self.last_contention.is_some_and(|(a, n, t)| {
+                    a == source && n == names && now - t < CONTENTION_REPORT_INTERVAL
+                });
+                if !recent {
+                    self.event(Event::AddressContention {
+                        address: source,
+                        names,
+                    });
+                }
+                self.last_contention = Some((source, names, now));
+                self.named(now, name, Some(source));
+            }
+        }
+    }
+
+    /// `name` is known at `address`: appeared, back, or moved from nowhere.
+    fn named(&mut self, now: Micros, name: Name, address: Option<u8>) {
+        let before = self.registry.get(name).map(|d| (d.online(), d.address));
+        match self.registry.name_device(now, name, address) {
+            Naming::Appeared => {
+                self.event(Event::Appeared { name, address });
+                self.soon(now);
+            }
+            Naming::Known => {
+                if let Some((true, None)) = before {
+                    if address.is_some() {
+                        self.event(Event::AddressChanged {
+                            name,
+                            from: None,
+                            to: address,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_product(&mut self, name: Name, p: ProductInfo) {
+        let Some(d) = self.registry.get_mut(name) else {
+            return;
+        };
+        let changed = d.product.as_ref() != Some(&p);
+        d.product = Some(p);
+        match d.lifecycle {
+            Lifecycle::Named => {
+                d.lifecycle = Lifecycle::Identified;
+                self.event(Event::Identified { name });
+            }
+            Lifecycle::Identified if changed => self.event(Event::IdentityUpdated { name }),
+            _ => {}
+        }
+    }
+
+    fn on_config(&mut self, name: Name, c: ConfigInfo) {
+        let Some(d) = self.registry.get_mut(name) else {
+            return;
+        };
+        let changed = d.config.as_ref() != Some(&c);
+        d.config = Some(c);
+        if changed && d.lifecycle == Lifecycle::Identified {
+            self.event(Event::IdentityUpdated { name });
+        }
+    }
+
+    /// An ISO Request from `source` to `destination` (us or everyone).
+    fn on_request(&mut self, now: Micros, source: u8, destination: u8, data: &[u8]) {
+        let Some(pgn) = mgmt::parse_request(data) else {
+            return;
+        };
+        if self.cfg.listen_only {
+            return;
+        }
+        if pgn == mgmt::PGN_ADDRESS_CLAIM {
+            self.claimer.on_request(now, &mut self.actions);
+            self.run_actions(now);
+            self.soon(self.claimer.deadline().unwrap_or(now));
+            return;
+        }
+        let Some(own) = self.claimer.address() else {
+            return; // Claiming or without an address: no other answers.
+        };
+        let addressed = destination == own;
+        match pgn {
+            mgmt::PGN_PRODUCT_INFO => {
+                let p = self.cfg.product.encode();
+                self.send(now, 6, pgn, BROADCAST, &p);
+            }
+            mgmt::PGN_CONFIG_INFO => {
+                let c = self.cfg.config.encode();
+                self.send(now, 6, pgn, BROADCAST, &c);
+            }
+            mgmt::PGN_PGN_LIST => {
+                let t = mgmt::pgn_list(0, &self.cfg.transmit_pgns);
+                let r = mgmt::pgn_list(1, &self.cfg.receive_pgns);
+                self.send(now, 6, pgn, BROADCAST, &t);
+                self.send(now, 6, pgn, BROADCAST, &r);
+            }
+            mgmt::PGN_HEARTBEAT => {
+                // On demand: sequence 0xFF, as other implementations do.
+                let h = mgmt::heartbeat(self.cfg.heartbeat_interval_ms, 0xFF);
+                self.send(now, 7, pgn, BROADCAST, &h);
+            }
+            _ if addressed && source < NULL_ADDRESS => {
+                self.send(now, 6, mgmt::PGN_ISO_ACK, source, &mgmt::nak(pgn));
+            }
+            _ => {}
+        }
+    }
+
+    // ---- transmitting ----------------------------------------------------------
+
+    fn run_actions(&mut self, now: Micros) {
+        let actions = std::mem::take(&mut self.actions);
+        for a in &actions {
+            match *a {
+                ClaimAction::RequestClaims => {
+                    let req = mgmt::request(mgmt::PGN_ADDRESS_CLAIM);
+                    self.send_from(now, NULL_ADDRESS, 6, mgmt::PGN_ISO_REQUEST, BROADCAST, &req);
+                }
+                ClaimAction::SendClaim(address) => {
+                    let p = self.cfg.name.to_payload();
+                    self.send_from(now, address, 6, mgmt::PGN_ADDRESS_CLAIM, BROADCAST, &p);
+                }
+                ClaimAction::SendCannotClaim => {
+                    let p = self.cfg.name.to_payload();
+                    self.send_from(now, NULL_ADDRESS, 6, mgmt::PGN_ADDRESS_CLAIM, BROADCAST, &p);
+                    self.event(Event::OwnAddress(None));
+                    self.heartbeat_due = None;
+                }
+                ClaimAction::Claimed(address) => {
+                    self.event(Event::OwnAddress(Some(address)));
+                    self.send_heartbeat(now);
+                    self.heartbeat_due = Some(now + Micros::from(self.cfg.heartbeat_interval_ms) * 1000);
+                    self.soon(now);
+                }
+                ClaimAction::Lost(_) => {
+                    self.event(Event::OwnAddress(None));
+                    self.heartbeat_due = None;
+                }
+            }
+        }
+        self.actions = actions;
+        self.actions.clear();
+        if let Some(t) = self.claimer.deadline() {
+            self.soon(t);
+        }
+    }
+
+    fn send_heartbeat(&mut self, now: Micros) {
+        let h = mgmt::heartbeat(self.cfg.heartbeat_interval_ms, self.heartbeat_seq);
+        self.heartbeat_seq = if self.heartbeat_seq >= 252 {
+            0
+        } else {
+            self.heartbeat_seq + 1
+        };
+        self.send(now, 7, mgmt::PGN_HEARTBEAT, BROADCAST, &h);
+    }
+
+    /// Sends from our claimed address.
+    fn send(&mut self, now: Micros, priority: u8, pgn: u32, destination: u8, payload: &[u8]) {
+        if let Some(a) = self.claimer.address() {
+            self.send_from(now, a, priority, pgn, destination, payload);
+        }
+    }
+
+    fn send_from(&mut self, now: Micros, source: u8, priority: u8, pgn: u32, destination: u8, payload: &[u8]) {
+        let id = CanId {
+            priority,
+            pgn,
+            source,
+            destination,
+        };
+        self.send_id(now, id, payload);
+    }
+
+    /// The one place frames leave the core; listen-only stops them here.
+    fn send_id(&mut self, now: Micros, id: CanId, payload: &[u8]) {
+        if self.cfg.listen_only {
+            return;
+        }
+        let Ok(raw) = id.to_raw() else {
+            return;
+        };
+        if is_fast_packet(id.pgn) {
+            let seq = match self.fp_seq.iter_mut().find(|(p, _)| *p == id.pgn) {
+                Some((_, s)) => {
+                    *s = (*s + 1) & 7;
+                    *s
+                }
+                None => {
+                    self.fp_seq.push((id.pgn, 0));
+                    0
+                }
+            };
+            for f in fast_packet::fragment(seq, payload).unwrap_or_default() {
+                self.stats.transmitted += 1;
+                self.push(Output::Transmit(Frame::new(now, raw, &f)));
+            }
+        } else if payload.len() <= 8 {
+            self.stats.transmitted += 1;
+            self.push(Output::Transmit(Frame::new(now, raw, payload)));
+        }
+    }
+
+    fn request(&mut self, now: Micros, destination: u8, pgn: u32) {
+        self.send(now, 6, mgmt::PGN_ISO_REQUEST, destination, &mgmt::request(pgn));
+    }
+
+    // ---- timers ----------------------------------------------------------------
+
+    fn on_tick(&mut self, now: Micros) {
+        if !self.started {
+            return;
+        }
+        let table = &self.table;
+        self.claimer.on_tick(now, |a| table.is_used(a), &mut self.actions);
+        self.run_actions(now);
+        if self.heartbeat_due.is_some_and(|t| t <= now) && self.claimer.address().is_some() {
+            self.send_heartbeat(now);
+            let next = self.heartbeat_due.unwrap_or(now) + Micros::from(self.cfg.heartbeat_interval_ms) * 1000;
+            self.heartbeat_due = Some(next.max(now + 1));
+        }
+        self.liveness(now);
+        if self.active() && now >= self.scan_end {
+            self.discovery(now);
+        }
+        self.wake = Some(self.compute_wake(now).max(now + 1));
+    }
+}

@@ -1,0 +1,321 @@
+//! The network management messages the core reads and writes: ISO Request and
+//! Acknowledgement, address claim, commanded address, heartbeat, product and
+//! configuration information, PGN lists.
+//!
+//! Product and configuration information are read with the data-driven decoder, so
+//! their strings come out exactly as the decoder shows them everywhere else; the rest
+//! are a few fixed bytes, read and written here.
+
+use crate::pgn::{self, FieldDef, Text, Value, Visitor};
+
+use super::Name;
+
+/// ISO Acknowledgement (ACK / NAK).
+pub const PGN_ISO_ACK: u32 = 59392;
+/// ISO Request: "send me this PGN".
+pub const PGN_ISO_REQUEST: u32 = 59904;
+/// ISO Address Claim: the NAME, from the claimed address.
+pub const PGN_ADDRESS_CLAIM: u32 = 60928;
+/// ISO Commanded Address: NAME + new address, by ISO TP.
+pub const PGN_COMMANDED_ADDRESS: u32 = 65240;
+/// NMEA group function (request, command, acknowledge, read and write fields).
+pub const PGN_GROUP_FUNCTION: u32 = 126208;
+/// Transmit and receive PGN lists.
+pub const PGN_PGN_LIST: u32 = 126464;
+/// Heartbeat, announcing the sender's heartbeat interval.
+pub const PGN_HEARTBEAT: u32 = 126993;
+/// Product information: model, firmware, serial.
+pub const PGN_PRODUCT_INFO: u32 = 126996;
+/// Configuration information: installation descriptions, manufacturer information.
+pub const PGN_CONFIG_INFO: u32 = 126998;
+
+/// The source address of a node that has no address (cannot claim, or not yet).
+pub const NULL_ADDRESS: u8 = 254;
+
+/// The PGN an ISO Request asks for; requests are 3 bytes, some senders pad to 8.
+pub fn parse_request(data: &[u8]) -> Option<u32> {
+    match data {
+        [a, b, c, rest @ ..] if rest.len() <= 5 => {
+            Some(u32::from(*a) | u32::from(*b) << 8 | u32::from(*c) << 16)
+        }
+        _ => None,
+    }
+}
+
+/// An ISO Request for `pgn` (3 bytes, no padding, as NMEA 2000 asks).
+pub fn request(pgn: u32) -> [u8; 3] {
+    [pgn as u8, (pgn >> 8) as u8, (pgn >> 16) as u8]
+}
+
+/// A NAK: "I do not send `pgn`", the answer to an addressed request we cannot serve.
+pub fn nak(pgn: u32) -> [u8; 8] {
+    [
+        1,
+        0xFF,
+        0xFF,
+        0xFF,
+        0xFF,
+        pgn as u8,
+        (pgn >> 8) as u8,
+        (pgn >> 16) as u8,
+    ]
+}
+
+/// A commanded address: the node named `name` shall move to `address`.
+pub fn parse_commanded_address(data: &[u8]) -> Option<(Name, u8)> {
+    if data.len() != 9 {
+        return None;
+    }
+    Some((Name::from_payload(data)?, data[8]))
+}
+
+/// The heartbeat interval a 126993 announces, in ms (field 1, despite canboat's name).
+pub fn parse_heartbeat_interval(data: &[u8]) -> Option<u32> {
+    let v = u16::from_le_bytes([*data.first()?, *data.get(1)?]);
+    (v < 0xFFFD && v > 0).then_some(u32::from(v))
+}
+
+/// Our heartbeat: interval in ms, sequence counter 0–252, controller states unknown,
+/// equipment operational.
+pub fn heartbeat(interval_ms: u32, sequence: u8) -> [u8; 8] {
+    let [i0, i1] = (interval_ms.min(0xFFFE) as u16).to_le_bytes();
+    // Bits 0–1 controller 1, 2–3 controller 2 (3 = unknown), 4–5 equipment (0 = ok),
+    // 6–7 reserved (1).
+    [i0, i1, sequence, 0b1100_1111, 0xFF, 0xFF, 0xFF, 0xFF]
+}
+
+/// A PGN list (126464): `function` 0 = what we transmit, 1 = what we receive.
+pub fn pgn_list(function: u8, pgns: &[u32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 3 * pgns.len());
+    out.push(function);
+    for &p in pgns {
+        out.extend_from_slice(&request(p));
+    }
+    out
+}
+
+/// A node's product information (126996).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductInfo {
+    /// NMEA 2000 database version × 1000 (2100 = 2.100).
+    pub nmea2000_version: Option<u16>,
+    pub product_code: Option<u16>,
+    pub model_id: String,
+    pub software_version: String,
+    pub model_version: String,
+    pub serial: String,
+    /// 0 Level A, 1 Level B.
+    pub certification_level: Option<u8>,
+    /// Bus current drawn, in units of 50 mA.
+    pub load_equivalency: Option<u8>,
+}
+
+/// Length of the product information payload; old devices send 132 bytes.
+const PRODUCT_INFO_LEN: usize = 134;
+const PRODUCT_STRING_LEN: usize = 32;
+
+impl ProductInfo {
+    /// Reads a 126996 payload; `None` when it is too short to hold the strings.
+    pub fn parse(data: &[u8]) -> Option<ProductInfo> {
+        if data.len() < 132 {
+            return None;
+        }
+        let def = definition(PGN_PRODUCT_INFO)?;
+        let mut c = Collect::default();
+        pgn::walk(def, data, &mut c);
+        let numbers = c.numbers;
+        let num = |i: usize| numbers[i];
+        Some(ProductInfo {
+            nmea2000_version: num(1).and_then(|v| u16::try_from(v).ok()),
+            product_code: num(2).and_then(|v| u16::try_from(v).ok()),
+            model_id: c.take(3),
+            software_version: c.take(4),
+            model_version: c.take(5),
+            serial: c.take(6),
+            certification_level: num(7).and_then(|v| u8::try_from(v).ok()),
+            load_equivalency: num(8).and_then(|v| u8::try_from(v).ok()),
+        })
+    }
+
+    /// The 134-byte payload: strings cut to 32 bytes and padded with 0xFF.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(PRODUCT_INFO_LEN);
+        out.extend_from_slice(&self.nmea2000_version.unwrap_or(0xFFFF).to_le_bytes());
+        out.extend_from_slice(&self.product_code.unwrap_or(0xFFFF).to_le_bytes());
+        for s in [
+            &self.model_id,
+            &self.software_version,
+            &self.model_version,
+            &self.serial,
+        ] {
+            let b = &s.as_bytes()[..s.len().min(PRODUCT_STRING_LEN)];
+            out.extend_from_slice(b);
+            out.resize(out.len() + PRODUCT_STRING_LEN - b.len(), 0xFF);
+        }
+        out.push(self.certification_level.unwrap_or(0xFF));
+        out.push(self.load_equivalency.unwrap_or(0xFF));
+        out
+    }
+}
+
+/// A node's configuration information (126998): texts the installer set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigInfo {
+    pub installation_description1: String,
+    pub installation_description2: String,
+    pub manufacturer_information: String,
+}
+
+/// The longest text we keep or send per field (NMEA 2000 allows 70 characters).
+const CONFIG_STRING_LEN: usize = 70;
+
+impl ConfigInfo {
+    /// Reads a 126998 payload; absent or unset texts are empty.
+    pub fn parse(data: &[u8]) -> Option<ConfigInfo> {
+        let def = definition(PGN_CONFIG_INFO)?;
+        if data.is_empty() {
+            return None;
+        }
+        let mut c = Collect::default();
+        pgn::walk(def, data, &mut c);
+        Some(ConfigInfo {
+            installation_description1: c.take(1),
+            installation_description2: c.take(2),
+            manufacturer_information: c.take(3),
+        })
+    }
+
+    /// The payload: three ASCII STRING_LAU fields.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for s in [
+            &self.installation_description1,
+            &self.installation_description2,
+            &self.manufacturer_information,
+        ] {
+            let b = &s.as_bytes()[..s.len().min(CONFIG_STRING_LEN)];
+            out.push(b.len() as u8 + 2);
+            out.push(1);
+            out.extend_from_slice(b);
+        }
+        out
+    }
+}
+
+fn definition(pgn: u32) -> Option<&'static pgn::PgnDef> {
+    pgn::variants(pgn).iter().find(|d| !d.fallback)
+}
+
+/// Collects the top-level fields of one message by their 1-based order.
+#[derive(Default)]
+struct Collect {
+    order: usize,
+    numbers: [Option<u64>; 16],
+    texts: [Option<String>; 16],
+}
+
+impl Collect {
+    fn take(&mut self, order: usize) -> String {
+        let mut s = self.texts[order].take().unwrap_or_default();
+        s.truncate(floor_char_boundary(&s, CONFIG_STRING_LEN * 4));
+        s
+    }
+}
+
+impl Visitor for Collect {
+    fn field(&mut self, field: &FieldDef, value: Value<'_>) {
+        // Orders follow the definition; the walker reports fields in order.
+        self.order = pgn_order(field).unwrap_or(self.order + 1);
+        let Some(slot) = self.numbers.get_mut(self.order) else {
+            return;
+        };
+        match value {
+            Value::Number(n) => *slot = u64::try_from(n).ok(),
+            Value::Lookup(n, _) => *slot = Some(n),
+            Value::Text(t) => self.texts[self.order] = Some(text(t)),
+            _ => {}
+        }
+    }
+}
+
+/// The 1-based position of `field` within its definition.
+fn pgn_order(field: &FieldDef) -> Option<usize> {
+    [PGN_PRODUCT_INFO, PGN_CONFIG_INFO].iter().find_map(|&p| {
+        let def = definition(p)?;
+        def.fields
+            .iter()
+            .position(|f| std::ptr::eq(f, field))
+            .map(|i| i + 1)
+    })
+}
+
+fn text(t: Text<'_>) -> String {
+    t.to_string_lossy().trim_end().to_owned()
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    let mut i = max.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_and_nak_bytes() {
+        assert_eq!(request(60928), [0x00, 0xEE, 0x00]);
+        assert_eq!(request(126996), [0x14, 0xF0, 0x01]);
+        assert_eq!(request(126464), [0x00, 0xEE, 0x01]);
+        // nmea2000.md §6: the NAK for 126996.
+        assert_eq!(nak(126996), [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x14, 0xF0, 0x01]);
+        assert_eq!(parse_request(&[0x14, 0xF0, 0x01]), Some(126996));
+        assert_eq!(parse_request(&[0x14, 0xF0, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), Some(126996));
+        assert_eq!(parse_request(&[0x14, 0xF0]), None);
+    }
+
+    #[test]
+    fn heartbeat_interval() {
+        // nmea2000.md §8: `1DF0112D#60EA04FFFFFFFFFF`.
+        assert_eq!(parse_heartbeat_interval(&[0x60, 0xEA, 0x04, 0xFF]), Some(60_000));
+        assert_eq!(parse_heartbeat_interval(&[0xFF, 0xFF, 0x04]), None);
+        assert_eq!(heartbeat(60_000, 4)[..3], [0x60, 0xEA, 0x04]);
+    }
+
+    #[test]
+    fn product_info_round_trip() {
+        let p = ProductInfo {
+            nmea2000_version: Some(2100),
+            product_code: Some(18794),
+            model_id: "Zeus3 9  MFD".into(),
+            software_version: "01000_E 22.2.66.1.9".into(),
+            model_version: "".into(),
+            serial: "108077181".into(),
+            certification_level: Some(1),
+            load_equivalency: Some(4),
+        };
+        let b = p.encode();
+        assert_eq!(b.len(), 134);
+        assert_eq!(ProductInfo::parse(&b), Some(p));
+        assert_eq!(ProductInfo::parse(&b[..131]), None);
+    }
+
+    #[test]
+    fn config_info_parses_real_examples() {
+        // nmea2000.md §13.1: Airmar, 42 bytes.
+        let mut d = vec![2, 1, 2, 1, 0x26, 1];
+        d.extend_from_slice(b"Airmar 1-603-673-9570 www.airmar.com");
+        let c = ConfigInfo::parse(&d).unwrap();
+        assert_eq!(c.installation_description1, "");
+        assert_eq!(c.manufacturer_information, "Airmar 1-603-673-9570 www.airmar.com");
+        let c2 = ConfigInfo {
+            installation_description1: "Engine room".into(),
+            installation_description2: "".into(),
+            manufacturer_information: "x".into(),
+        };
+        assert_eq!(ConfigInfo::parse(&c2.encode()), Some(c2));
+    }
+}
