@@ -144,6 +144,20 @@ impl Core {
         self.node.on_tick(now);
     }
 
+    /// Runs every timer due up to and including `now`, in time order, handing each
+    /// output to `sink` with the time it arose: the virtual clock of a replay.
+    pub fn advance_to(&mut self, now: Micros, sink: &mut impl FnMut(Micros, Output)) {
+        while let Some(t) = self.next_tick() {
+            if t > now {
+                break;
+            }
+            self.on_tick(t);
+            while let Some(o) = self.poll_output() {
+                sink(t, o);
+            }
+        }
+    }
+
     /// When [`Core::on_tick`] must be called next.
     pub fn next_tick(&self) -> Option<Micros> {
         self.node.wake
