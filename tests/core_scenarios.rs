@@ -3,7 +3,7 @@
 //! Each `candump-samples/scenarios/*.log` is a candump log of the other nodes on a
 //! bus, with its expectations in comments:
 //! - `#@ key=value …` configures the core (`unique`, `address`, `listen-only`,
-//!   `start`, `end` in seconds);
+//!   `start`, `end` in seconds, `software` for our product information);
 //! - `#> <seconds> <output>` is one output of the core, in order: a frame it
 //!   transmits (`TX <id>#<data>`, byte for byte) or an event;
 //! - `#= <NAME> <address|-> <named|identified|gone> [<model id>]` is one line of
@@ -38,6 +38,7 @@ fn parse(text: &str) -> Scenario {
     let mut listen_only = false;
     let mut start = None;
     let mut end = None;
+    let mut software = None;
     let mut outputs = Vec::new();
     let mut table = Vec::new();
     for line in text.lines() {
@@ -48,6 +49,7 @@ fn parse(text: &str) -> Scenario {
                     Some(("address", v)) => address = v.parse().expect("address"),
                     Some(("start", v)) => start = Some(seconds(v)),
                     Some(("end", v)) => end = Some(seconds(v)),
+                    Some(("software", v)) => software = Some(v.to_owned()),
                     None if o == "listen-only" => listen_only = true,
                     _ => panic!("unknown scenario option {o}"),
                 }
@@ -61,6 +63,9 @@ fn parse(text: &str) -> Scenario {
     let mut cfg = CoreConfig::gateway(unique);
     cfg.preferred_address = address;
     cfg.listen_only = listen_only;
+    if let Some(v) = software {
+        cfg.product.software_version = v;
+    }
     Scenario {
         cfg,
         start,
@@ -150,4 +155,46 @@ fn check(file: &str) -> Core {
 #[test]
 fn power_up_of_a_ten_node_bus() {
     check("power-up.log");
+}
+
+#[test]
+fn an_address_conflict_we_lose() {
+    check("claim-lost.log");
+}
+
+#[test]
+fn an_address_conflict_we_win() {
+    check("claim-won.log");
+}
+
+#[test]
+fn a_device_moving_to_a_new_address() {
+    check("device-moves.log");
+}
+
+#[test]
+fn a_device_unplugged_and_one_that_only_sends_heartbeats() {
+    check("unplugged.log");
+}
+
+#[test]
+fn the_same_name_twice() {
+    check("same-name.log");
+}
+
+#[test]
+fn a_device_instance_changed_by_a_group_function_command() {
+    check("instance-change.log");
+}
+
+#[test]
+fn our_node_answers_requests() {
+    check("answers.log");
+}
+
+#[test]
+fn listen_only_transmits_nothing_and_learns_passively() {
+    let core = check("listen-only.log");
+    assert_eq!(core.stats().transmitted, 0);
+    assert!(core.registry().heard(33).is_some(), "N stays an unnamed source");
 }

@@ -225,5 +225,390 @@ packet; product information makes a device identified.
 """, "unique=%d address=100 start=0 end=%g" % (GATEWAY_UNIQUE, end), table)
 
 
+def gw_fast(t, prio, pgn, src, payload, seq, dst=255):
+    """The frames of a fast packet the gateway sends, as expected TX lines."""
+    cid = can_id(prio, pgn, src, dst)
+    first = bytes([seq << 5, len(payload)]) + payload[:6]
+    frames = [first + b"\xff" * (8 - len(first))]
+    rest = payload[6:]
+    k = 1
+    while rest:
+        f = bytes([seq << 5 | k]) + rest[:7]
+        frames.append(f + b"\xff" * (8 - len(f)))
+        rest = rest[7:]
+        k += 1
+    return ["TX %08X#%s" % (cid, payload_hex(f)) for f in frames]
+
+
+def join(bus, nodes, addr=100, t=1.25, heartbeat_seq=0):
+    """The gateway's claim at the end of its scan, then product and configuration
+    requests, one a second, in the order given; every node answers 10 ms later.
+    Returns the time of each node's last answer frame, by address."""
+    last = {}
+    bus.out(0.0, gw_request(254, 255, 60928))
+    bus.out(1.0, gw_claim(addr))
+    bus.out(1.25, "own-address %d" % addr)
+    bus.out(1.25, gw_heartbeat(addr, heartbeat_seq))
+    for kind in (126996, 126998):
+        for n in nodes:
+            bus.out(t, gw_request(addr, n.addr, kind))
+            if kind == 126996:
+                done = n.product(round(t + 0.01, 6))
+                bus.out(round(done, 6), "identified %s" % name_hex(n.name))
+            else:
+                done = n.config(round(t + 0.01, 6))
+                bus.out(round(done, 6), "identity-updated %s" % name_hex(n.name))
+            last[n.addr] = round(done, 6)
+            t += 1.0
+    return last
+
+
+def row(n, state="identified", addr=None):
+    a = n.addr if addr is None else addr
+    return "%s %s %s %s" % (name_hex(n.name), a, state, n.model)
+
+
+OPTIONS = "unique=%d address=100 start=0 end=%g"
+
+
+def claim_lost():
+    bus = Bus()
+    a = Node(bus, 10, name(300111, 137, 140, 75), "TLM100", data_pgn=127505)
+    b = Node(bus, 100, name(1, 1, 130, 25), "Fixed GW", data_pgn=129026)
+    end = 8.0
+    a.claim(0.3)
+    bus.out(0.3, "appeared %s at 10" % name_hex(a.name))
+    a.talk(0.4, end)
+    join(bus, [a])
+    # A node with a lower NAME claims the gateway's address: the gateway loses it,
+    # says so, and claims the next free address; the newcomer is asked in turn.
+    b.claim(5.0)
+    bus.out(5.0, "own-address -")
+    bus.out(5.0, gw_claim(101))
+    bus.out(5.0, "appeared %s at 100" % name_hex(b.name))
+    b.talk(5.1, end)
+    bus.out(5.25, "own-address 101")
+    bus.out(5.25, gw_heartbeat(101, 1))
+    bus.out(5.25, gw_request(101, 100, 126996))
+    done = b.product(5.26)
+    bus.out(round(done, 6), "identified %s" % name_hex(b.name))
+    bus.out(6.25, gw_request(101, 100, 126998))
+    done = b.config(6.26)
+    bus.out(round(done, 6), "identity-updated %s" % name_hex(b.name))
+    bus.write("claim-lost.log", """
+An address conflict the gateway loses (written for n2k-dbus).
+
+The gateway (NAME C0328200FFC003E9) holds address 100 from 1.25 s. At 5.0 s a node
+with a lower NAME (manufacturer code 1) claims 100. The lower NAME wins: the gateway
+reports it has no address, claims 101 at once, owns it 250 ms later (heartbeat
+sequence 1), and then asks the newcomer for its product and configuration
+information.
+""", OPTIONS % (GATEWAY_UNIQUE, end), sorted([row(a), row(b)]))
+
+
+def claim_won():
+    bus = Bus()
+    a = Node(bus, 10, name(300111, 137, 140, 75), "TLM100", data_pgn=127505)
+    c = Node(bus, 100, name(5000, 229, 160, 80), "GMI 20", data_pgn=127250)
+    end = 8.0
+    a.claim(0.3)
+    bus.out(0.3, "appeared %s at 10" % name_hex(a.name))
+    a.talk(0.4, end)
+    join(bus, [a])
+    # A node with a higher NAME claims the gateway's address: the gateway defends it
+    # with its claim, the node moves to 101.
+    c.claim(4.0)
+    bus.out(4.0, gw_claim(100))
+    bus.out(4.0, "appeared %s at -" % name_hex(c.name))
+    c.claim(4.002, addr=101)
+    bus.out(4.002, "moved %s from - to 101" % name_hex(c.name))
+    c.talk(4.1, end)
+    bus.out(4.002, gw_request(100, 101, 126996))
+    done = c.product(4.012)
+    bus.out(round(done, 6), "identified %s" % name_hex(c.name))
+    bus.out(5.002, gw_request(100, 101, 126998))
+    done = c.config(5.012)
+    bus.out(round(done, 6), "identity-updated %s" % name_hex(c.name))
+    bus.write("claim-won.log", """
+An address conflict the gateway wins (written for n2k-dbus).
+
+The gateway holds address 100 from 1.25 s. At 4.0 s a display with a higher NAME
+claims 100. The gateway keeps its address and says so with its claim; the display
+moves to 101 2 ms later and is then asked for its product and configuration
+information like any newcomer.
+""", OPTIONS % (GATEWAY_UNIQUE, end), sorted([row(a), row(c)]))
+
+
+def device_moves():
+    bus = Bus()
+    a = Node(bus, 10, name(300111, 137, 140, 75), "TLM100", data_pgn=127505)
+    d = Node(bus, 30, name(244127, 135, 130, 60), "DST200", data_pgn=128267)
+    end = 9.0
+    a.claim(0.3)
+    d.claim(0.35)
+    bus.out(0.3, "appeared %s at 10" % name_hex(a.name))
+    bus.out(0.35, "appeared %s at 30" % name_hex(d.name))
+    a.talk(0.4, end)
+    d.talk(0.45, 5.9)
+    join(bus, [a, d])
+    # The depth sounder claims address 31 (after a commanded address, say) and goes on
+    # from there. Same device, new address: the gateway follows it and asks again
+    # for its information, which has not changed (no identity event).
+    d.claim(6.0, addr=31)
+    bus.out(6.0, "moved %s from 30 to 31" % name_hex(d.name))
+    d.talk(6.1, end)
+    bus.out(6.0, gw_request(100, 31, 126996))
+    d.product(6.01)
+    bus.out(7.0, gw_request(100, 31, 126998))
+    d.config(7.01)
+    bus.write("device-moves.log", """
+A device moving to a new address (written for n2k-dbus).
+
+A depth sounder at 30 claims address 31 at 6.0 s and sends from there on. The table
+moves its NAME, the device stays the same (one "moved" event, no gone/appeared),
+and the gateway asks it again for its product and configuration information, as
+the discovery practice asks after an address change.
+""", OPTIONS % (GATEWAY_UNIQUE, end), sorted([row(a), row(d)]))
+
+
+def unplugged():
+    bus = Bus()
+    e = Node(bus, 10, name(300111, 137, 140, 75), "TLM100", data_pgn=127505)
+    f = Node(bus, 11, name(2007045, 229, 160, 80), "GMI 10")
+    end = 150.0
+    e.claim(0.3)
+    f.claim(0.35)
+    bus.out(0.3, "appeared %s at 10" % name_hex(e.name))
+    bus.out(0.35, "appeared %s at 11" % name_hex(f.name))
+    # E sends every second and is unplugged after its frame at 9.4 s.
+    e.talk(0.4, 9.5)
+    # F sends nothing but its heartbeat, every 60 s.
+    heartbeats = [0.5, 60.5, 120.5]
+    for i, h in enumerate(heartbeats):
+        f.heartbeat(h, i)
+    answered = join(bus, [e, f])
+    # E: probed 8 s after its last frame and 2 s later; gone 2 s after that, 12 s
+    # after its last frame.
+    bus.out(17.4, gw_request(100, 10, 60928))
+    bus.out(19.4, gw_request(100, 10, 60928))
+    bus.out(21.4, "gone %s" % name_hex(e.name))
+    # F: probed after every 8 s of silence, answers each probe with its claim 5 ms
+    # later, and is never gone.
+    last = answered[11]  # its configuration information
+    while True:
+        due = round(last + 8.0, 6)
+        hb = [h for h in heartbeats if last < h < due]
+        if hb:
+            last = hb[0]
+            continue
+        if due > end:
+            break
+        bus.out(due, gw_request(100, 11, 60928))
+        f.claim(round(due + 0.005, 6))
+        last = round(due + 0.005, 6)
+    bus.out(61.25, gw_heartbeat(100, 1))
+    bus.out(121.25, gw_heartbeat(100, 2))
+    bus.write("unplugged.log", """
+A device unplugged, and one that only sends heartbeats (written for n2k-dbus).
+
+E, a tank sender, sends a frame a second and is unplugged after its frame at 9.4 s.
+F, a display, sends nothing but its heartbeat (every 60 s). A device silent for 8 s
+is asked for its claim (an addressed request for 60928), again 2 s later, and is
+gone 2 s after the second request: E is gone at 21.4 s, 12 s after its last frame.
+F answers every probe with its claim and is never gone in 150 s.
+""", OPTIONS % (GATEWAY_UNIQUE, end), sorted([row(e, "gone", "-"), row(f)]))
+
+
+def same_name():
+    bus = Bus()
+    nm = name(77001, 1851, 150, 80)
+    g1 = Node(bus, 20, nm, "i70s", data_pgn=130306)
+    g2 = Node(bus, 21, nm, "i70s", data_pgn=130306)
+    end = 6.0
+    g1.claim(0.3)
+    bus.out(0.3, "appeared %s at 20" % name_hex(nm))
+    g2.claim(0.35)
+    bus.out(0.35, "moved %s from 20 to 21" % name_hex(nm))
+    g1.talk(0.4, end)
+    g2.talk(0.45, end)
+    # The frame from 20 at 0.4 s may have left before the claim at 21: it is counted
+    # as the device's. The one at 1.4 s cannot have: two nodes share the NAME.
+    bus.out(1.4, "duplicate-name %s at 20 and 21" % name_hex(nm))
+    join(bus, [g2])
+    bus.write("same-name.log", """
+The same NAME twice (written for n2k-dbus).
+
+Two displays cloned from one configuration claim with the same NAME, one at 20 and
+one at 21 50 ms later. The table first takes it for a move; when the node at 20
+still sends a second later, it reports the duplicate and counts both addresses as
+that NAME's (the bus service raises its alarm from this event). Requests go to the
+address of the last claim.
+""", OPTIONS % (GATEWAY_UNIQUE, end), [row(g2)])
+
+
+def instance_change():
+    bus = Bus()
+    h = Node(bus, 40, name(512345, 137, 140, 75), "TLM100", data_pgn=127505)
+    i = Node(bus, 50, name(2007045, 229, 160, 80), "GMI 10", data_pgn=127250)
+    end = 8.0
+    h.claim(0.25)
+    i.claim(0.3)
+    bus.out(0.25, "appeared %s at 40" % name_hex(h.name))
+    bus.out(0.3, "appeared %s at 50" % name_hex(i.name))
+    h.talk(0.35, end)
+    i.talk(0.4, end)
+    join(bus, [h, i])
+    # The display commands the tank sender's device instance lower to 1 (126208
+    # Command on 60928, field 3); the sender acknowledges and claims its new NAME.
+    i.fast(5.0, 3, 126208, bytes([0x01, 0x00, 0xEE, 0x00, 0xF8, 0x01, 0x03, 0x01]), dst=40)
+    h.fast(5.01, 3, 126208, bytes([0x02, 0x00, 0xEE, 0x00, 0x00, 0x01, 0xF0]), dst=50)
+    old = h.name
+    h.claim(5.02, nm=old | 1 << 32)
+    bus.out(5.02, "gone %s" % name_hex(old))
+    bus.out(5.02, "instance-changed %s to %s" % (name_hex(old), name_hex(h.name)))
+    bus.out(5.02, "appeared %s at 40" % name_hex(h.name))
+    # One information request a second: the last went out at 4.25 s.
+    bus.out(5.25, gw_request(100, 40, 126996))
+    done = h.product(5.26)
+    bus.out(round(done, 6), "identified %s" % name_hex(h.name))
+    bus.out(6.25, gw_request(100, 40, 126998))
+    done = h.config(6.26)
+    bus.out(round(done, 6), "identity-updated %s" % name_hex(h.name))
+    old_row = "%s - gone TLM100" % name_hex(old)
+    bus.write("instance-change.log", """
+A device instance changed by a 126208 command (written for n2k-dbus).
+
+At 5.0 s a display sends the tank sender at 40 a group function Command on PGN
+60928 setting Device Instance Lower (field 3) to 1. The sender acknowledges and
+claims again with its new NAME (device instance 1). The NAME is the device: the old
+one is gone, the new one appears at the same address and is identified afresh.
+""", OPTIONS % (GATEWAY_UNIQUE, end), sorted([old_row, row(h), row(i)]))
+
+
+GW_TRANSMIT = [59392, 59904, 60160, 60416, 60928, 126464, 126993, 126996, 126998]
+GW_RECEIVE = [59392, 59904, 60160, 60416, 60928, 65240, 126208, 126464, 126993, 126996,
+              126998, 127503, 127504, 127505, 127506, 127507, 127508, 127513, 129025,
+              129026, 129029, 130311, 130312, 130313, 130314, 130316]
+
+
+def answers():
+    bus = Bus()
+    j = Node(bus, 7, name(2007045, 229, 160, 80), "GMI 10", data_pgn=127250)
+    end = 6.0
+    j.claim(0.3)
+    bus.out(0.3, "appeared %s at 7" % name_hex(j.name))
+    j.talk(0.4, end)
+    join(bus, [j])
+    claim = gw_claim(100)
+    req = lambda t, dst, pgn: j.single(t, 6, 59904, pgn.to_bytes(3, "little"), dst=dst)
+    req(3.0, 255, 60928)
+    bus.out(3.0, claim)
+    j.claim(3.005)
+    req(3.1, 100, 60928)
+    bus.out(3.1, claim)
+    req(3.2, 100, 126996)
+    ours = product_info("n2k-dbus", "0.1.0", "Venus OS D-Bus gateway", "1001",
+                        version=2100, code=0, cert=0xFF, load=0)
+    for line in gw_fast(3.2, 6, 126996, 100, ours, 0):
+        bus.out(3.2, line)
+    req(3.3, 100, 126464)
+    for seq, (fn, pgns) in enumerate([(0, GW_TRANSMIT), (1, GW_RECEIVE)]):
+        lst = bytes([fn]) + b"".join(p.to_bytes(3, "little") for p in pgns)
+        for line in gw_fast(3.3, 6, 126464, 100, lst, seq):
+            bus.out(3.3, line)
+    req(3.4, 100, 126998)
+    cfg = config_info("", "", "n2k-dbus NMEA 2000 to Venus OS D-Bus gateway")
+    for line in gw_fast(3.4, 6, 126998, 100, cfg, 0):
+        bus.out(3.4, line)
+    # A PGN the gateway does not send: addressed, a NAK; to everyone, silence.
+    req(3.5, 100, 130312)
+    bus.out(3.5, "TX %08X#01FFFFFFFF08FD01" % can_id(6, 59392, 100, 7))
+    req(3.6, 255, 130312)
+    req(3.7, 100, 126993)
+    bus.out(3.7, "TX %08X#60EAFFCFFFFFFFFF" % can_id(7, 126993, 100))
+    # A node without an address asks everyone for their claims.
+    bus.frame(3.8, can_id(6, 59904, 254, 255), bytes([0x00, 0xEE, 0x00]))
+    bus.out(3.8, claim)
+    j.claim(3.805)
+    # The display commands the gateway to address 120 (65240 by BAM): it moves.
+    cmd = GATEWAY.to_bytes(8, "little") + bytes([120])
+    j.single(4.0, 7, 60416, bytes([0x20, 9, 0, 2, 0xFF, 0xD8, 0xFE, 0x00]))
+    j.single(4.05, 7, 60160, bytes([1]) + cmd[:7])
+    j.single(4.1, 7, 60160, bytes([2]) + cmd[7:] + b"\xff" * 5)
+    bus.out(4.1, gw_claim(120))
+    bus.out(4.35, "own-address 120")
+    bus.out(4.35, gw_heartbeat(120, 1))
+    bus.write("answers.log", """
+The gateway answering requests (written for n2k-dbus).
+
+A display asks the gateway, once it holds address 100, for its claim (to everyone,
+then addressed), its product information (126996, 134 bytes in 20 frames), its PGN
+lists (126464: the transmit list, then the receive list), its configuration
+information (126998), a PGN it does not send (130312: a NAK when addressed, nothing
+when broadcast) and its heartbeat (on demand: sequence 255). A node without an
+address asks everyone for their claims. Finally the display commands the gateway to
+address 120 (ISO Commanded Address by BAM): the gateway claims 120 and owns it
+250 ms later.
+""", (OPTIONS % (GATEWAY_UNIQUE, end)) + " software=0.1.0", [row(j)])
+
+
+def passive():
+    bus = Bus()
+    k = Node(bus, 10, name(300111, 137, 140, 75), "TLM100", data_pgn=127505)
+    l = Node(bus, 11, name(4242, 381, 190, 80), "H5000 CPU")
+    m = Node(bus, 12, name(2007045, 229, 160, 80), "GMI 10", data_pgn=127250)
+    n = Node(bus, 33, 0, "", data_pgn=130312)
+    end = 60.0
+    k.claim(0.3)
+    l.claim(0.4)
+    m.claim(0.5)
+    for x in (k, l, m):
+        bus.out({10: 0.3, 11: 0.4, 12: 0.5}[x.addr], "appeared %s at %d" % (name_hex(x.name), x.addr))
+    # K: data every second, heartbeat every 10 s, unplugged at 20 s.
+    k.talk(0.35, 19.5)
+    for s, t in enumerate([0.6, 10.6]):
+        k.heartbeat(t, s, 10000)
+    # L: nothing but its heartbeat, every 5 s.
+    for s, t in enumerate(range(0, 60, 5)):
+        l.heartbeat(t + 0.7, s, 5000)
+    m.talk(0.55, end)
+    # N never claims (it joined before the capture and nobody asks).
+    n.talk(2.0, end, every=2.0)
+    # The display asks K for its product and configuration information: the gateway
+    # learns them from the answers.
+    m.single(1.0, 6, 59904, (126996).to_bytes(3, "little"), dst=10)
+    done = k.product(1.01)
+    bus.out(round(done, 6), "identified %s" % name_hex(k.name))
+    m.single(2.0, 6, 59904, (126998).to_bytes(3, "little"), dst=10)
+    done = k.config(2.01)
+    bus.out(round(done, 6), "identity-updated %s" % name_hex(k.name))
+    # L and M never send product information: identified 5 s after their claims.
+    bus.out(5.4, "identified %s" % name_hex(l.name))
+    bus.out(5.5, "identified %s" % name_hex(m.name))
+    # K's last frame is at 19.35 s; it announced a 10 s heartbeat: gone 20 s later.
+    bus.out(39.35, "gone %s" % name_hex(k.name))
+    bus.write("listen-only.log", """
+Listen-only (written for n2k-dbus): not one frame transmitted.
+
+K (a tank sender) sends data every second and a heartbeat every 10 s, and is
+unplugged at 19.5 s. L sends nothing but its heartbeat (every 5 s). M, a display,
+asks K for its product and configuration information; the gateway learns them from
+K's answers. Devices whose product information nobody asks for are identified 5 s
+after their claim. Without probes, liveness comes from the announced heartbeat
+interval: K is gone two intervals (20 s) after its last frame; L never is. N sends
+data without ever claiming (nobody asks it): it stays an address without a NAME.
+""", "listen-only start=0 end=%g" % end, sorted([row(k, "gone", "-"),
+                                                   "%s 11 identified" % name_hex(l.name),
+                                                   "%s 12 identified" % name_hex(m.name)]))
+
+
 if __name__ == "__main__":
     power_up()
+    claim_lost()
+    claim_won()
+    device_moves()
+    unplugged()
+    same_name()
+    instance_change()
+    answers()
+    passive()

@@ -25,6 +25,7 @@ use crate::n2k::{fast_packet, is_fast_packet, Assembler, Message};
 use crate::network::mgmt::{self, NULL_ADDRESS};
 use crate::network::{
     AddressTable, ClaimAction, ClaimChange, ClaimState, Claimer, ConfigInfo, Name, ProductInfo,
+    Traffic,
 };
 
 /// Outputs waiting to be drained at most; beyond it outputs are dropped and counted.
@@ -308,8 +309,14 @@ impl Node {
             }
             return Some(name);
         }
-        if let Some(name) = self.table.on_traffic(now, source) {
-            if let Some(at) = self.table.address_of(name) {
+        match self.table.on_traffic(now, source) {
+            Some(Traffic::InFlight(name)) => return Some(name),
+            Some(Traffic::Duplicate(name)) => {
+                let at = self
+                    .registry
+                    .get(name)
+                    .and_then(|d| d.address)
+                    .unwrap_or(source);
                 let recent = self
                     .last_duplicate
                     .is_some_and(|(n, t)| n == name && now - t < DUPLICATE_REPORT_INTERVAL);
@@ -320,7 +327,9 @@ impl Node {
                         addresses: [at.min(source), at.max(source)],
                     });
                 }
+                return self.hear(now, source);
             }
+            None => {}
         }
         if self.registry.hear_unnamed(now, source) && self.active() {
             self.soon(now);
@@ -359,9 +368,12 @@ impl Node {
                     // Re-ask after a move, as the discovery practice says.
                     d.product_tries = Default::default();
                     d.config_tries = Default::default();
+                    d.reask_product = d.product.is_some();
+                    d.reask_config = d.config.is_some();
                 }
                 let was = self.registry.get(name).map(|d| d.online());
                 self.named(now, name, Some(source));
+                self.soon(now);
                 if was == Some(true) {
                     self.event(Event::AddressChanged {
                         name,
@@ -416,6 +428,7 @@ impl Node {
             Naming::Known => {
                 if let Some((true, None)) = before {
                     if address.is_some() {
+                        self.soon(now);
                         self.event(Event::AddressChanged {
                             name,
                             from: None,
@@ -433,6 +446,7 @@ impl Node {
         };
         let changed = d.product.as_ref() != Some(&p);
         d.product = Some(p);
+        d.reask_product = false;
         match d.lifecycle {
             Lifecycle::Named => {
                 d.lifecycle = Lifecycle::Identified;
@@ -449,6 +463,7 @@ impl Node {
         };
         let changed = d.config.as_ref() != Some(&c);
         d.config = Some(c);
+        d.reask_config = false;
         if changed && d.lifecycle == Lifecycle::Identified {
             self.event(Event::IdentityUpdated { name });
         }

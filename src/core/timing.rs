@@ -59,11 +59,11 @@ fn info_due(d: &Device) -> Option<(Micros, u32)> {
     if !d.online() || d.address.is_none() {
         return None;
     }
-    if d.product.is_none() && d.product_tries.count < INFO_TRIES {
+    if (d.product.is_none() || d.reask_product) && d.product_tries.count < INFO_TRIES {
         let t = d.product_tries.last.map_or(d.named_at, |l| l + RETRY);
         return Some((t, mgmt::PGN_PRODUCT_INFO));
     }
-    if d.config.is_none() && d.config_tries.count < INFO_TRIES {
+    if (d.config.is_none() || d.reask_config) && d.config_tries.count < INFO_TRIES {
         let after_product = d.product_tries.last.map_or(d.named_at, |l| {
             if d.product.is_some() {
                 l
@@ -123,7 +123,7 @@ impl Node {
             }
             let silent = now - d.last_heard;
             let is_gone = if !active {
-                silent > passive_limit(d)
+                silent >= passive_limit(d)
             } else if d.address.is_none() {
                 silent >= GONE_UNADDRESSED
             } else {
@@ -153,11 +153,8 @@ impl Node {
             self.event(Event::Identified { name });
         }
         for name in gone {
-            if let Some(a) = self.registry.set_gone(name) {
-                if self.table.name_at(a) == Some(name) {
-                    self.table.release(a);
-                }
-            }
+            self.registry.set_gone(name);
+            self.table.release_name(name);
             self.event(Event::Gone { name });
         }
         let stale: Vec<u8> = self
@@ -215,7 +212,7 @@ impl Node {
         let probes = self
             .table
             .iter()
-            .filter_map(|(a, n)| Some((probe_due(self.registry.get(n)?)?, a, true)));
+            .filter_map(|(a, n)| Some((probe_due(self.device_at(a, n)?)?, a, true)));
         heard.chain(probes).filter(|(t, _, _)| *t <= now).min()
     }
 
@@ -224,11 +221,16 @@ impl Node {
         self.table
             .iter()
             .filter_map(|(a, n)| {
-                let (t, pgn) = info_due(self.registry.get(n)?)?;
+                let (t, pgn) = info_due(self.device_at(a, n)?)?;
                 Some((t, a, pgn))
             })
             .filter(|(t, _, _)| *t <= now)
             .min()
+    }
+
+    /// The device `name` when `address` is its own (not a duplicate's).
+    fn device_at(&self, address: u8, name: crate::network::Name) -> Option<&Device> {
+        self.registry.get(name).filter(|d| d.address == Some(address))
     }
 
     /// When the next tick is needed.
@@ -259,10 +261,9 @@ impl Node {
                 }
             }
             for (a, n) in self.table.iter() {
-                let Some(d) = self.registry.get(n) else {
+                let Some(d) = self.device_at(a, n) else {
                     continue;
                 };
-                let _ = a;
                 if let Some(t) = probe_due(d) {
                     name = name.min(t);
                 }

@@ -39,6 +39,10 @@ pub struct Device {
     pub heartbeat_interval: Option<u32>,
     pub(crate) product_tries: Tries,
     pub(crate) config_tries: Tries,
+    /// Ask again for product and configuration information although we have it
+    /// (after an address change).
+    pub(crate) reask_product: bool,
+    pub(crate) reask_config: bool,
     /// Liveness probes (requests for 60928) sent since it last spoke.
     pub(crate) probes: Tries,
 }
@@ -57,6 +61,8 @@ impl Device {
             product_tries: Tries::default(),
             config_tries: Tries::default(),
             probes: Tries::default(),
+            reask_product: false,
+            reask_config: false,
         }
     }
 

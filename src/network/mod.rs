@@ -13,4 +13,4 @@ pub mod table;
 pub use claim::{ClaimAction, ClaimState, Claimer};
 pub use mgmt::{ConfigInfo, ProductInfo};
 pub use name::{Name, NameFields};
-pub use table::{AddressTable, ClaimChange};
+pub use table::{AddressTable, ClaimChange, Traffic};

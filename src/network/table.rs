@@ -32,6 +32,15 @@ pub enum ClaimChange {
     Contention { previous: Name },
 }
 
+/// Whose a frame from a vacated address is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traffic {
+    /// Sent before its NAME moved away.
+    InFlight(Name),
+    /// A second node with this NAME sends from the address.
+    Duplicate(Name),
+}
+
 /// Source address → NAME.
 #[derive(Clone)]
 pub struct AddressTable {
@@ -55,7 +64,17 @@ impl AddressTable {
         *self.names.get(usize::from(address))?
     }
 
-    /// Where `name` is, if anywhere.
+    /// Forgets every address of `name` (its device is gone).
+    pub fn release_name(&mut self, name: Name) {
+        for (n, v) in self.names.iter_mut().zip(self.vacated.iter_mut()) {
+            if *n == Some(name) {
+                *n = None;
+                *v = None;
+            }
+        }
+    }
+
+    /// Where `name` is, if anywhere (the lowest address, for a duplicated NAME).
     pub fn address_of(&self, name: Name) -> Option<u8> {
         self.names
             .iter()
@@ -93,16 +112,22 @@ impl AddressTable {
         }
     }
 
-    /// A frame that is not a claim came from `source`: if the address was vacated by a
-    /// NAME that now sends from elsewhere, two nodes share that NAME. Returns it, once.
-    pub fn on_traffic(&mut self, now: Micros, source: u8) -> Option<Name> {
+    /// A frame that is not a claim came from `source`, which has no NAME in the table.
+    /// If a NAME moved away from it, the frame is that NAME's: still in flight from
+    /// before the move, or — later than that — from a second node with the same NAME,
+    /// which from then on owns the address too.
+    pub fn on_traffic(&mut self, now: Micros, source: u8) -> Option<Traffic> {
         let i = usize::from(source);
         let (name, when) = (*self.vacated.get(i)?)?;
-        if self.names[i].is_some() || now.saturating_sub(when) < VACATE_GRACE {
+        if self.names[i].is_some() {
             return None;
         }
+        if now.saturating_sub(when) < VACATE_GRACE {
+            return Some(Traffic::InFlight(name));
+        }
         self.vacated[i] = None;
-        Some(name)
+        self.names[i] = Some(name);
+        Some(Traffic::Duplicate(name))
     }
 
     /// Forgets `address` (its device is gone).
@@ -149,8 +174,10 @@ mod tests {
         let mut t = AddressTable::default();
         t.on_claim(0, 1, A);
         t.on_claim(1_000_000, 2, A);
-        assert_eq!(t.on_traffic(1_100_000, 1), None, "in flight before the move");
-        assert_eq!(t.on_traffic(2_000_000, 1), Some(A));
+        assert_eq!(t.on_traffic(1_100_000, 1), Some(Traffic::InFlight(A)));
+        assert_eq!(t.on_traffic(2_000_000, 1), Some(Traffic::Duplicate(A)));
+        assert_eq!(t.name_at(1), Some(A), "both addresses are A's now");
         assert_eq!(t.on_traffic(2_100_000, 1), None, "reported once");
+        assert_eq!(t.on_claim(3_000_000, 1, A), ClaimChange::Same);
     }
 }
