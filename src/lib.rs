@@ -9,7 +9,8 @@
 //! - [`devices`]: every device by NAME, its identity and lifecycle;
 //! - [`core`]: the sans-I/O node that ties the stages together;
 //! - [`json`]: decoded messages as canboat-compatible JSON;
-//! - [`replay`]: capture records into messages.
+//! - [`replay`]: capture records into messages;
+//! - [`state`]: what survives a restart (our address, our unique number).
 #![forbid(unsafe_code)]
 
 pub mod can;
@@ -21,4 +22,5 @@ pub mod n2k;
 pub mod network;
 pub mod pgn;
 pub mod replay;
+pub mod state;
 pub mod time;

@@ -123,12 +123,20 @@ fn check(file: &str) {
         match e.name {
             Some(name) => {
                 named += 1;
-                assert_eq!(core.table().name_at(addr), Some(name), "{file}: address {addr}");
+                assert_eq!(
+                    core.table().name_at(addr),
+                    Some(name),
+                    "{file}: address {addr}"
+                );
                 let d = core.registry().get(name).expect("device");
                 assert_eq!(d.address, Some(addr));
                 assert!(d.online(), "{file}: {name} online");
                 let p = d.product.as_ref().map(|p| {
-                    (p.model_id.clone(), p.software_version.clone(), p.serial.clone())
+                    (
+                        p.model_id.clone(),
+                        p.software_version.clone(),
+                        p.serial.clone(),
+                    )
                 });
                 assert_eq!(p, e.product, "{file}: product information of {name}");
                 let waited = match (&e.named_at, &last) {
@@ -143,7 +151,10 @@ fn check(file: &str) {
                 assert_eq!(d.lifecycle, want_state, "{file}: lifecycle of {name}");
             }
             None => {
-                assert!(core.registry().heard(addr).is_some(), "{file}: {addr} heard");
+                assert!(
+                    core.registry().heard(addr).is_some(),
+                    "{file}: {addr} heard"
+                );
                 assert_eq!(core.table().name_at(addr), None);
             }
         }

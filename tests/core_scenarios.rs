@@ -120,7 +120,11 @@ fn replay(path: &Path, sc: &Scenario) -> (Vec<String>, Vec<String>, Core) {
                 Lifecycle::Gone => "gone",
             };
             let addr = d.address.map_or("-".into(), |a| a.to_string());
-            let model = d.product.as_ref().map(|p| format!(" {}", p.model_id)).unwrap_or_default();
+            let model = d
+                .product
+                .as_ref()
+                .map(|p| format!(" {}", p.model_id))
+                .unwrap_or_default();
             format!("{} {addr} {state}{model}", d.name)
         })
         .collect();
@@ -133,7 +137,10 @@ fn check(file: &str) -> Core {
         .join(file);
     let text = std::fs::read_to_string(&path).expect("scenario");
     let sc = parse(&text);
-    assert!(!sc.outputs.is_empty() || sc.cfg.listen_only, "{file}: no expectations");
+    assert!(
+        !sc.outputs.is_empty() || sc.cfg.listen_only,
+        "{file}: no expectations"
+    );
     let (out, table, core) = replay(&path, &sc);
     let diff = |what: &str, want: &[String], got: &[String]| {
         if want != got {
@@ -196,5 +203,8 @@ fn our_node_answers_requests() {
 fn listen_only_transmits_nothing_and_learns_passively() {
     let core = check("listen-only.log");
     assert_eq!(core.stats().transmitted, 0);
-    assert!(core.registry().heard(33).is_some(), "N stays an unnamed source");
+    assert!(
+        core.registry().heard(33).is_some(),
+        "N stays an unnamed source"
+    );
 }

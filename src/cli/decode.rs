@@ -16,7 +16,7 @@ use tracing::info;
 
 use super::{ConvertArgs, DecodeArgs, OutputFormat};
 
-fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
+pub(super) fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
     }

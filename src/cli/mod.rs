@@ -1,6 +1,7 @@
 //! Subcommands and their options.
 
 mod decode;
+mod devices;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Convert a capture in any supported format to the candump -L log format.
     Convert(ConvertArgs),
+    /// The devices on a bus: NAME, product and configuration information, state.
+    Devices(DevicesArgs),
 }
 
 /// Output format of `decode`.
@@ -67,6 +70,39 @@ pub struct ConvertArgs {
     pub skip_bad_lines: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct DevicesArgs {
+    /// Capture to read (any supported format; `-` reads standard input). A capture is
+    /// replayed on its own clock by a listen-only node.
+    #[arg(required_unless_present = "interface", conflicts_with = "interface")]
+    pub file: Option<PathBuf>,
+    /// Join this SocketCAN interface (e.g. can0): claim an address, ask every device
+    /// for its NAME and product information, and show the table every few seconds.
+    #[arg(short = 'i', long = "interface")]
+    pub interface: Option<String>,
+    /// One JSON object per device (and per address heard without a NAME).
+    #[arg(long)]
+    pub json: bool,
+    /// On a live bus: transmit nothing, learn only from what others send.
+    #[arg(long)]
+    pub listen_only: bool,
+    /// On a live bus: seconds between two tables.
+    #[arg(long, default_value_t = 2)]
+    pub every: u64,
+    /// Where the state file (`<interface>.state`: our address, our unique number) lives.
+    #[arg(long, default_value = "/var/lib/n2k-dbus")]
+    pub state_dir: PathBuf,
+    /// Our NAME's unique number (21 bits); by default derived from /etc/machine-id.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=0x1F_FFFF))]
+    pub unique_number: Option<u32>,
+    /// The address to claim first (0–251); by default the one held last time.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=251))]
+    pub address: Option<u8>,
+    /// Count and skip malformed lines instead of stopping at the first one.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+}
+
 /// Sets up `tracing` to standard error.
 pub fn init_logging(verbose: u8) {
     let default = match verbose {
@@ -87,5 +123,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Decode(a) => decode::run(a),
         Command::Convert(a) => decode::convert(a),
+        Command::Devices(a) => devices::run(a),
     }
 }

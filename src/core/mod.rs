@@ -284,7 +284,8 @@ impl Node {
             }
             mgmt::PGN_COMMANDED_ADDRESS if to_us => {
                 if let Some((target, address)) = mgmt::parse_commanded_address(m.data) {
-                    self.claimer.on_commanded(now, target, address, &mut self.actions);
+                    self.claimer
+                        .on_commanded(now, target, address, &mut self.actions);
                     self.run_actions(now);
                 }
             }
@@ -537,7 +538,8 @@ impl Node {
                 ClaimAction::Claimed(address) => {
                     self.event(Event::OwnAddress(Some(address)));
                     self.send_heartbeat(now);
-                    self.heartbeat_due = Some(now + Micros::from(self.cfg.heartbeat_interval_ms) * 1000);
+                    self.heartbeat_due =
+                        Some(now + Micros::from(self.cfg.heartbeat_interval_ms) * 1000);
                     self.soon(now);
                 }
                 ClaimAction::Lost(_) => {
@@ -570,7 +572,15 @@ impl Node {
         }
     }
 
-    fn send_from(&mut self, now: Micros, source: u8, priority: u8, pgn: u32, destination: u8, payload: &[u8]) {
+    fn send_from(
+        &mut self,
+        now: Micros,
+        source: u8,
+        priority: u8,
+        pgn: u32,
+        destination: u8,
+        payload: &[u8],
+    ) {
         let id = CanId {
             priority,
             pgn,
@@ -610,7 +620,13 @@ impl Node {
     }
 
     fn request(&mut self, now: Micros, destination: u8, pgn: u32) {
-        self.send(now, 6, mgmt::PGN_ISO_REQUEST, destination, &mgmt::request(pgn));
+        self.send(
+            now,
+            6,
+            mgmt::PGN_ISO_REQUEST,
+            destination,
+            &mgmt::request(pgn),
+        );
     }
 
     // ---- timers ----------------------------------------------------------------
@@ -620,11 +636,13 @@ impl Node {
             return;
         }
         let table = &self.table;
-        self.claimer.on_tick(now, |a| table.is_used(a), &mut self.actions);
+        self.claimer
+            .on_tick(now, |a| table.is_used(a), &mut self.actions);
         self.run_actions(now);
         if self.heartbeat_due.is_some_and(|t| t <= now) && self.claimer.address().is_some() {
             self.send_heartbeat(now);
-            let next = self.heartbeat_due.unwrap_or(now) + Micros::from(self.cfg.heartbeat_interval_ms) * 1000;
+            let next = self.heartbeat_due.unwrap_or(now)
+                + Micros::from(self.cfg.heartbeat_interval_ms) * 1000;
             self.heartbeat_due = Some(next.max(now + 1));
         }
         self.liveness(now);

@@ -85,7 +85,11 @@ impl fmt::Display for Event {
             Event::InstanceChanged { old, new } => write!(f, "instance-changed {old} to {new}"),
             Event::Gone { name } => write!(f, "gone {name}"),
             Event::DuplicateName { name, addresses } => {
-                write!(f, "duplicate-name {name} at {} and {}", addresses[0], addresses[1])
+                write!(
+                    f,
+                    "duplicate-name {name} at {} and {}",
+                    addresses[0], addresses[1]
+                )
             }
             Event::AddressContention { address, names } => {
                 write!(f, "contention at {address}: {} and {}", names[0], names[1])

@@ -128,7 +128,9 @@ impl Node {
                 silent >= GONE_UNADDRESSED
             } else {
                 d.probes.count >= PROBES
-                    && d.probes.last.is_some_and(|l| now >= l + PROBE_WAIT && d.last_heard < l)
+                    && d.probes
+                        .last
+                        .is_some_and(|l| now >= l + PROBE_WAIT && d.last_heard < l)
             };
             if is_gone {
                 gone.push(d.name);
@@ -171,10 +173,17 @@ impl Node {
     /// At most one NAME request or probe and one information request, the most
     /// overdue first (ties: the lower address).
     pub(super) fn discovery(&mut self, now: Micros) {
-        if self.last_name_request.is_none_or(|t| now >= t + NAME_SPACING) {
+        if self
+            .last_name_request
+            .is_none_or(|t| now >= t + NAME_SPACING)
+        {
             if let Some((_, address, probe)) = self.next_name_request(now) {
                 if probe {
-                    if let Some(d) = self.table.name_at(address).and_then(|n| self.registry.get_mut(n)) {
+                    if let Some(d) = self
+                        .table
+                        .name_at(address)
+                        .and_then(|n| self.registry.get_mut(n))
+                    {
                         d.probes.count += 1;
                         d.probes.last = Some(now);
                     }
@@ -186,9 +195,16 @@ impl Node {
                 self.request(now, address, mgmt::PGN_ADDRESS_CLAIM);
             }
         }
-        if self.last_info_request.is_none_or(|t| now >= t + INFO_SPACING) {
+        if self
+            .last_info_request
+            .is_none_or(|t| now >= t + INFO_SPACING)
+        {
             if let Some((_, address, pgn)) = self.next_info_request(now) {
-                if let Some(d) = self.table.name_at(address).and_then(|n| self.registry.get_mut(n)) {
+                if let Some(d) = self
+                    .table
+                    .name_at(address)
+                    .and_then(|n| self.registry.get_mut(n))
+                {
                     let tries = if pgn == mgmt::PGN_PRODUCT_INFO {
                         &mut d.product_tries
                     } else {
@@ -230,7 +246,9 @@ impl Node {
 
     /// The device `name` when `address` is its own (not a duplicate's).
     fn device_at(&self, address: u8, name: crate::network::Name) -> Option<&Device> {
-        self.registry.get(name).filter(|d| d.address == Some(address))
+        self.registry
+            .get(name)
+            .filter(|d| d.address == Some(address))
     }
 
     /// When the next tick is needed.
@@ -272,11 +290,15 @@ impl Node {
                 }
             }
             if name < Micros::MAX {
-                let spaced = self.last_name_request.map_or(name, |l| name.max(l + NAME_SPACING));
+                let spaced = self
+                    .last_name_request
+                    .map_or(name, |l| name.max(l + NAME_SPACING));
                 wake = wake.min(spaced.max(start));
             }
             if info < Micros::MAX {
-                let spaced = self.last_info_request.map_or(info, |l| info.max(l + INFO_SPACING));
+                let spaced = self
+                    .last_info_request
+                    .map_or(info, |l| info.max(l + INFO_SPACING));
                 wake = wake.min(spaced.max(start));
             }
         }

@@ -95,9 +95,7 @@ impl Claimer {
     /// claim itself is sent).
     pub fn claiming_address(&self) -> Option<u8> {
         match self.state {
-            ClaimState::Claiming { address, .. } | ClaimState::Claimed { address } => {
-                Some(address)
-            }
+            ClaimState::Claiming { address, .. } | ClaimState::Claimed { address } => Some(address),
             _ => None,
         }
     }
@@ -185,7 +183,13 @@ impl Claimer {
     }
 
     /// A commanded address for `name`: ours moves to `address` when it names us.
-    pub fn on_commanded(&mut self, now: Micros, name: Name, address: u8, out: &mut Vec<ClaimAction>) {
+    pub fn on_commanded(
+        &mut self,
+        now: Micros,
+        name: Name,
+        address: u8,
+        out: &mut Vec<ClaimAction>,
+    ) {
         if name != self.name || address > MAX_CLAIMABLE || self.state == ClaimState::Idle {
             return;
         }
@@ -199,13 +203,21 @@ impl Claimer {
 
     /// Claims the first address from `start` upwards (wrapping 251 → 0) that no other
     /// node uses and that we have not lost in this search; cannot-claim when none is.
-    fn claim_from(&mut self, now: Micros, start: u8, used: &impl Fn(u8) -> bool, out: &mut Vec<ClaimAction>) {
+    fn claim_from(
+        &mut self,
+        now: Micros,
+        start: u8,
+        used: &impl Fn(u8) -> bool,
+        out: &mut Vec<ClaimAction>,
+    ) {
         let n = u16::from(MAX_CLAIMABLE) + 1;
         let free = (0..n)
             .map(|k| ((u16::from(start) + k) % n) as u8)
             .find(|&a| !used(a) && self.lost[usize::from(a) / 64] & (1 << (a % 64)) == 0);
         match free {
-            Some(a) if self.name.arbitrary_address_capable() || (a == start && self.lost == [0; 4]) => {
+            Some(a)
+                if self.name.arbitrary_address_capable() || (a == start && self.lost == [0; 4]) =>
+            {
                 self.begin_claim(now, a, out)
             }
             _ => {

@@ -271,16 +271,25 @@ mod tests {
         assert_eq!(request(126996), [0x14, 0xF0, 0x01]);
         assert_eq!(request(126464), [0x00, 0xEE, 0x01]);
         // nmea2000.md §6: the NAK for 126996.
-        assert_eq!(nak(126996), [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x14, 0xF0, 0x01]);
+        assert_eq!(
+            nak(126996),
+            [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x14, 0xF0, 0x01]
+        );
         assert_eq!(parse_request(&[0x14, 0xF0, 0x01]), Some(126996));
-        assert_eq!(parse_request(&[0x14, 0xF0, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), Some(126996));
+        assert_eq!(
+            parse_request(&[0x14, 0xF0, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+            Some(126996)
+        );
         assert_eq!(parse_request(&[0x14, 0xF0]), None);
     }
 
     #[test]
     fn heartbeat_interval() {
         // nmea2000.md §8: `1DF0112D#60EA04FFFFFFFFFF`.
-        assert_eq!(parse_heartbeat_interval(&[0x60, 0xEA, 0x04, 0xFF]), Some(60_000));
+        assert_eq!(
+            parse_heartbeat_interval(&[0x60, 0xEA, 0x04, 0xFF]),
+            Some(60_000)
+        );
         assert_eq!(parse_heartbeat_interval(&[0xFF, 0xFF, 0x04]), None);
         assert_eq!(heartbeat(60_000, 4)[..3], [0x60, 0xEA, 0x04]);
     }
@@ -310,7 +319,10 @@ mod tests {
         d.extend_from_slice(b"Airmar 1-603-673-9570 www.airmar.com");
         let c = ConfigInfo::parse(&d).unwrap();
         assert_eq!(c.installation_description1, "");
-        assert_eq!(c.manufacturer_information, "Airmar 1-603-673-9570 www.airmar.com");
+        assert_eq!(
+            c.manufacturer_information,
+            "Airmar 1-603-673-9570 www.airmar.com"
+        );
         let c2 = ConfigInfo {
             installation_description1: "Engine room".into(),
             installation_description2: "".into(),

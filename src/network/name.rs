@@ -167,7 +167,10 @@ mod tests {
         assert_eq!(n.to_string(), "C0A0A0001CBEA005");
         assert_eq!(Name::from_fields(n.fields()), n);
         let m = n.with_device_instance(0x0D);
-        assert_eq!((m.device_instance_lower(), m.device_instance_upper()), (5, 1));
+        assert_eq!(
+            (m.device_instance_lower(), m.device_instance_upper()),
+            (5, 1)
+        );
         assert!(n.differs_only_in_instance(m));
         assert!(!n.differs_only_in_instance(n));
         assert!(!n.differs_only_in_instance(Name(n.0 ^ 1)));
@@ -186,6 +189,9 @@ mod tests {
             industry_group: 4,
             arbitrary_address_capable: true,
         });
-        assert_eq!(n.to_payload(), [0x34, 0x12, 0xC0, 0xFF, 0x00, 130, 50, 0xC0]);
+        assert_eq!(
+            n.to_payload(),
+            [0x34, 0x12, 0xC0, 0xFF, 0x00, 130, 50, 0xC0]
+        );
     }
 }

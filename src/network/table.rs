@@ -166,7 +166,10 @@ mod tests {
         assert_eq!(t.on_claim(3, 7, B), ClaimChange::Contention { previous: A });
         assert_eq!(t.address_of(A), None);
         let b2 = B.with_device_instance(9);
-        assert_eq!(t.on_claim(4, 7, b2), ClaimChange::InstanceChanged { old: B });
+        assert_eq!(
+            t.on_claim(4, 7, b2),
+            ClaimChange::InstanceChanged { old: B }
+        );
     }
 
     #[test]

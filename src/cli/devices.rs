@@ -1,0 +1,363 @@
+//! `n2k-dbus devices`: the device table of a capture or a live bus.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use n2k_dbus::can::socket::{now_micros, CanSource};
+use n2k_dbus::can::Micros;
+use n2k_dbus::core::{Core, CoreConfig, Event, Output};
+use n2k_dbus::devices::{Device, Heard, Lifecycle};
+use n2k_dbus::json::canboat::write_json_str;
+use n2k_dbus::logs::{LogReader, Record};
+use n2k_dbus::state::{machine_unique_number, State};
+use n2k_dbus::time::write_iso_millis;
+use tracing::{info, warn};
+
+use super::decode::open;
+use super::DevicesArgs;
+
+pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
+    if let Some(iface) = &a.interface {
+        return live(iface, &a);
+    }
+    let path = a
+        .file
+        .as_deref()
+        .context("a capture file or --interface is needed")?;
+    let core = replay(path, a.skip_bad_lines)?;
+    let mut out = io::stdout().lock();
+    print(&mut out, &core, a.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A capture through a listen-only core on the capture's own clock.
+fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Core> {
+    let mut reader =
+        LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(skip_bad_lines);
+    let mut core = Core::new(CoreConfig::gateway(0).listen_only());
+    let mut started = false;
+    let mut drop_outputs = |_: Micros, _: Output| {};
+    while let Some(rec) = reader.next_record() {
+        let rec = rec?;
+        let t = match &rec {
+            Record::Frame(f) => f.timestamp,
+            Record::Message(m) => m.timestamp,
+        };
+        if !started {
+            core.start(t);
+            started = true;
+        }
+        core.advance_to(t, &mut drop_outputs);
+        core.on_record(t, &rec);
+        while core.poll_output().is_some() {}
+    }
+    if reader.bad_lines() > 0 {
+        eprintln!("n2k-dbus: skipped {} malformed line(s)", reader.bad_lines());
+    }
+    Ok(core)
+}
+
+/// Our identity on a live bus: unique number and preferred address from the flags,
+/// else the state file, else this machine.
+fn identity(iface: &str, a: &DevicesArgs) -> (CoreConfig, Option<(PathBuf, State)>) {
+    let path = a.state_dir.join(format!("{iface}.state"));
+    let mut state = match State::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!("{e}; starting from a fresh state");
+            State::default()
+        }
+    };
+    let unique = a
+        .unique_number
+        .or(state.unique_number())
+        .or_else(|| machine_unique_number(iface))
+        .unwrap_or((now_micros() as u32) & 0x1F_FFFF);
+    state.set_unique_number(unique);
+    let mut cfg = CoreConfig::gateway(unique);
+    if let Some(addr) = a.address.or(state.address()) {
+        cfg.preferred_address = addr;
+    }
+    cfg.listen_only = a.listen_only;
+    (cfg, Some((path, state)))
+}
+
+fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
+    let (cfg, mut state) = identity(iface, a);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let mut src =
+            CanSource::open(iface).with_context(|| format!("cannot open CAN interface {iface}"))?;
+        info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");
+        let mut core = Core::new(cfg);
+        core.start(now_micros());
+        let mut show = tokio::time::interval(Duration::from_secs(a.every.max(1)));
+        loop {
+            flush(&mut core, &src, &mut state).await;
+            let wait = core
+                .next_tick()
+                .map(|t| Duration::from_micros(t.saturating_sub(now_micros()).max(0) as u64))
+                .unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                frame = src.recv() => {
+                    let frame = frame.with_context(|| format!("reading {iface}"))?;
+                    core.on_frame(now_micros(), &frame);
+                }
+                _ = tokio::time::sleep(wait) => core.on_tick(now_micros()),
+                _ = show.tick() => {
+                    let mut out = io::stdout().lock();
+                    if !a.json {
+                        write!(out, "\x1b[H\x1b[2J")?;
+                    }
+                    print(&mut out, &core, a.json)?;
+                }
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Sends what the core wants sent; remembers our address in the state file.
+async fn flush(core: &mut Core, src: &CanSource, state: &mut Option<(PathBuf, State)>) {
+    while let Some(o) = core.poll_output() {
+        match o {
+            Output::Transmit(f) => {
+                if let Err(e) = src.send(&f).await {
+                    warn!(error = %e, "cannot send a frame");
+                }
+            }
+            Output::Event(e) => {
+                info!(event = %e);
+                if let (Event::OwnAddress(Some(addr)), Some((path, s))) = (e, state.as_mut()) {
+                    s.set_address(addr);
+                    if let Err(err) = s.save(path) {
+                        warn!("{err}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn state_name(l: Lifecycle) -> &'static str {
+    match l {
+        Lifecycle::Named => "named",
+        Lifecycle::Identified => "identified",
+        Lifecycle::Gone => "gone",
+    }
+}
+
+fn time(t: Micros) -> String {
+    let mut s = String::new();
+    write_iso_millis(&mut s, t);
+    s
+}
+
+/// The devices by address (gone ones last), then the addresses heard without a NAME.
+fn sorted(core: &Core) -> (Vec<&Device>, Vec<(u8, &Heard)>) {
+    let mut devices: Vec<&Device> = core.registry().iter().collect();
+    devices.sort_by_key(|d| (!d.online(), d.address.unwrap_or(255), d.name));
+    (devices, core.registry().heard_iter().collect())
+}
+
+fn print(out: &mut impl Write, core: &Core, json: bool) -> io::Result<()> {
+    let (devices, heard) = sorted(core);
+    if json {
+        for d in devices {
+            writeln!(out, "{}", device_json(d))?;
+        }
+        for (a, h) in heard {
+            writeln!(out, "{}", heard_json(a, h))?;
+        }
+        return Ok(());
+    }
+    let mut rows = vec![[
+        "ADDR",
+        "NAME",
+        "MANUFACTURER",
+        "CLASS / FUNCTION",
+        "DI",
+        "SI",
+        "UNIQUE",
+        "MODEL",
+        "SOFTWARE",
+        "MODEL VER",
+        "SERIAL",
+        "LEVEL",
+        "INSTALLATION",
+        "STATE",
+        "LAST HEARD",
+    ]
+    .map(String::from)];
+    for d in devices {
+        let n = d.name;
+        let p = d.product.as_ref();
+        let c = d.config.as_ref();
+        let install = c
+            .map(|c| {
+                [&c.installation_description1, &c.installation_description2]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            })
+            .unwrap_or_default();
+        rows.push([
+            d.address.map_or("-".into(), |a| a.to_string()),
+            n.to_string(),
+            format!(
+                "{} ({})",
+                n.manufacturer_name().unwrap_or("?"),
+                n.manufacturer_code()
+            ),
+            format!(
+                "{} / {}",
+                n.class_name().unwrap_or("?"),
+                n.function_name()
+                    .map_or_else(|| n.device_function().to_string(), str::to_owned)
+            ),
+            n.device_instance().to_string(),
+            n.system_instance().to_string(),
+            n.unique_number().to_string(),
+            p.map_or(String::new(), |p| p.model_id.clone()),
+            p.map_or(String::new(), |p| p.software_version.clone()),
+            p.map_or(String::new(), |p| p.model_version.clone()),
+            p.map_or(String::new(), |p| p.serial.clone()),
+            p.and_then(|p| p.certification_level)
+                .map_or(String::new(), |l| match l {
+                    0 => "A".into(),
+                    1 => "B".into(),
+                    l => l.to_string(),
+                }),
+            install,
+            state_name(d.lifecycle).into(),
+            time(d.last_heard),
+        ]);
+    }
+    for (a, h) in heard {
+        let mut r: [String; 15] = Default::default();
+        r[0] = a.to_string();
+        r[1] = "(no NAME yet)".into();
+        r[13] = "heard".into();
+        r[14] = time(h.last_heard);
+        rows.push(r);
+    }
+    let mut width = [0usize; 15];
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for r in &rows {
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(width).enumerate() {
+            if i > 0 {
+                line += "  ";
+            }
+            line += c;
+            line.extend(std::iter::repeat_n(' ', w - c.chars().count()));
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+struct Obj(String);
+
+impl Obj {
+    fn new() -> Obj {
+        Obj("{".into())
+    }
+    fn key(&mut self, k: &str) {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        write_json_str(&mut self.0, k);
+        self.0.push(':');
+    }
+    fn num(&mut self, k: &str, v: Option<impl std::fmt::Display>) -> &mut Self {
+        self.key(k);
+        match v {
+            Some(v) => self.0 += &v.to_string(),
+            None => self.0 += "null",
+        }
+        self
+    }
+    fn str(&mut self, k: &str, v: Option<&str>) -> &mut Self {
+        self.key(k);
+        match v {
+            Some(v) => write_json_str(&mut self.0, v),
+            None => self.0 += "null",
+        }
+        self
+    }
+    fn done(&mut self) -> String {
+        self.0.push('}');
+        std::mem::take(&mut self.0)
+    }
+}
+
+fn device_json(d: &Device) -> String {
+    let n = d.name;
+    let p = d.product.as_ref();
+    let c = d.config.as_ref();
+    let name = n.to_string();
+    Obj::new()
+        .num("address", d.address)
+        .str("name", Some(&name))
+        .num("unique_number", Some(n.unique_number()))
+        .num("manufacturer_code", Some(n.manufacturer_code()))
+        .str("manufacturer", n.manufacturer_name())
+        .num("device_instance", Some(n.device_instance()))
+        .num("device_instance_lower", Some(n.device_instance_lower()))
+        .num("device_instance_upper", Some(n.device_instance_upper()))
+        .num("system_instance", Some(n.system_instance()))
+        .num("device_function", Some(n.device_function()))
+        .str("function", n.function_name())
+        .num("device_class", Some(n.device_class()))
+        .str("class", n.class_name())
+        .num("industry_group", Some(n.industry_group()))
+        .str("model_id", p.map(|p| p.model_id.as_str()))
+        .str("software_version", p.map(|p| p.software_version.as_str()))
+        .str("model_version", p.map(|p| p.model_version.as_str()))
+        .str("serial", p.map(|p| p.serial.as_str()))
+        .num("product_code", p.and_then(|p| p.product_code))
+        .num("nmea2000_version", p.and_then(|p| p.nmea2000_version))
+        .num("certification_level", p.and_then(|p| p.certification_level))
+        .num("load_equivalency", p.and_then(|p| p.load_equivalency))
+        .str(
+            "installation_description1",
+            c.map(|c| c.installation_description1.as_str()),
+        )
+        .str(
+            "installation_description2",
+            c.map(|c| c.installation_description2.as_str()),
+        )
+        .str(
+            "manufacturer_information",
+            c.map(|c| c.manufacturer_information.as_str()),
+        )
+        .num("heartbeat_interval_ms", d.heartbeat_interval)
+        .str("state", Some(state_name(d.lifecycle)))
+        .num("online", Some(d.online()))
+        .str("last_heard", Some(&time(d.last_heard)))
+        .done()
+}
+
+fn heard_json(address: u8, h: &Heard) -> String {
+    Obj::new()
+        .num("address", Some(address))
+        .str("name", None)
+        .str("state", Some("heard"))
+        .num("online", Some(true))
+        .num("frames", Some(h.frames))
+        .str("last_heard", Some(&time(h.last_heard)))
+        .done()
+}
