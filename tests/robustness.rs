@@ -8,22 +8,10 @@ use n2k_dbus::n2k::Assembler;
 use n2k_dbus::pgn;
 use n2k_dbus::replay::Replay;
 
-/// xorshift64*: deterministic, so a failure is a replayable input.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "flood/mod.rs"]
+mod flood;
+
+use flood::Rng;
 
 fn decode_all(frames: &[Frame]) -> usize {
     let mut asm = Assembler::new();
@@ -182,4 +170,48 @@ fn random_bytes_as_capture_files() {
             .skip_bad_lines(true)
             .count();
     }
+}
+
+/// Whatever the bus sends, the core's memory stays within its bounds and it never
+/// panics: two million hostile frames, timers run on the virtual clock.
+#[test]
+fn the_core_stays_bounded_under_a_flood() {
+    use n2k_dbus::core::{Core, CoreConfig, MAX_PENDING_OUTPUTS};
+    use n2k_dbus::devices::{MAX_DEVICES, MAX_GONE};
+
+    let mut rng = flood::Rng(0xF100D);
+    let mut core = Core::new(CoreConfig::gateway(1001));
+    let mut t = 1_000_000_000i64;
+    core.start(t);
+    let mut most_outputs = 0;
+    let mut max_devices = 0;
+    for k in 0..2_000_000u32 {
+        t += 100;
+        let f = flood::frame(&mut rng, t);
+        let mut n = 0;
+        core.advance_to(t, &mut |_, _| n += 1);
+        core.on_frame(t, &f);
+        while core.poll_output().is_some() {
+            n += 1;
+        }
+        most_outputs = most_outputs.max(n);
+        if k % 1000 == 0 {
+            max_devices = max_devices.max(core.registry().len());
+        }
+    }
+    assert!(
+        max_devices <= MAX_DEVICES + MAX_GONE,
+        "{max_devices} devices"
+    );
+    assert!(core.registry().online() <= MAX_DEVICES);
+    assert!(core.registry().heard_iter().count() <= 254);
+    assert!(
+        most_outputs < MAX_PENDING_OUTPUTS,
+        "{most_outputs} outputs at once"
+    );
+    assert_eq!(core.stats().outputs_dropped, 0);
+    assert!(
+        max_devices > 300,
+        "the flood reached the bounds: {max_devices}"
+    );
 }

@@ -235,3 +235,63 @@ impl Claimer {
         out.push(ClaimAction::SendClaim(address));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OURS: Name = Name(0xC032_8200_FFC0_03E9);
+
+    #[test]
+    fn cannot_claim_when_every_address_is_taken() {
+        let mut c = Claimer::new(OURS, 100);
+        let mut out = Vec::new();
+        c.start(0, &mut out);
+        assert_eq!(out, [ClaimAction::RequestClaims]);
+        out.clear();
+        c.on_tick(SCAN_TIME, |_| true, &mut out);
+        assert_eq!(out, [ClaimAction::SendCannotClaim]);
+        assert_eq!(c.state(), ClaimState::CannotClaim);
+        // A request is answered with cannot-claim after the per-NAME delay (0–153 ms).
+        out.clear();
+        c.on_request(2_000_000, &mut out);
+        assert!(out.is_empty());
+        let due = c.deadline().unwrap();
+        assert_eq!(due, 2_000_000 + (OURS.0 % 154) as Micros * 1000);
+        c.on_tick(due, |_| true, &mut out);
+        assert_eq!(out, [ClaimAction::SendCannotClaim]);
+    }
+
+    #[test]
+    fn losing_walks_up_and_wraps() {
+        let mut c = Claimer::new(OURS, 251);
+        let mut out = Vec::new();
+        c.start(0, &mut out);
+        c.on_tick(SCAN_TIME, |_| false, &mut out);
+        assert_eq!(c.claiming_address(), Some(251));
+        out.clear();
+        // A lower NAME takes 251 while we claim: we wrap to 0.
+        c.on_claim(SCAN_TIME + 1, 251, Name(1), |a| a == 251, &mut out);
+        assert_eq!(out, [ClaimAction::SendClaim(0)]);
+        out.clear();
+        c.on_tick(SCAN_TIME + 1 + CLAIM_TIME, |a| a == 251, &mut out);
+        assert_eq!(out, [ClaimAction::Claimed(0)]);
+        // A higher NAME for our address: we defend it.
+        out.clear();
+        c.on_claim(5_000_000, 0, Name(u64::MAX), |_| false, &mut out);
+        assert_eq!(out, [ClaimAction::SendClaim(0)]);
+        assert_eq!(c.address(), Some(0));
+    }
+
+    #[test]
+    fn a_fixed_address_node_does_not_move() {
+        let fixed = Name(OURS.0 & !(1 << 63));
+        let mut c = Claimer::new(fixed, 30);
+        let mut out = Vec::new();
+        c.start(0, &mut out);
+        c.on_tick(SCAN_TIME, |_| false, &mut out);
+        out.clear();
+        c.on_claim(SCAN_TIME + 1, 30, Name(1), |a| a == 30, &mut out);
+        assert_eq!(out, [ClaimAction::SendCannotClaim]);
+    }
+}
