@@ -16,41 +16,14 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use n2k_dbus::can::Frame;
 use n2k_dbus::core::{Core, CoreConfig};
-use n2k_dbus::logs::{LogReader, Record};
-use n2k_dbus::pgn::{self, FieldDef, Value, Visitor};
+use n2k_dbus::pgn;
+
+mod common;
+use common::{frames, Count};
 
 #[path = "../tests/flood/mod.rs"]
 #[allow(dead_code)]
 mod flood;
-
-fn real_frames() -> Vec<Frame> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/candump-samples/");
-    let mut base = Vec::new();
-    for name in ["candumpSample1.txt", "candumpSample3.txt"] {
-        let text = std::fs::read_to_string(format!("{dir}{name}")).expect("sample");
-        for r in LogReader::new(text.as_bytes(), name) {
-            if let Ok(Record::Frame(f)) = r {
-                base.push(f);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut t = 1_500_000_000_000_000i64;
-    while out.len() < 50_000 {
-        for f in &base {
-            t += 400;
-            out.push(Frame::new(t, f.id, f.data()));
-        }
-    }
-    out
-}
-
-struct Count(usize);
-impl Visitor for Count {
-    fn field(&mut self, _f: &FieldDef, v: Value<'_>) {
-        self.0 += usize::from(!matches!(v, Value::Missing(_)));
-    }
-}
 
 /// Runs `frames` through a fresh core; returns the fields decoded.
 fn run(frames: &[Frame]) -> usize {
@@ -111,7 +84,7 @@ fn memory_under_flood() {
 
 fn bench(c: &mut Criterion) {
     memory_under_flood();
-    let real = real_frames();
+    let real = frames();
     let mut rng = flood::Rng(7);
     let mut t = 1_000_000_000i64;
     let hostile: Vec<Frame> = (0..50_000)

@@ -7,42 +7,14 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use n2k_dbus::can::Frame;
 use n2k_dbus::json::{self, Style, Units};
-use n2k_dbus::logs::{write_candump_log, LogReader, Record};
+use n2k_dbus::logs::{write_candump_log, LogReader};
 use n2k_dbus::n2k::Assembler;
-use n2k_dbus::pgn::{self, FieldDef, Value, Visitor};
+use n2k_dbus::pgn;
 use n2k_dbus::replay::Replay;
 
-fn frames() -> Vec<Frame> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/candump-samples/");
-    let mut base = Vec::new();
-    for name in ["candumpSample1.txt", "candumpSample3.txt"] {
-        let text = std::fs::read_to_string(format!("{dir}{name}")).expect("sample");
-        for r in LogReader::new(text.as_bytes(), name) {
-            if let Ok(Record::Frame(f)) = r {
-                base.push(f);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut t = 1_500_000_000_000_000i64;
-    while out.len() < 50_000 {
-        for f in &base {
-            t += 400; // 2,500 frames/s, a busy bus
-            out.push(Frame::new(t, f.id, f.data()));
-        }
-    }
-    out
-}
-
-/// Counts fields: the decode without any output.
-struct Count(usize);
-impl Visitor for Count {
-    fn field(&mut self, _f: &FieldDef, v: Value<'_>) {
-        self.0 += usize::from(!matches!(v, Value::Missing(_)));
-    }
-}
+mod common;
+use common::{frames, Count};
 
 fn bench(c: &mut Criterion) {
     let frames = frames();

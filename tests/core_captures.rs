@@ -9,7 +9,7 @@ use std::path::Path;
 use flate2::read::GzDecoder;
 use n2k_dbus::core::{Core, CoreConfig, Output};
 use n2k_dbus::devices::Lifecycle;
-use n2k_dbus::logs::{LogReader, Record};
+use n2k_dbus::logs::LogReader;
 use n2k_dbus::network::{Name, NameFields};
 use serde_json::Value;
 
@@ -88,28 +88,11 @@ fn seconds_between(a: &str, b: &str) -> f64 {
 fn replay_listen_only(file: &str) -> Core {
     let text = std::fs::read_to_string(samples().join(file)).expect("capture");
     let mut core = Core::new(CoreConfig::gateway(1001).listen_only());
-    let mut started = false;
     let mut transmitted = 0;
-    let mut count = |o: Output| {
-        if matches!(o, Output::Transmit(_)) {
-            transmitted += 1;
-        }
-    };
     for r in LogReader::new(text.as_bytes(), file) {
-        let r = r.expect("capture line");
-        let t = match &r {
-            Record::Frame(f) => f.timestamp,
-            Record::Message(m) => m.timestamp,
-        };
-        if !started {
-            core.start(t);
-            started = true;
-        }
-        core.advance_to(t, &mut |_, o| count(o));
-        core.on_record(t, &r);
-        while let Some(o) = core.poll_output() {
-            count(o);
-        }
+        core.replay(&r.expect("capture line"), &mut |_, o| {
+            transmitted += usize::from(matches!(o, Output::Transmit(_)));
+        });
     }
     assert_eq!(transmitted, 0, "{file}: listen-only transmitted");
     core

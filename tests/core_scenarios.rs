@@ -18,7 +18,7 @@ use std::path::Path;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::{Core, CoreConfig, Output};
 use n2k_dbus::devices::Lifecycle;
-use n2k_dbus::logs::{LogReader, Record};
+use n2k_dbus::logs::LogReader;
 
 struct Scenario {
     cfg: CoreConfig,
@@ -85,30 +85,21 @@ fn replay(path: &Path, sc: &Scenario) -> (Vec<String>, Vec<String>, Core) {
     let mut core = Core::new(sc.cfg.clone());
     let mut out = Vec::new();
     let mut sink = |t: Micros, o: Output| out.push(format!("{} {o}", stamp(t)));
-    let mut started = false;
-    let mut last = 0;
+    let mut last = None;
     for r in LogReader::new(text.as_bytes(), path.display().to_string()) {
         let r = r.expect("scenario line");
-        let t = match &r {
-            Record::Frame(f) => f.timestamp,
-            Record::Message(m) => m.timestamp,
-        };
-        if !started {
-            let s = sc.start.unwrap_or(t);
+        if last.is_none() {
+            // The core starts at the scenario's start time, else at its first frame.
+            let s = sc.start.unwrap_or(r.timestamp());
             core.start(s);
             while let Some(o) = core.poll_output() {
                 sink(s, o);
             }
-            started = true;
         }
-        core.advance_to(t, &mut sink);
-        core.on_record(t, &r);
-        while let Some(o) = core.poll_output() {
-            sink(t, o);
-        }
-        last = t;
+        core.replay(&r, &mut sink);
+        last = Some(r.timestamp());
     }
-    core.advance_to(sc.end.unwrap_or(last), &mut sink);
+    core.advance_to(sc.end.or(last).unwrap_or(0), &mut sink);
     let mut devices: Vec<_> = core.registry().iter().collect();
     devices.sort_by_key(|d| d.name);
     let table = devices

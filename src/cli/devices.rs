@@ -11,7 +11,7 @@ use n2k_dbus::can::Micros;
 use n2k_dbus::core::{Core, CoreConfig, Event, Output};
 use n2k_dbus::devices::{Device, Heard, Lifecycle};
 use n2k_dbus::json::canboat::write_json_str;
-use n2k_dbus::logs::{LogReader, Record};
+use n2k_dbus::logs::LogReader;
 use n2k_dbus::state::{machine_unique_number, State};
 use n2k_dbus::time::write_iso_millis;
 use tracing::{info, warn};
@@ -38,21 +38,8 @@ fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Core> {
     let mut reader =
         LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(skip_bad_lines);
     let mut core = Core::new(CoreConfig::gateway(0).listen_only());
-    let mut started = false;
-    let mut drop_outputs = |_: Micros, _: Output| {};
     while let Some(rec) = reader.next_record() {
-        let rec = rec?;
-        let t = match &rec {
-            Record::Frame(f) => f.timestamp,
-            Record::Message(m) => m.timestamp,
-        };
-        if !started {
-            core.start(t);
-            started = true;
-        }
-        core.advance_to(t, &mut drop_outputs);
-        core.on_record(t, &rec);
-        while core.poll_output().is_some() {}
+        core.replay(&rec?, &mut |_, _| {});
     }
     if reader.bad_lines() > 0 {
         eprintln!("n2k-dbus: skipped {} malformed line(s)", reader.bad_lines());

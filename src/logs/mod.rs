@@ -67,6 +67,16 @@ pub enum Record {
     Message(RawMessage),
 }
 
+impl Record {
+    /// When the frame or message was seen.
+    pub fn timestamp(&self) -> Micros {
+        match self {
+            Record::Frame(f) => f.timestamp,
+            Record::Message(m) => m.timestamp,
+        }
+    }
+}
+
 /// A line that could not be read, with where it is and what was expected there.
 #[derive(Debug, Error)]
 pub enum LogError {
