@@ -223,6 +223,7 @@ impl Core {
         &self.node.table
     }
 
+    /// Counters for diagnostics and the bus service's statistics.
     pub fn stats(&self) -> CoreStats {
         self.node.stats
     }

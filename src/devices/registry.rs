@@ -69,6 +69,7 @@ pub enum Naming {
 }
 
 impl Registry {
+    /// The device with this NAME, gone or not.
     pub fn get(&self, name: Name) -> Option<&Device> {
         self.devices.get(&name)
     }

@@ -75,10 +75,12 @@ impl Claimer {
         }
     }
 
+    /// The NAME we claim with.
     pub fn name(&self) -> Name {
         self.name
     }
 
+    /// Where the claim stands.
     pub fn state(&self) -> ClaimState {
         self.state
     }

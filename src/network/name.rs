@@ -74,9 +74,11 @@ impl Name {
         }
     }
 
+    /// The 21-bit identity number: with the manufacturer code, what makes a device unique.
     pub fn unique_number(self) -> u32 {
         (self.0 & 0x1F_FFFF) as u32
     }
+    /// The 11-bit manufacturer code (canboat's MANUFACTURER_CODE, e.g. 358 Victron).
     pub fn manufacturer_code(self) -> u16 {
         (self.0 >> 21 & 0x7FF) as u16
     }
@@ -85,24 +87,31 @@ impl Name {
     pub fn device_instance(self) -> u8 {
         (self.0 >> 32) as u8
     }
+    /// Bits 0–2 of the device instance (ISO: ECU instance).
     pub fn device_instance_lower(self) -> u8 {
         self.device_instance() & 7
     }
+    /// Bits 3–7 of the device instance (ISO: function instance).
     pub fn device_instance_upper(self) -> u8 {
         self.device_instance() >> 3
     }
+    /// What the device does; its meaning depends on the class.
     pub fn device_function(self) -> u8 {
         (self.0 >> 40) as u8
     }
+    /// The 7-bit device class, e.g. 60 Navigation.
     pub fn device_class(self) -> u8 {
         (self.0 >> 49 & 0x7F) as u8
     }
+    /// The 4-bit system instance: which of several parallel networks.
     pub fn system_instance(self) -> u8 {
         (self.0 >> 56 & 0x0F) as u8
     }
+    /// The industry group; 4 is marine.
     pub fn industry_group(self) -> u8 {
         (self.0 >> 60 & 7) as u8
     }
+    /// Whether the node may move to another address when it loses its claim.
     pub fn arbitrary_address_capable(self) -> bool {
         self.0 >> 63 != 0
     }
