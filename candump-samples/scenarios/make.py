@@ -271,14 +271,20 @@ def row(n, state="identified", addr=None):
 OPTIONS = "unique=%d address=100 start=0 end=%g"
 
 
-def claim_lost():
-    bus = Bus()
+def tank_sender_at_10(bus, end):
+    """A tank sender that claims 10 at 0.3 s and sends a level a second from 0.4 s."""
     a = Node(bus, 10, name(300111, 137, 140, 75), "TLM100", data_pgn=127505)
-    b = Node(bus, 100, name(1, 1, 130, 25), "Fixed GW", data_pgn=129026)
-    end = 8.0
     a.claim(0.3)
     bus.out(0.3, "appeared %s at 10" % name_hex(a.name))
     a.talk(0.4, end)
+    return a
+
+
+def claim_lost():
+    bus = Bus()
+    end = 8.0
+    a = tank_sender_at_10(bus, end)
+    b = Node(bus, 100, name(1, 1, 130, 25), "Fixed GW", data_pgn=129026)
     join(bus, [a])
     # A node with a lower NAME claims the gateway's address: the gateway loses it,
     # says so, and claims the next free address; the newcomer is asked in turn.
@@ -308,12 +314,9 @@ information.
 
 def claim_won():
     bus = Bus()
-    a = Node(bus, 10, name(300111, 137, 140, 75), "TLM100", data_pgn=127505)
-    c = Node(bus, 100, name(5000, 229, 160, 80), "GMI 20", data_pgn=127250)
     end = 8.0
-    a.claim(0.3)
-    bus.out(0.3, "appeared %s at 10" % name_hex(a.name))
-    a.talk(0.4, end)
+    a = tank_sender_at_10(bus, end)
+    c = Node(bus, 100, name(5000, 229, 160, 80), "GMI 20", data_pgn=127250)
     join(bus, [a])
     # A node with a higher NAME claims the gateway's address: the gateway defends it
     # with its claim, the node moves to 101.

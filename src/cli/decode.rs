@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::json::{self, Style, Units};
 use n2k_dbus::logs::{write_candump_log, LogReader, Record};
 use n2k_dbus::n2k::{Assembler, Message};
@@ -96,12 +95,8 @@ fn report_bad_lines(n: u64) {
 }
 
 fn live<W: Write>(iface: &str, mut p: Printer<W>) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let (rt, mut src) = super::open_live(iface)?;
     rt.block_on(async move {
-        let mut src =
-            CanSource::open(iface).with_context(|| format!("cannot open CAN interface {iface}"))?;
         info!(interface = iface, "decoding live traffic");
         let mut asm = Assembler::new();
         loop {

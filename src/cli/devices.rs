@@ -74,12 +74,8 @@ fn identity(iface: &str, a: &DevicesArgs) -> (CoreConfig, Option<(PathBuf, State
 
 fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
     let (cfg, mut state) = identity(iface, a);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let (rt, mut src) = super::open_live(iface)?;
     rt.block_on(async move {
-        let mut src =
-            CanSource::open(iface).with_context(|| format!("cannot open CAN interface {iface}"))?;
         info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");
         let mut core = Core::new(cfg);
         core.start(now_micros());

@@ -103,6 +103,21 @@ pub struct DevicesArgs {
     pub skip_bad_lines: bool,
 }
 
+/// A single-threaded tokio runtime with `iface` opened in it, for the live commands.
+fn open_live(
+    iface: &str,
+) -> anyhow::Result<(tokio::runtime::Runtime, n2k_dbus::can::socket::CanSource)> {
+    use anyhow::Context as _;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let src = rt.block_on(async {
+        n2k_dbus::can::socket::CanSource::open(iface)
+            .with_context(|| format!("cannot open CAN interface {iface}"))
+    })?;
+    Ok((rt, src))
+}
+
 /// Sets up `tracing` to standard error.
 pub fn init_logging(verbose: u8) {
     let default = match verbose {
