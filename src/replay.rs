@@ -25,11 +25,7 @@ impl Replay {
     pub fn on_record<'s>(&'s mut self, record: &'s Record) -> Option<Message<'s>> {
         match record {
             Record::Frame(f) => self.assembler.on_frame(f),
-            Record::Message(m) => Some(Message {
-                timestamp: m.timestamp,
-                id: m.id,
-                data: &m.data,
-            }),
+            Record::Message(m) => Some(m.message()),
         }
     }
 }

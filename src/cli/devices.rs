@@ -49,7 +49,7 @@ fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Core> {
 
 /// Our identity on a live bus: unique number and preferred address from the flags,
 /// else the state file, else this machine.
-fn identity(iface: &str, a: &DevicesArgs) -> (CoreConfig, Option<(PathBuf, State)>) {
+fn identity(iface: &str, a: &DevicesArgs) -> (CoreConfig, PathBuf, State) {
     let path = a.state_dir.join(format!("{iface}.state"));
     let mut state = match State::load(&path) {
         Ok(s) => s,
@@ -69,11 +69,11 @@ fn identity(iface: &str, a: &DevicesArgs) -> (CoreConfig, Option<(PathBuf, State
         cfg.preferred_address = addr;
     }
     cfg.listen_only = a.listen_only;
-    (cfg, Some((path, state)))
+    (cfg, path, state)
 }
 
 fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
-    let (cfg, mut state) = identity(iface, a);
+    let (cfg, state_path, mut state) = identity(iface, a);
     let (rt, mut src) = super::open_live(iface)?;
     rt.block_on(async move {
         info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");
@@ -81,7 +81,7 @@ fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
         core.start(now_micros());
         let mut show = tokio::time::interval(Duration::from_secs(a.every.max(1)));
         loop {
-            flush(&mut core, &src, &mut state).await;
+            flush(&mut core, &src, &state_path, &mut state).await;
             let wait = core
                 .next_tick()
                 .map(|t| Duration::from_micros(t.saturating_sub(now_micros()).max(0) as u64))
@@ -107,7 +107,7 @@ fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Sends what the core wants sent; remembers our address in the state file.
-async fn flush(core: &mut Core, src: &CanSource, state: &mut Option<(PathBuf, State)>) {
+async fn flush(core: &mut Core, src: &CanSource, path: &Path, state: &mut State) {
     while let Some(o) = core.poll_output() {
         match o {
             Output::Transmit(f) => {
@@ -117,9 +117,9 @@ async fn flush(core: &mut Core, src: &CanSource, state: &mut Option<(PathBuf, St
             }
             Output::Event(e) => {
                 info!(event = %e);
-                if let (Event::OwnAddress(Some(addr)), Some((path, s))) = (e, state.as_mut()) {
-                    s.set_address(addr);
-                    if let Err(err) = s.save(path) {
+                if let Event::OwnAddress(Some(addr)) = e {
+                    state.set_address(addr);
+                    if let Err(err) = state.save(path) {
                         warn!("{err}");
                     }
                 }

@@ -129,11 +129,7 @@ impl Core {
             Record::Frame(f) => self.on_frame(now, f),
             Record::Message(m) => {
                 self.node.stats.frames += 1;
-                let message = Message {
-                    timestamp: m.timestamp,
-                    id: m.id,
-                    data: &m.data,
-                };
+                let message = m.message();
                 let device = self.node.on_message(now, &message);
                 Some(Received { message, device })
             }
@@ -192,13 +188,8 @@ impl Core {
             iso.own_address = own;
         }
         for f in iso.take_outbox() {
-            // CTS and End of Message for transfers addressed to us.
-            if let Some(a) = own {
-                let mut id = f.can_id();
-                id.source = a;
-                let data = f.data().to_vec();
-                self.node.send_id(f.timestamp, id, &data);
-            }
+            // CTS and End of Message for transfers addressed to us, from our address.
+            self.node.send_id(f.timestamp, f.can_id(), f.data());
         }
         self.node.out.pop_front()
     }
@@ -318,16 +309,10 @@ impl Node {
     /// Any frame but a claim from `source`: liveness, and discovery of unnamed sources.
     fn hear(&mut self, now: Micros, source: u8) -> Option<Name> {
         if let Some(name) = self.table.name_at(source) {
+            // Every NAME in the table is a device on the bus: gone ones leave it.
             if let Some(d) = self.registry.get_mut(name) {
                 d.last_heard = now;
-                if d.probes.count > 0 {
-                    d.probes = Default::default();
-                }
-                if d.lifecycle == Lifecycle::Gone {
-                    // Cannot happen: gone devices leave the table. Keep the table honest.
-                    self.table.release(source);
-                    return None;
-                }
+                d.probes = Default::default();
             }
             return Some(name);
         }
@@ -670,6 +655,6 @@ impl Node {
         if self.active() && now >= self.scan_end {
             self.discovery(now);
         }
-        self.wake = Some(self.compute_wake(now).max(now + 1));
+        self.wake = Some(self.compute_wake().max(now + 1));
     }
 }

@@ -86,29 +86,31 @@ fn probe_due(d: &Device) -> Option<Micros> {
     Some(d.probes.last.map_or(t, |l| t.max(l + PROBE_WAIT)))
 }
 
-/// When `d` turns gone if nothing is heard from it, and when it is identified
-/// without product information.
-fn life_due(d: &Device, active: bool) -> Option<Micros> {
+/// When `d` turns gone if nothing more is heard from it.
+fn gone_at(d: &Device, active: bool) -> Option<Micros> {
     if !d.online() {
-        return None;
-    }
-    let gone = if !active {
-        d.last_heard + passive_limit(d)
+        None
+    } else if !active {
+        Some(d.last_heard + passive_limit(d))
     } else if d.address.is_none() {
-        d.last_heard + GONE_UNADDRESSED
+        Some(d.last_heard + GONE_UNADDRESSED)
     } else if d.probes.count >= PROBES {
-        d.probes.last.map_or(d.last_heard, |l| l + PROBE_WAIT)
+        // Probes are reset by any frame from the device: these went unanswered.
+        Some(d.probes.last.map_or(d.last_heard, |l| l + PROBE_WAIT))
     } else {
-        Micros::MAX
-    };
-    let identify = match d.lifecycle {
-        Lifecycle::Named if !active => d.named_at + PASSIVE_IDENTIFY,
+        None
+    }
+}
+
+/// When `d` is identified without product information, if it is waiting for that.
+fn identify_at(d: &Device, active: bool) -> Option<Micros> {
+    match d.lifecycle {
+        Lifecycle::Named if !active => Some(d.named_at + PASSIVE_IDENTIFY),
         Lifecycle::Named if d.product_tries.count >= INFO_TRIES => {
-            d.product_tries.last.map_or(d.named_at, |l| l + RETRY)
+            Some(d.product_tries.last.map_or(d.named_at, |l| l + RETRY))
         }
-        _ => Micros::MAX,
-    };
-    Some(gone.min(identify))
+        _ => None,
+    }
 }
 
 impl Node {
@@ -121,32 +123,13 @@ impl Node {
             if !d.online() {
                 continue;
             }
-            let silent = now - d.last_heard;
-            let is_gone = if !active {
-                silent >= passive_limit(d)
-            } else if d.address.is_none() {
-                silent >= GONE_UNADDRESSED
-            } else {
-                d.probes.count >= PROBES
-                    && d.probes
-                        .last
-                        .is_some_and(|l| now >= l + PROBE_WAIT && d.last_heard < l)
-            };
-            if is_gone {
+            if gone_at(d, active).is_some_and(|t| now >= t) {
                 gone.push(d.name);
                 continue;
             }
-            if d.lifecycle == Lifecycle::Named {
-                let timed_out = if active {
-                    d.product_tries.count >= INFO_TRIES
-                        && d.product_tries.last.is_some_and(|l| now >= l + RETRY)
-                } else {
-                    now >= d.named_at + PASSIVE_IDENTIFY
-                };
-                if timed_out {
-                    d.lifecycle = Lifecycle::Identified;
-                    identified.push(d.name);
-                }
+            if identify_at(d, active).is_some_and(|t| now >= t) {
+                d.lifecycle = Lifecycle::Identified;
+                identified.push(d.name);
             }
         }
         gone.sort();
@@ -252,7 +235,7 @@ impl Node {
     }
 
     /// When the next tick is needed.
-    pub(super) fn compute_wake(&self, now: Micros) -> Micros {
+    pub(super) fn compute_wake(&self) -> Micros {
         let mut wake = Micros::MAX;
         if let Some(t) = self.claimer.deadline() {
             wake = wake.min(t);
@@ -261,8 +244,11 @@ impl Node {
             wake = wake.min(t);
         }
         let active = self.active();
-        for d in self.registry.iter() {
-            if let Some(t) = life_due(d, active) {
+        for d in self.registry.iter().filter(|d| d.online()) {
+            for t in [gone_at(d, active), identify_at(d, active)]
+                .into_iter()
+                .flatten()
+            {
                 wake = wake.min(t);
             }
         }
@@ -302,7 +288,6 @@ impl Node {
                 wake = wake.min(spaced.max(start));
             }
         }
-        let _ = now;
         wake
     }
 }

@@ -20,6 +20,7 @@ use std::io::BufRead;
 use thiserror::Error;
 
 use crate::can::{CanId, Frame, Micros};
+use crate::n2k::Message;
 
 /// The text formats the reader understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,17 @@ pub struct RawMessage {
     pub timestamp: Micros,
     pub id: CanId,
     pub data: Vec<u8>,
+}
+
+impl RawMessage {
+    /// The message, as reassembly would have handed it over.
+    pub fn message(&self) -> Message<'_> {
+        Message {
+            timestamp: self.timestamp,
+            id: self.id,
+            data: &self.data,
+        }
+    }
 }
 
 /// What one line of a capture holds.

@@ -123,17 +123,15 @@ impl ProductInfo {
         let def = definition(PGN_PRODUCT_INFO)?;
         let mut c = Collect::default();
         pgn::walk(def, data, &mut c);
-        let numbers = c.numbers;
-        let num = |i: usize| numbers[i];
         Some(ProductInfo {
-            nmea2000_version: num(1).and_then(|v| u16::try_from(v).ok()),
-            product_code: num(2).and_then(|v| u16::try_from(v).ok()),
-            model_id: c.take(3),
-            software_version: c.take(4),
-            model_version: c.take(5),
-            serial: c.take(6),
-            certification_level: num(7).and_then(|v| u8::try_from(v).ok()),
-            load_equivalency: num(8).and_then(|v| u8::try_from(v).ok()),
+            nmea2000_version: c.number("nmea2000Version"),
+            product_code: c.number("productCode"),
+            model_id: c.text("modelId"),
+            software_version: c.text("softwareVersionCode"),
+            model_version: c.text("modelVersion"),
+            serial: c.text("modelSerialCode"),
+            certification_level: c.number("certificationLevel"),
+            load_equivalency: c.number("loadEquivalency"),
         })
     }
 
@@ -166,7 +164,7 @@ pub struct ConfigInfo {
     pub manufacturer_information: String,
 }
 
-/// The longest text we keep or send per field (NMEA 2000 allows 70 characters).
+/// The longest text we send per field (NMEA 2000 allows 70 characters).
 const CONFIG_STRING_LEN: usize = 70;
 
 impl ConfigInfo {
@@ -179,9 +177,9 @@ impl ConfigInfo {
         let mut c = Collect::default();
         pgn::walk(def, data, &mut c);
         Some(ConfigInfo {
-            installation_description1: c.take(1),
-            installation_description2: c.take(2),
-            manufacturer_information: c.take(3),
+            installation_description1: c.text("installationDescription1"),
+            installation_description2: c.text("installationDescription2"),
+            manufacturer_information: c.text("manufacturerInformation"),
         })
     }
 
@@ -206,59 +204,46 @@ fn definition(pgn: u32) -> Option<&'static pgn::PgnDef> {
     pgn::variants(pgn).iter().find(|d| !d.fallback)
 }
 
-/// Collects the top-level fields of one message by their 1-based order.
+/// Collects the numbers and texts of one message by field id. The walker leaves out
+/// absent fields (an unset text), so fields are found by id, not by position.
 #[derive(Default)]
 struct Collect {
-    order: usize,
-    numbers: [Option<u64>; 16],
-    texts: [Option<String>; 16],
+    numbers: Vec<(&'static str, u64)>,
+    texts: Vec<(&'static str, String)>,
 }
 
 impl Collect {
-    fn take(&mut self, order: usize) -> String {
-        let mut s = self.texts[order].take().unwrap_or_default();
-        s.truncate(floor_char_boundary(&s, CONFIG_STRING_LEN * 4));
-        s
+    fn number<T: TryFrom<u64>>(&self, id: &str) -> Option<T> {
+        let v = self.numbers.iter().find(|(k, _)| *k == id)?.1;
+        T::try_from(v).ok()
+    }
+
+    fn text(&mut self, id: &str) -> String {
+        self.texts
+            .iter_mut()
+            .find(|(k, _)| *k == id)
+            .map(|(_, t)| std::mem::take(t))
+            .unwrap_or_default()
     }
 }
 
 impl Visitor for Collect {
     fn field(&mut self, field: &FieldDef, value: Value<'_>) {
-        // Orders follow the definition; the walker reports fields in order.
-        self.order = pgn_order(field).unwrap_or(self.order + 1);
-        let Some(slot) = self.numbers.get_mut(self.order) else {
-            return;
-        };
         match value {
-            Value::Number(n) => *slot = u64::try_from(n).ok(),
-            Value::Lookup(n, _) => *slot = Some(n),
-            Value::Text(t) => self.texts[self.order] = Some(text(t)),
+            Value::Number(n) => {
+                if let Ok(n) = u64::try_from(n) {
+                    self.numbers.push((field.id, n));
+                }
+            }
+            Value::Lookup(n, _) => self.numbers.push((field.id, n)),
+            Value::Text(t) => self.texts.push((field.id, text(t))),
             _ => {}
         }
     }
 }
 
-/// The 1-based position of `field` within its definition.
-fn pgn_order(field: &FieldDef) -> Option<usize> {
-    [PGN_PRODUCT_INFO, PGN_CONFIG_INFO].iter().find_map(|&p| {
-        let def = definition(p)?;
-        def.fields
-            .iter()
-            .position(|f| std::ptr::eq(f, field))
-            .map(|i| i + 1)
-    })
-}
-
 fn text(t: Text<'_>) -> String {
     t.to_string_lossy().trim_end().to_owned()
-}
-
-fn floor_char_boundary(s: &str, max: usize) -> usize {
-    let mut i = max.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 #[cfg(test)]
