@@ -1,0 +1,56 @@
+//! Which message bus services go on: the system bus on Venus, a session bus or a
+//! private bus during development and tests.
+
+use std::fmt;
+use std::str::FromStr;
+
+use zbus::Connection;
+
+/// The bus chosen with `--dbus system|session|<address>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Bus {
+    /// The system bus, as on Venus OS.
+    #[default]
+    System,
+    /// The session bus of `DBUS_SESSION_BUS_ADDRESS`.
+    Session,
+    /// A bus by address, e.g. `unix:path=/tmp/bus`.
+    Address(String),
+}
+
+impl Bus {
+    /// Opens a new connection, authenticated and registered with `Hello`.
+    pub async fn connect(&self) -> zbus::Result<Connection> {
+        let builder = match self {
+            Bus::System => zbus::connection::Builder::system()?,
+            Bus::Session => zbus::connection::Builder::session()?,
+            Bus::Address(a) => zbus::connection::Builder::address(a.as_str())?,
+        };
+        builder.build().await
+    }
+}
+
+impl FromStr for Bus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Bus, String> {
+        match s {
+            "system" => Ok(Bus::System),
+            "session" => Ok(Bus::Session),
+            a if a.contains(':') => Ok(Bus::Address(a.to_owned())),
+            other => Err(format!(
+                "`{other}`: expected `system`, `session` or a bus address such as `unix:path=/run/dbus/system_bus_socket`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Bus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bus::System => f.write_str("system"),
+            Bus::Session => f.write_str("session"),
+            Bus::Address(a) => f.write_str(a),
+        }
+    }
+}

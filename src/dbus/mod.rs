@@ -1,0 +1,21 @@
+//! The D-Bus side: Venus OS services exactly as Victron's clients expect them.
+//!
+//! - [`value`]: values and their D-Bus encoding (invalid = `ai []`);
+//! - [`item`]: one leaf — value, text format, write rule, bounds;
+//! - [`tree`]: a service's items as one sorted table that answers every object;
+//! - [`introspect`]: introspection XML for root, nodes and leaves;
+//! - [`bus`]: which bus (`system`, `session`, an address);
+//! - [`service`]: one service on its own connection, with its dispatcher.
+
+pub mod bus;
+pub mod introspect;
+pub mod item;
+pub mod service;
+pub mod tree;
+pub mod value;
+
+pub use bus::Bus;
+pub use item::{Format, Item, WriteRule};
+pub use service::{Change, PublishError, Service, ServiceOptions, ServiceSpec, WriteOutcome, WriteRequest};
+pub use tree::ItemTree;
+pub use value::Value;

@@ -1,0 +1,534 @@
+//! One published service: its own connection, its item tree and the dispatcher
+//! that answers every object of the tree.
+//!
+//! Order on the bus follows `victron-dbus.md` §1.3: connect, have the whole tree
+//! answerable, then `RequestName(name, DO_NOT_QUEUE)`. Clients call `GetItems` the
+//! moment they see the name appear, so nothing may be missing at that instant.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use zbus::fdo;
+use zbus::message::{Flags, Type};
+use zbus::names::WellKnownName;
+use zbus::zvariant;
+use zbus::{Connection, Message, MessageStream};
+
+use super::bus::Bus;
+use super::introspect;
+use super::item::{Item, Refusal};
+use super::tree::{ItemTree, Object};
+use super::value::Value;
+
+/// The one interface of every Venus object.
+pub const BUS_ITEM: &str = "com.victronenergy.BusItem";
+
+/// `RequestName` flag: fail rather than wait in a queue for the name.
+const DO_NOT_QUEUE: u32 = 4;
+
+/// How long a write may wait for its owner's decision before it is refused.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What to publish: a well-known name and the complete tree, invalid where unknown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub items: ItemTree,
+}
+
+/// Why a service could not be published.
+#[derive(Debug, Error)]
+pub enum PublishError {
+    #[error("`{0}` is not a valid D-Bus service name")]
+    BadName(String),
+    #[error("`{0}` is already owned by another connection on the bus")]
+    NameTaken(String),
+    #[error("cannot reach the bus for `{name}`: {source}")]
+    Bus { name: String, source: zbus::Error },
+}
+
+/// A client's `SetValue` that passed type, range and length checks, for the owner
+/// of the item to decide.
+#[derive(Debug)]
+pub struct WriteRequest {
+    pub service: Arc<str>,
+    pub path: String,
+    pub value: Value,
+    pub reply: oneshot::Sender<WriteOutcome>,
+}
+
+/// The owner's decision on a write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    /// Accepted: the service stores the value and signals it now.
+    Store,
+    /// Accepted: the value will arrive as an update once it took effect (a device
+    /// confirming a new instance, the settings service confirming a name).
+    Accepted,
+    /// Refused: nothing changes (`SetValue` answers 2).
+    Refused(String),
+}
+
+/// Options shared by every service of a process.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceOptions {
+    /// Also send the per-path `PropertiesChanged` old clients listen for.
+    pub properties_changed: bool,
+    /// Where checked writes go; without one, writes are stored directly.
+    pub writes: Option<mpsc::Sender<WriteRequest>>,
+}
+
+/// A change to a published tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A new value for an existing path.
+    Set(String, Value),
+    /// A new path, or a path's complete item replaced.
+    Insert(String, Item),
+}
+
+/// State shared between the owner of a service and its dispatcher.
+struct Shared {
+    name: Arc<str>,
+    tree: Mutex<ItemTree>,
+    options: ServiceOptions,
+}
+
+impl Shared {
+    fn tree(&self) -> MutexGuard<'_, ItemTree> {
+        // A panic while holding the lock cannot leave the tree half-updated: every
+        // mutation is a single map operation.
+        self.tree.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A service on the bus.
+pub struct Service {
+    shared: Arc<Shared>,
+    conn: Connection,
+    dispatcher: JoinHandle<()>,
+}
+
+impl Service {
+    /// Connects, serves `spec.items` and then requests `spec.name`.
+    pub async fn publish(
+        bus: &Bus,
+        spec: ServiceSpec,
+        options: ServiceOptions,
+    ) -> Result<Service, PublishError> {
+        let name = WellKnownName::try_from(spec.name.as_str())
+            .map_err(|_| PublishError::BadName(spec.name.clone()))?
+            .to_owned();
+        let bus_err = |source| PublishError::Bus {
+            name: spec.name.clone(),
+            source,
+        };
+        let conn = bus.connect().await.map_err(bus_err)?;
+        let shared = Arc::new(Shared {
+            name: Arc::from(spec.name.as_str()),
+            tree: Mutex::new(spec.items),
+            options,
+        });
+        // The stream is live before the name exists: no call can arrive unanswered.
+        let stream = MessageStream::from(&conn);
+        let dispatcher = tokio::spawn(dispatch(conn.clone(), stream, shared.clone()));
+        let service = Service {
+            shared,
+            conn,
+            dispatcher,
+        };
+        let reply: u32 = match service
+            .conn
+            .call_method(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                Some("org.freedesktop.DBus"),
+                "RequestName",
+                &(name.as_str(), DO_NOT_QUEUE),
+            )
+            .await
+            .and_then(|m| m.body().deserialize::<u32>().map_err(Into::into))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                service.close().await;
+                return Err(bus_err(e));
+            }
+        };
+        // 1: primary owner; 4: already ours. 3 (exists) is the only other answer
+        // with DO_NOT_QUEUE.
+        if reply != 1 && reply != 4 {
+            service.close().await;
+            return Err(PublishError::NameTaken(spec.name));
+        }
+        Ok(service)
+    }
+
+    /// The well-known name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The unique name (`:1.42`) clients key the service by.
+    pub fn unique_name(&self) -> Option<String> {
+        self.conn.unique_name().map(|n| n.to_string())
+    }
+
+    /// A copy of the current tree.
+    pub fn items(&self) -> ItemTree {
+        self.shared.tree().clone()
+    }
+
+    /// Applies `changes` and announces those that changed something in one
+    /// `ItemsChanged`; returns how many items it carried.
+    pub async fn apply(&self, changes: Vec<Change>) -> Result<usize, zbus::Error> {
+        let changed = {
+            let mut tree = self.shared.tree();
+            let mut changed: Vec<(String, Item)> = Vec::new();
+            for change in changes {
+                match change {
+                    Change::Set(path, value) => {
+                        if tree.set(&path, value) {
+                            if let Some(item) = tree.get(&path) {
+                                changed.push((path, item.clone()));
+                            }
+                        }
+                    }
+                    Change::Insert(path, item) => {
+                        if tree.get(&path) == Some(&item) {
+                            continue;
+                        }
+                        match tree.insert(path.clone(), item.clone()) {
+                            Ok(()) => changed.push((path, item)),
+                            Err(e) => tracing::warn!(service = %self.shared.name, "{e}"),
+                        }
+                    }
+                }
+            }
+            changed
+        };
+        announce(&self.conn, &self.shared, &changed).await?;
+        Ok(changed.len())
+    }
+
+    /// Releases the name and closes the connection; values are not invalidated first
+    /// (`victron-dbus.md` §1.4).
+    pub async fn withdraw(self) {
+        let released = self
+            .conn
+            .call_method(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                Some("org.freedesktop.DBus"),
+                "ReleaseName",
+                &(self.name()),
+            )
+            .await;
+        if let Err(e) = released {
+            tracing::debug!(service = %self.shared.name, "ReleaseName: {e}");
+        }
+        self.close().await;
+    }
+
+    async fn close(self) {
+        self.dispatcher.abort();
+        let _ = self.dispatcher.await;
+        if let Err(e) = self.conn.close().await {
+            tracing::debug!(service = %self.shared.name, "closing the connection: {e}");
+        }
+    }
+}
+
+/// Sends one `ItemsChanged` for `changed`, and the per-path `PropertiesChanged` when
+/// asked for.
+async fn announce(
+    conn: &Connection,
+    shared: &Shared,
+    changed: &[(String, Item)],
+) -> Result<(), zbus::Error> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let body: BTreeMap<&str, BTreeMap<&str, zvariant::Value<'_>>> = changed
+        .iter()
+        .map(|(path, item)| (path.as_str(), entry(item, false)))
+        .collect();
+    conn.emit_signal(None::<&str>, "/", BUS_ITEM, "ItemsChanged", &body)
+        .await?;
+    if shared.options.properties_changed {
+        for (path, item) in changed {
+            conn.emit_signal(
+                None::<&str>,
+                path.as_str(),
+                BUS_ITEM,
+                "PropertiesChanged",
+                &entry(item, false),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The `{Value, Text[, Min, Max]}` dictionary of one item.
+fn entry(item: &Item, with_range: bool) -> BTreeMap<&'static str, zvariant::Value<'static>> {
+    let mut e = BTreeMap::new();
+    e.insert("Value", item.value.to_variant());
+    e.insert("Text", zvariant::Value::from(item.text()));
+    if with_range {
+        if let Some(min) = &item.min {
+            e.insert("Min", min.to_variant());
+        }
+        if let Some(max) = &item.max {
+            e.insert("Max", max.to_variant());
+        }
+    }
+    e
+}
+
+/// Answers every method call on the connection until it closes.
+async fn dispatch(conn: Connection, mut stream: MessageStream, shared: Arc<Shared>) {
+    while let Some(msg) = stream.next().await {
+        let Ok(msg) = msg else { continue };
+        if msg.message_type() != Type::MethodCall {
+            continue;
+        }
+        if let Err(e) = answer(&conn, &shared, &msg).await {
+            tracing::debug!(service = %shared.name, "reply failed: {e}");
+        }
+    }
+}
+
+/// The reply to one call.
+enum Reply {
+    Variant(zvariant::Value<'static>),
+    Text(String),
+    Code(i32),
+    Items(BTreeMap<String, BTreeMap<&'static str, zvariant::Value<'static>>>),
+    Empty,
+    Error(fdo::Error),
+    /// A write waiting for its owner; answered by a task of its own.
+    Deferred(PendingWrite),
+}
+
+struct PendingWrite {
+    path: String,
+    value: Value,
+}
+
+async fn answer(conn: &Connection, shared: &Arc<Shared>, msg: &Message) -> zbus::Result<()> {
+    let header = msg.header();
+    let path = header.path().map(|p| p.as_str()).unwrap_or("/");
+    let member = header.member().map(|m| m.as_str()).unwrap_or("");
+    let interface = header.interface().map(|i| i.as_str());
+    let reply = {
+        let tree = shared.tree();
+        match tree.object(path) {
+            None => Reply::Error(fdo::Error::UnknownObject(format!(
+                "no object at `{path}` in {}",
+                shared.name
+            ))),
+            Some(object) => call(&tree, shared, path, object, interface, member, msg),
+        }
+    };
+    if header.primary().flags().contains(Flags::NoReplyExpected) {
+        if let Reply::Deferred(pending) = reply {
+            // Nobody waits for the answer, but the write still happens.
+            tokio::spawn(finish_write(conn.clone(), shared.clone(), pending, None));
+        }
+        return Ok(());
+    }
+    send(conn, shared, msg, reply).await
+}
+
+async fn send(
+    conn: &Connection,
+    shared: &Arc<Shared>,
+    msg: &Message,
+    reply: Reply,
+) -> zbus::Result<()> {
+    let header = &msg.header();
+    match reply {
+        Reply::Variant(v) => conn.reply(header, &v).await,
+        Reply::Text(s) => conn.reply(header, &s).await,
+        Reply::Code(c) => conn.reply(header, &c).await,
+        Reply::Items(items) => conn.reply(header, &items).await,
+        Reply::Empty => conn.reply(header, &()).await,
+        Reply::Error(e) => conn.reply_dbus_error(header, e).await,
+        Reply::Deferred(pending) => {
+            tokio::spawn(finish_write(
+                conn.clone(),
+                shared.clone(),
+                pending,
+                Some(msg.clone()),
+            ));
+            Ok(())
+        }
+    }
+}
+
+fn call(
+    tree: &ItemTree,
+    shared: &Shared,
+    path: &str,
+    object: Object<'_>,
+    interface: Option<&str>,
+    member: &str,
+    msg: &Message,
+) -> Reply {
+    let unknown = || {
+        Reply::Error(fdo::Error::UnknownMethod(format!(
+            "Method \"{member}\" on interface \"{}\" doesn't exist at `{path}`",
+            interface.unwrap_or("")
+        )))
+    };
+    match interface {
+        Some("org.freedesktop.DBus.Introspectable") | None if member == "Introspect" => {
+            introspect::xml(tree, path).map_or_else(unknown, Reply::Text)
+        }
+        Some("org.freedesktop.DBus.Peer") | None if member == "Ping" => Reply::Empty,
+        Some("org.freedesktop.DBus.Peer") | None if member == "GetMachineId" => {
+            match std::fs::read_to_string("/etc/machine-id") {
+                Ok(id) => Reply::Text(id.trim().to_owned()),
+                Err(e) => Reply::Error(fdo::Error::Failed(format!("no machine id: {e}"))),
+            }
+        }
+        Some(BUS_ITEM) | None => bus_item(tree, shared, path, object, member, msg)
+            .unwrap_or_else(unknown),
+        Some(_) => unknown(),
+    }
+}
+
+/// The BusItem members; `None` when `object` has no member of that name.
+fn bus_item(
+    tree: &ItemTree,
+    shared: &Shared,
+    path: &str,
+    object: Object<'_>,
+    member: &str,
+    msg: &Message,
+) -> Option<Reply> {
+    let subtree_values = || {
+        let dict: BTreeMap<String, zvariant::Value<'static>> = tree
+            .below(path)
+            .map(|(k, i)| (k.to_owned(), i.value.to_variant()))
+            .collect();
+        Reply::Variant(zvariant::Value::Dict(dict.into()))
+    };
+    let subtree_texts = || {
+        let dict: BTreeMap<String, String> = tree
+            .below(path)
+            .map(|(k, i)| (k.to_owned(), i.text()))
+            .collect();
+        Reply::Variant(zvariant::Value::Dict(dict.into()))
+    };
+    Some(match (object, member) {
+        (Object::Root, "GetItems") => Reply::Items(
+            tree.iter()
+                .map(|(p, i)| (p.to_owned(), entry(i, true)))
+                .collect(),
+        ),
+        (Object::Root | Object::Node, "GetValue") => subtree_values(),
+        (Object::Root | Object::Node, "GetText") => subtree_texts(),
+        (Object::Leaf(item), "GetValue") => Reply::Variant(item.value.to_variant()),
+        (Object::Leaf(item), "GetText") => Reply::Text(item.text()),
+        (Object::Leaf(_), "GetDescription") => Reply::Text(String::new()),
+        (Object::Leaf(item), "GetMin") => Reply::Variant(item.min.as_ref()?.to_variant()),
+        (Object::Leaf(item), "GetMax") => Reply::Variant(item.max.as_ref()?.to_variant()),
+        (Object::Leaf(item), "GetDefault") => {
+            Reply::Variant(item.default.as_ref()?.to_variant())
+        }
+        (Object::Leaf(item), "SetValue") => set_value(shared, path, item, msg),
+        _ => return None,
+    })
+}
+
+/// Checks a write; stores it at once when nobody owns the service's writes.
+fn set_value(shared: &Shared, path: &str, item: &Item, msg: &Message) -> Reply {
+    let body = msg.body();
+    if body.signature().to_string() != "v" {
+        return Reply::Error(fdo::Error::InvalidArgs(
+            "SetValue expects one variant argument".into(),
+        ));
+    }
+    let Ok(raw) = body.deserialize::<zvariant::Value<'_>>() else {
+        return Reply::Error(fdo::Error::InvalidArgs("unreadable variant".into()));
+    };
+    let value = match Value::from_variant(&raw) {
+        Ok(v) => v,
+        Err(_) => return Reply::Code(Refusal::NotWritable.code()),
+    };
+    let value = match item.check_write(value) {
+        Ok(v) => v,
+        Err(r) => {
+            tracing::debug!(service = %shared.name, path, "SetValue refused: {r:?}");
+            return Reply::Code(r.code());
+        }
+    };
+    if value == item.value {
+        return Reply::Code(0);
+    }
+    Reply::Deferred(PendingWrite {
+        path: path.to_owned(),
+        value,
+    })
+}
+
+/// Hands a checked write to its owner, applies the decision and answers the caller.
+async fn finish_write(
+    conn: Connection,
+    shared: Arc<Shared>,
+    pending: PendingWrite,
+    reply_to: Option<Message>,
+) {
+    let outcome = if let Some(writes) = &shared.options.writes {
+        let (tx, rx) = oneshot::channel();
+        let request = WriteRequest {
+            service: shared.name.clone(),
+            path: pending.path.clone(),
+            value: pending.value.clone(),
+            reply: tx,
+        };
+        match writes.try_send(request) {
+            Err(_) => WriteOutcome::Refused("the gateway is busy".into()),
+            Ok(()) => match tokio::time::timeout(WRITE_TIMEOUT, rx).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => WriteOutcome::Refused("the gateway dropped the write".into()),
+                Err(_) => WriteOutcome::Refused("no decision in time".into()),
+            },
+        }
+    } else {
+        WriteOutcome::Store
+    };
+    let code = match &outcome {
+        WriteOutcome::Store => {
+            let changed = {
+                let mut tree = shared.tree();
+                tree.set(&pending.path, pending.value.clone())
+                    .then(|| tree.get(&pending.path).cloned())
+                    .flatten()
+            };
+            if let Some(item) = changed {
+                if let Err(e) = announce(&conn, &shared, &[(pending.path.clone(), item)]).await {
+                    tracing::debug!(service = %shared.name, "announcing a write: {e}");
+                }
+            }
+            0
+        }
+        WriteOutcome::Accepted => 0,
+        WriteOutcome::Refused(why) => {
+            tracing::info!(service = %shared.name, path = %pending.path, "write refused: {why}");
+            2
+        }
+    };
+    if let Some(call) = reply_to {
+        if let Err(e) = conn.reply(&call.header(), &code).await {
+            tracing::debug!(service = %shared.name, "SetValue reply: {e}");
+        }
+    }
+}
