@@ -121,12 +121,20 @@ mod tests {
             .expect("valid");
         let root = xml(&tree, "/").expect("root");
         assert!(root.contains("<method name=\"GetItems\">"));
-        assert!(root.contains("<node name=\"Dc\"/>\n  <node name=\"Mgmt\"/>\n  <node name=\"Soc\"/>"));
+        assert!(
+            root.contains("<node name=\"Dc\"/>\n  <node name=\"Mgmt\"/>\n  <node name=\"Soc\"/>")
+        );
         let node = xml(&tree, "/Dc").expect("node");
         assert!(node.contains("<node name=\"0\"/>") && !node.contains("GetItems"));
         let leaf = xml(&tree, "/Soc").expect("leaf");
-        assert!(leaf.contains("SetValue") && leaf.contains("GetMin") && !leaf.contains("GetDefault"));
-        assert_eq!(leaf.matches("<node name=").count(), 1, "only the leaf itself");
+        assert!(
+            leaf.contains("SetValue") && leaf.contains("GetMin") && !leaf.contains("GetDefault")
+        );
+        assert_eq!(
+            leaf.matches("<node name=").count(),
+            1,
+            "only the leaf itself"
+        );
         assert_eq!(xml(&tree, "/Nope"), None);
     }
 }

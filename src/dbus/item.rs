@@ -206,8 +206,14 @@ mod tests {
         assert!(name.check_write("é".repeat(32).into()).is_ok());
 
         let inst = Item::new(0).writable(WriteRule::Integer).with_range(0, 252);
-        assert_eq!(inst.check_write(Value::Int(253)).map_err(|r| r.code()), Err(2));
-        assert_eq!(inst.check_write(Value::Int(-1)).map_err(|r| r.code()), Err(2));
+        assert_eq!(
+            inst.check_write(Value::Int(253)).map_err(|r| r.code()),
+            Err(2)
+        );
+        assert_eq!(
+            inst.check_write(Value::Int(-1)).map_err(|r| r.code()),
+            Err(2)
+        );
         assert_eq!(inst.check_write("1".into()), Err(Refusal::NotWritable));
         assert_eq!(inst.check_write(Value::Int(9)), Ok(Value::Int(9)));
 

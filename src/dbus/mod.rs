@@ -16,6 +16,8 @@ pub mod value;
 
 pub use bus::Bus;
 pub use item::{Format, Item, WriteRule};
-pub use service::{Change, PublishError, Service, ServiceOptions, ServiceSpec, WriteOutcome, WriteRequest};
+pub use service::{
+    Change, PublishError, Service, ServiceOptions, ServiceSpec, WriteOutcome, WriteRequest,
+};
 pub use tree::ItemTree;
 pub use value::Value;

@@ -398,8 +398,9 @@ fn call(
                 Err(e) => Reply::Error(fdo::Error::Failed(format!("no machine id: {e}"))),
             }
         }
-        Some(BUS_ITEM) | None => bus_item(tree, shared, path, object, member, msg)
-            .unwrap_or_else(unknown),
+        Some(BUS_ITEM) | None => {
+            bus_item(tree, shared, path, object, member, msg).unwrap_or_else(unknown)
+        }
         Some(_) => unknown(),
     }
 }
@@ -440,9 +441,7 @@ fn bus_item(
         (Object::Leaf(_), "GetDescription") => Reply::Text(String::new()),
         (Object::Leaf(item), "GetMin") => Reply::Variant(item.min.as_ref()?.to_variant()),
         (Object::Leaf(item), "GetMax") => Reply::Variant(item.max.as_ref()?.to_variant()),
-        (Object::Leaf(item), "GetDefault") => {
-            Reply::Variant(item.default.as_ref()?.to_variant())
-        }
+        (Object::Leaf(item), "GetDefault") => Reply::Variant(item.default.as_ref()?.to_variant()),
         (Object::Leaf(item), "SetValue") => set_value(shared, path, item, msg),
         _ => return None,
     })

@@ -209,7 +209,10 @@ mod tests {
             Err(PathError::LeafAndNode("/DeviceInstance".into()))
         );
         for bad in ["", "/", "Dc", "/Dc//x", "/Dc/", "/a-b", "/a b"] {
-            assert_eq!(t.insert(bad, Item::new(1)), Err(PathError::Malformed(bad.into())));
+            assert_eq!(
+                t.insert(bad, Item::new(1)),
+                Err(PathError::Malformed(bad.into()))
+            );
         }
         assert!(t.set("/Dc/1/Voltage", Value::Real(12.2)));
         assert!(!t.set("/Dc/1/Voltage", Value::Real(12.2)));
