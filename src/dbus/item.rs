@@ -28,7 +28,7 @@ impl Format {
             (Format::Unit { decimals, unit }, Value::Real(r)) => {
                 format!("{r:.prec$}{unit}", prec = usize::from(decimals))
             }
-            (Format::Unit { decimals, unit }, Value::Int(i)) if decimals == 0 => {
+            (Format::Unit { decimals: 0, unit }, Value::Int(i)) => {
                 format!("{i}{unit}")
             }
             (Format::Unit { decimals, unit }, Value::Int(i)) => {

@@ -152,7 +152,7 @@ impl Service {
                 &(name.as_str(), DO_NOT_QUEUE),
             )
             .await
-            .and_then(|m| m.body().deserialize::<u32>().map_err(Into::into))
+            .and_then(|m| m.body().deserialize::<u32>())
         {
             Ok(r) => r,
             Err(e) => {
