@@ -95,6 +95,30 @@ impl State {
         self.entries.insert(ADDRESS.into(), address.to_string());
     }
 
+    /// The value stored under `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).map(String::as_str)
+    }
+
+    /// Stores `value` under `key`; keys and values hold no line breaks, and values
+    /// keep no surrounding blanks.
+    pub fn set(&mut self, key: &str, value: &str) {
+        let clean = |s: &str| s.replace(['\n', '\r'], " ").trim().to_owned();
+        self.entries
+            .insert(clean(key).replace('=', "_"), clean(value));
+    }
+
+    /// Every entry whose key starts with `prefix`, with the prefix removed.
+    pub fn with_prefix<'s>(&'s self, prefix: &'s str) -> impl Iterator<Item = (&'s str, &'s str)> {
+        self.entries
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(move |(k, v)| (&k[prefix.len()..], v.as_str()))
+    }
+
     /// The unique number chosen for this machine, when one was stored.
     pub fn unique_number(&self) -> Option<u32> {
         self.entries

@@ -46,10 +46,7 @@ fn battery(name: &str) -> ServiceSpec {
         })
         .and_then(|t| t.with("/History/List", Item::new(Value::EmptyList)))
         .expect("valid tree");
-    ServiceSpec {
-        name: name.to_owned(),
-        items,
-    }
+    ServiceSpec::new(name, items)
 }
 
 async fn call(conn: &zbus::Connection, path: &str, method: &str) -> zbus::Result<zbus::Message> {

@@ -22,6 +22,7 @@ use zbus::{Connection, Message, MessageStream};
 use super::bus::Bus;
 use super::introspect;
 use super::item::{Item, Refusal};
+use super::settings::DeviceSettings;
 use super::tree::{ItemTree, Object};
 use super::value::Value;
 
@@ -39,6 +40,20 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct ServiceSpec {
     pub name: String,
     pub items: ItemTree,
+    /// For device services: where `/DeviceInstance` and `/CustomName` live in the
+    /// settings; the publisher fills both paths from there.
+    pub settings: Option<DeviceSettings>,
+}
+
+impl ServiceSpec {
+    /// A service without settings-backed paths.
+    pub fn new(name: impl Into<String>, items: ItemTree) -> ServiceSpec {
+        ServiceSpec {
+            name: name.into(),
+            items,
+            settings: None,
+        }
+    }
 }
 
 /// Why a service could not be published.

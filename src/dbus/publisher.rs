@@ -1,0 +1,346 @@
+//! The D-Bus side's one task: it takes what the outbox holds, once per flush, and
+//! carries it out on the bus — withdraws, then publishes, then one `ItemsChanged`
+//! per changed service — and it decides the writes that belong to D-Bus itself.
+//!
+//! `/DeviceInstance` and `/CustomName` of device services come from the settings
+//! (or the local store); a `/CustomName` write is stored there. Every other write
+//! is handed on to the gateway (the core decides, e.g. a device instance sent on the
+//! bus); without a gateway channel it is stored as it is.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::bus::Bus;
+use super::item::{Item, WriteRule};
+use super::outbox::{Outbox, Pending};
+use super::service::{Change, Service, ServiceOptions, ServiceSpec, WriteOutcome, WriteRequest};
+use super::settings::{DeviceSettings, Settings, SettingsEvent};
+use super::value::Value;
+
+/// Longest custom name, the GUI's limit.
+pub const CUSTOM_NAME_CHARS: usize = 32;
+/// Writes waiting for a decision at most; further writes are refused at once.
+const WRITE_QUEUE: usize = 64;
+
+/// How the publisher behaves.
+#[derive(Debug, Clone)]
+pub struct PublisherConfig {
+    pub bus: Bus,
+    /// Shortest time between two flushes: the ceiling on signals per service.
+    pub flush_interval: Duration,
+    /// Also send per-path `PropertiesChanged`.
+    pub properties_changed: bool,
+}
+
+/// Counters for the bus service and the benchmarks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PublisherStats {
+    pub flushes: u64,
+    pub published: u64,
+    pub withdrawn: u64,
+    pub publish_errors: u64,
+    /// `ItemsChanged` signals sent by flushes.
+    pub items_changed: u64,
+    pub writes: u64,
+}
+
+struct Live {
+    service: Service,
+    settings: Option<DeviceSettings>,
+}
+
+/// Owns every published service of the process.
+pub struct Publisher {
+    cfg: PublisherConfig,
+    services: BTreeMap<String, Live>,
+    settings: Option<Settings>,
+    writes_tx: mpsc::Sender<WriteRequest>,
+    writes_rx: mpsc::Receiver<WriteRequest>,
+    gateway: Option<mpsc::Sender<WriteRequest>>,
+    stats: PublisherStats,
+}
+
+impl Publisher {
+    /// A publisher with no services yet. `settings` is the settings client (`None`:
+    /// device services keep their preferred instance and an empty name); `gateway`
+    /// receives the writes D-Bus does not decide itself.
+    pub fn new(
+        cfg: PublisherConfig,
+        settings: Option<Settings>,
+        gateway: Option<mpsc::Sender<WriteRequest>>,
+    ) -> Publisher {
+        let (writes_tx, writes_rx) = mpsc::channel(WRITE_QUEUE);
+        Publisher {
+            cfg,
+            services: BTreeMap::new(),
+            settings,
+            writes_tx,
+            writes_rx,
+            gateway,
+            stats: PublisherStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> PublisherStats {
+        self.stats
+    }
+
+    /// The names currently on the bus.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.services.keys().map(String::as_str)
+    }
+
+    /// Flushes the outbox whenever it has something, at most once per flush
+    /// interval, answers writes and follows the settings, until `shutdown`; then
+    /// withdraws every service.
+    pub async fn run(
+        mut self,
+        outbox: Arc<Outbox>,
+        shutdown: impl Future<Output = ()>,
+    ) -> PublisherStats {
+        tokio::pin!(shutdown);
+        let mut next_flush = Instant::now();
+        let mut due = !outbox.is_empty();
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = outbox.changed(), if !due => due = true,
+                () = tokio::time::sleep_until(next_flush), if due => {
+                    due = false;
+                    let batch = outbox.take();
+                    self.flush(batch).await;
+                    next_flush = Instant::now() + self.cfg.flush_interval;
+                }
+                Some(w) = self.writes_rx.recv() => self.on_write(w).await,
+                ev = next_settings_event(&mut self.settings) => self.on_settings(ev).await,
+            }
+        }
+        // What is still pending is dropped: the services go anyway.
+        self.withdraw_all().await;
+        self.stats
+    }
+
+    /// Carries out one batch.
+    pub async fn flush(&mut self, batch: Vec<(String, Pending)>) {
+        self.stats.flushes += 1;
+        let mut withdraws = Vec::new();
+        let mut publishes = Vec::new();
+        let mut applies = Vec::new();
+        for (name, p) in batch {
+            if p.withdraw {
+                if let Some(live) = self.services.remove(&name) {
+                    withdraws.push(live.service);
+                }
+            }
+            if let Some(spec) = p.publish {
+                if let Some(live) = self.services.remove(&name) {
+                    withdraws.push(live.service);
+                }
+                publishes.push(spec);
+            }
+            if !p.changes.is_empty() {
+                applies.push((name, p.changes));
+            }
+        }
+        let n = withdraws.len() as u64;
+        join_all(withdraws.into_iter().map(Service::withdraw)).await;
+        self.stats.withdrawn += n;
+
+        let mut ready = Vec::with_capacity(publishes.len());
+        for mut spec in publishes {
+            if let Some(dev) = spec.settings.clone() {
+                let assigned = match &mut self.settings {
+                    Some(s) => s.register(&dev).await,
+                    None => super::settings::Assigned {
+                        instance: dev.preferred_instance,
+                        custom_name: String::new(),
+                    },
+                };
+                set_identity(&mut spec, assigned.instance, assigned.custom_name);
+            }
+            ready.push(spec);
+        }
+        let options = ServiceOptions {
+            properties_changed: self.cfg.properties_changed,
+            writes: Some(self.writes_tx.clone()),
+        };
+        let bus = &self.cfg.bus;
+        let results = join_all(ready.into_iter().map(|spec| {
+            let options = options.clone();
+            async move {
+                let settings = spec.settings.clone();
+                let name = spec.name.clone();
+                (name, settings, Service::publish(bus, spec, options).await)
+            }
+        }))
+        .await;
+        for (name, settings, result) in results {
+            match result {
+                Ok(service) => {
+                    self.stats.published += 1;
+                    tracing::debug!(service = %name, "published");
+                    self.services.insert(name, Live { service, settings });
+                }
+                Err(e) => {
+                    self.stats.publish_errors += 1;
+                    tracing::error!("{e}");
+                }
+            }
+        }
+
+        let services = &self.services;
+        let sent = join_all(applies.into_iter().filter_map(|(name, changes)| {
+            let live = services.get(&name)?;
+            Some(async move {
+                match live.service.apply(changes).await {
+                    Ok(n) => u64::from(n > 0),
+                    Err(e) => {
+                        tracing::warn!(service = %name, "ItemsChanged: {e}");
+                        0
+                    }
+                }
+            })
+        }))
+        .await;
+        self.stats.items_changed += sent.iter().sum::<u64>();
+    }
+
+    /// Withdraws every service.
+    pub async fn withdraw_all(&mut self) {
+        let all = std::mem::take(&mut self.services);
+        self.stats.withdrawn += all.len() as u64;
+        join_all(all.into_values().map(|l| l.service.withdraw())).await;
+    }
+
+    async fn on_write(&mut self, w: WriteRequest) {
+        self.stats.writes += 1;
+        let dev = self
+            .services
+            .get(&*w.service)
+            .and_then(|l| l.settings.clone());
+        match (w.path.as_str(), dev, &w.value) {
+            ("/CustomName", Some(dev), Value::Text(name)) => {
+                let outcome = match &mut self.settings {
+                    Some(s) => match s.set_custom_name(&dev, name).await {
+                        Ok(()) => WriteOutcome::Store,
+                        Err(why) => WriteOutcome::Refused(why),
+                    },
+                    None => WriteOutcome::Store,
+                };
+                let _ = w.reply.send(outcome);
+            }
+            _ => match &self.gateway {
+                Some(g) => {
+                    if let Err(
+                        mpsc::error::TrySendError::Full(w) | mpsc::error::TrySendError::Closed(w),
+                    ) = g.try_send(w)
+                    {
+                        let _ = w
+                            .reply
+                            .send(WriteOutcome::Refused("the gateway is busy".into()));
+                    }
+                }
+                None => {
+                    let _ = w.reply.send(WriteOutcome::Store);
+                }
+            },
+        }
+    }
+
+    async fn on_settings(&mut self, ev: SettingsEvent) {
+        match ev {
+            SettingsEvent::Appeared => {
+                tracing::info!("settings service appeared; registering every device service");
+                let devices: Vec<(String, DeviceSettings)> = self
+                    .services
+                    .iter()
+                    .filter_map(|(n, l)| Some((n.clone(), l.settings.clone()?)))
+                    .collect();
+                for (name, dev) in devices {
+                    let Some(settings) = &mut self.settings else {
+                        return;
+                    };
+                    let a = settings.register(&dev).await;
+                    self.apply(
+                        &name,
+                        vec![
+                            Change::Set("/DeviceInstance".into(), Value::from(a.instance)),
+                            Change::Set("/CustomName".into(), Value::Text(a.custom_name)),
+                        ],
+                    )
+                    .await;
+                }
+            }
+            SettingsEvent::Vanished => {
+                tracing::warn!("settings service stopped; keeping instances and names locally");
+            }
+            SettingsEvent::Instance { uid, instance } => {
+                if let Some(name) = self.by_uid(&uid) {
+                    self.apply(
+                        &name,
+                        vec![Change::Set("/DeviceInstance".into(), Value::from(instance))],
+                    )
+                    .await;
+                }
+            }
+            SettingsEvent::CustomName { uid, name: text } => {
+                if let Some(name) = self.by_uid(&uid) {
+                    self.apply(
+                        &name,
+                        vec![Change::Set("/CustomName".into(), Value::Text(text))],
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+
+    fn by_uid(&self, uid: &str) -> Option<String> {
+        self.services
+            .iter()
+            .find(|(_, l)| l.settings.as_ref().is_some_and(|d| d.uid == uid))
+            .map(|(n, _)| n.clone())
+    }
+
+    async fn apply(&mut self, name: &str, changes: Vec<Change>) {
+        if let Some(live) = self.services.get(name) {
+            match live.service.apply(changes).await {
+                Ok(n) if n > 0 => self.stats.items_changed += 1,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(service = %name, "ItemsChanged: {e}"),
+            }
+        }
+    }
+}
+
+async fn next_settings_event(settings: &mut Option<Settings>) -> SettingsEvent {
+    match settings {
+        Some(s) => s.next_event().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Puts the assigned instance and name into a device service's tree.
+fn set_identity(spec: &mut ServiceSpec, instance: u32, custom_name: String) {
+    let items = &mut spec.items;
+    let instance_item = Item::new(instance);
+    let name_item = Item::new(custom_name).writable(WriteRule::Text {
+        max_chars: CUSTOM_NAME_CHARS,
+    });
+    for (path, item) in [
+        ("/DeviceInstance", instance_item),
+        ("/CustomName", name_item),
+    ] {
+        if let Err(e) = items.insert(path, item) {
+            tracing::warn!(service = %spec.name, "{e}");
+        }
+    }
+}
