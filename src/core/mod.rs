@@ -8,6 +8,7 @@
 //! [`Core::poll_output`].
 
 mod config;
+mod load;
 mod output;
 mod timing;
 
@@ -16,6 +17,8 @@ pub use output::{Event, Output, Received};
 pub use timing::*;
 
 use std::collections::VecDeque;
+
+pub use load::{frame_bits, LoadMeter};
 
 use crate::can::id::BROADCAST;
 use crate::can::{CanId, Frame, Micros};
@@ -30,6 +33,17 @@ use crate::network::{
 
 /// Outputs waiting to be drained at most; beyond it outputs are dropped and counted.
 pub const MAX_PENDING_OUTPUTS: usize = 4096;
+
+/// Why a command for another device was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("the gateway is listen-only")]
+    ListenOnly,
+    #[error("the gateway has no address on the bus")]
+    NoAddress,
+    #[error("the device is not on the bus")]
+    Offline,
+}
 
 /// Counters for diagnostics and the bus service.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +83,7 @@ struct Node {
     wake: Option<Micros>,
     last_contention: Option<(u8, [Name; 2], Micros)>,
     last_duplicate: Option<(Name, Micros)>,
+    load: LoadMeter,
 }
 
 impl Core {
@@ -95,6 +110,7 @@ impl Core {
                 wake: None,
                 last_contention: None,
                 last_duplicate: None,
+                load: LoadMeter::default(),
             },
         }
     }
@@ -118,6 +134,7 @@ impl Core {
     /// One frame from the bus; returns the message it completes, if any.
     pub fn on_frame<'s>(&'s mut self, now: Micros, frame: &'s Frame) -> Option<Received<'s>> {
         self.node.stats.frames += 1;
+        self.node.load.add(now, frame.data().len());
         let message = self.assembler.on_frame(frame)?;
         let device = self.node.on_message(now, &message);
         Some(Received { message, device })
@@ -129,6 +146,15 @@ impl Core {
             Record::Frame(f) => self.on_frame(now, f),
             Record::Message(m) => {
                 self.node.stats.frames += 1;
+                // The frames a reassembled message took on the wire.
+                let len = m.data.len();
+                if len <= 8 {
+                    self.node.load.add(now, len);
+                } else {
+                    for _ in 0..(len + 1).div_ceil(7) {
+                        self.node.load.add(now, 8);
+                    }
+                }
                 let message = m.message();
                 let device = self.node.on_message(now, &message);
                 Some(Received { message, device })
@@ -617,10 +643,12 @@ impl Node {
             };
             for f in fast_packet::fragment(seq, payload).unwrap_or_default() {
                 self.stats.transmitted += 1;
+                self.load.add(now, f.len());
                 self.push(Output::Transmit(Frame::new(now, raw, &f)));
             }
         } else if payload.len() <= 8 {
             self.stats.transmitted += 1;
+            self.load.add(now, payload.len());
             self.push(Output::Transmit(Frame::new(now, raw, payload)));
         }
     }
