@@ -11,7 +11,8 @@
 //! - [`dbus`]: Venus OS services on D-Bus, one connection per service;
 //! - [`json`]: decoded messages as canboat-compatible JSON;
 //! - [`replay`]: capture records into messages;
-//! - [`state`]: what survives a restart (our address, our unique number).
+//! - [`state`]: what survives a restart (our address, our unique number);
+//! - [`venus`]: the Venus services built from what the core knows.
 #![forbid(unsafe_code)]
 
 pub mod can;
@@ -26,3 +27,4 @@ pub mod pgn;
 pub mod replay;
 pub mod state;
 pub mod time;
+pub mod venus;

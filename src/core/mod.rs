@@ -240,6 +240,47 @@ impl Core {
         &self.node.table
     }
 
+    /// Bus load in % over the last complete second, as of `now`.
+    pub fn bus_load(&self, now: Micros) -> Option<f64> {
+        self.node.load.percent(now)
+    }
+
+    /// Sends a 126208 Command to the device `name` setting the device instance of
+    /// its NAME to `instance` (`nmea2000.md` §7.1). The change is confirmed by the
+    /// device's new address claim, which the core then reports as an instance
+    /// change.
+    pub fn command_device_instance(
+        &mut self,
+        now: Micros,
+        name: Name,
+        instance: u8,
+    ) -> Result<(), CommandError> {
+        let n = &mut self.node;
+        if n.cfg.listen_only {
+            return Err(CommandError::ListenOnly);
+        }
+        if n.claimer.address().is_none() {
+            return Err(CommandError::NoAddress);
+        }
+        let Some(address) = n.table.address_of(name) else {
+            return Err(CommandError::Offline);
+        };
+        let payload = [
+            1, // Command
+            0x00,
+            0xEE,
+            0x00, // PGN 60928
+            0xF8, // priority unchanged, reserved bits set
+            2,    // two parameters
+            3,
+            instance & 7, // field 3: device instance lower
+            4,
+            instance >> 3, // field 4: device instance upper
+        ];
+        n.send(now, 3, mgmt::PGN_GROUP_FUNCTION, address, &payload);
+        Ok(())
+    }
+
     /// Counters for diagnostics and the bus service's statistics.
     pub fn stats(&self) -> CoreStats {
         self.node.stats

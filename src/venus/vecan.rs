@@ -1,0 +1,329 @@
+//! `com.victronenergy.vecan.<if>`: the bus service, where Venus lists every node on
+//! the bus — displays and gateways too, not only devices with a product service —
+//! changes their device instance, and shows bus alarms and statistics
+//! (`victron-dbus.md` §10).
+//!
+//! Entries are keyed as vecan-dbus keys them: 12 hex digits whose low 32 bits are
+//! NAME bits 0–31 (manufacturer code and unique number). A device whose instance is
+//! changed therefore stays under its key. The list is a cache: a device that leaves
+//! stays listed with `Connected` 0.
+
+use std::collections::BTreeMap;
+
+use crate::can::socket::SocketStats;
+use crate::can::Micros;
+use crate::core::Core;
+use crate::dbus::{Format, Item, ItemTree, Outbox, ServiceSpec, Value, WriteOutcome, WriteRule};
+use crate::devices::Device;
+use crate::network::Name;
+
+/// What `/Mgmt/ProcessName` says.
+const PROCESS: &str = "n2k-dbus";
+
+/// The bus service of one interface.
+#[derive(Debug)]
+pub struct BusService {
+    iface: String,
+    name: String,
+    /// What the bus currently shows, to send only differences.
+    shown: Option<ItemTree>,
+}
+
+/// The bus service's key of a NAME: `0000` and NAME bits 0–31, or NAME bits 32–47
+/// in the upper half for a second device that shares the lower half.
+pub fn device_key(name: Name, upper: bool) -> String {
+    let raw = name.0;
+    let high = if upper { (raw >> 32) & 0xFFFF } else { 0 };
+    format!("{:04X}{:08X}", high, raw & 0xFFFF_FFFF)
+}
+
+impl BusService {
+    /// The bus service of `iface` (`can0`).
+    pub fn new(iface: &str) -> BusService {
+        BusService {
+            iface: iface.to_owned(),
+            name: format!("com.victronenergy.vecan.{}", sanitize(iface)),
+            shown: None,
+        }
+    }
+
+    /// `com.victronenergy.vecan.<if>`.
+    pub fn service_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every item as of `now`.
+    pub fn items(&self, core: &Core, link: Option<&SocketStats>, now: Micros) -> ItemTree {
+        let mut t = ItemTree::new();
+        let mut put = |path: &str, item: Item| {
+            if let Err(e) = t.insert(path, item) {
+                tracing::warn!("bus service: {e}");
+            }
+        };
+        put("/Identifier", Item::new(self.iface.as_str()));
+        put("/Mgmt/ProcessName", Item::new(PROCESS));
+        put("/Mgmt/ProcessVersion", Item::new(env!("CARGO_PKG_VERSION")));
+        put(
+            "/Mgmt/Connection",
+            Item::new(format!("socketcan:{}", self.iface)),
+        );
+        put(
+            "/Alarms/SameUniqueNameUsed",
+            Item::new(i64::from(same_unique_name_used(core)))
+                .writable(WriteRule::Integer)
+                .with_range(0, 1),
+        );
+        for (key, dev) in keyed(core) {
+            let base = format!("/Devices/{key}");
+            let product = dev.product.as_ref();
+            let text = |s: Option<&String>| -> Value {
+                s.filter(|s| !s.is_empty())
+                    .map_or(Value::Invalid, |s| Value::Text(s.clone()))
+            };
+            put(
+                &format!("{base}/Connected"),
+                Item::new(i64::from(dev.online())),
+            );
+            put(
+                &format!("{base}/CustomName"),
+                Item::new(
+                    dev.config
+                        .as_ref()
+                        .map_or(String::new(), |c| c.installation_description1.clone()),
+                ),
+            );
+            put(
+                &format!("{base}/DeviceInstance"),
+                Item::new(i64::from(dev.name.device_instance()))
+                    .writable(WriteRule::Integer)
+                    .with_range(0, 255),
+            );
+            put(
+                &format!("{base}/FirmwareVersion"),
+                Item::new(text(product.map(|p| &p.software_version))),
+            );
+            put(
+                &format!("{base}/Manufacturer"),
+                Item::new(i64::from(dev.name.manufacturer_code())),
+            );
+            put(
+                &format!("{base}/ModelName"),
+                Item::new(text(product.map(|p| &p.model_id))),
+            );
+            put(
+                &format!("{base}/N2kUniqueNumber"),
+                Item::new(i64::from(dev.name.unique_number())),
+            );
+            put(
+                &format!("{base}/Nad"),
+                Item::new(Value::from(
+                    dev.address.filter(|_| dev.online()).map(u32::from),
+                )),
+            );
+            put(
+                &format!("{base}/Serial"),
+                Item::new(text(product.map(|p| &p.serial))),
+            );
+            put(
+                &format!("{base}/Name"),
+                Item::new(format!("{:016X}", dev.name.0)),
+            );
+        }
+        let st = core.stats();
+        let asm = core.assembler().stats();
+        let count = |v: u64| Item::new(Value::Int(i64::try_from(v).unwrap_or(i64::MAX)));
+        put("/Statistics/FramesReceived", count(st.frames));
+        put("/Statistics/FramesSent", count(st.transmitted));
+        put("/Statistics/Messages", count(st.messages));
+        put(
+            "/Statistics/ErrorFrames",
+            count(link.map_or(0, |l| l.error_frames)),
+        );
+        put("/Statistics/OutputsDropped", count(st.outputs_dropped));
+        put(
+            "/Statistics/Devices",
+            count(core.registry().iter().filter(|d| d.online()).count() as u64),
+        );
+        put(
+            "/Statistics/Malformed/FastPacket",
+            count(asm.fast_packet.invalid),
+        );
+        put("/Statistics/Malformed/IsoTp", count(asm.iso_tp.invalid));
+        put(
+            "/Statistics/Malformed/NotExtended",
+            count(link.map_or(0, |l| l.dropped_non_extended)),
+        );
+        put(
+            "/Statistics/Incomplete/FastPacket",
+            count(asm.fast_packet.stale + asm.fast_packet.evicted + asm.fast_packet.restarted),
+        );
+        put(
+            "/Statistics/Incomplete/IsoTp",
+            count(asm.iso_tp.aborted + asm.iso_tp.stale),
+        );
+        put(
+            "/Statistics/BusLoad",
+            Item::new(Value::from(core.bus_load(now))).with_format(Format::unit(1, "%")),
+        );
+        t
+    }
+
+    /// Brings the bus up to date: the first call publishes, later calls send only
+    /// what changed (new devices as new paths).
+    pub fn refresh(
+        &mut self,
+        core: &Core,
+        link: Option<&SocketStats>,
+        now: Micros,
+        outbox: &Outbox,
+    ) {
+        let items = self.items(core, link, now);
+        match &self.shown {
+            None => outbox.publish(ServiceSpec::new(self.name.clone(), items.clone())),
+            Some(shown) => {
+                for (path, item) in items.iter() {
+                    match shown.get(path) {
+                        Some(old) if old == item => {}
+                        Some(old) if old.write == item.write => {
+                            outbox.set(&self.name, path, item.value.clone())
+                        }
+                        _ => outbox.insert(&self.name, path, item.clone()),
+                    }
+                }
+            }
+        }
+        // Paths never disappear: a device that left keeps its entry.
+        let mut merged = self.shown.take().unwrap_or_default();
+        for (path, item) in items.iter() {
+            let _ = merged.insert(path, item.clone());
+        }
+        self.shown = Some(merged);
+    }
+
+    /// Decides a client's write on the bus service. A device instance is sent to the
+    /// device as a 126208 command and shows once the device claims with its new NAME;
+    /// the alarm may be cleared and is raised again while the cause lasts.
+    pub fn on_write(
+        &mut self,
+        core: &mut Core,
+        now: Micros,
+        path: &str,
+        value: &Value,
+    ) -> WriteOutcome {
+        if path == "/Alarms/SameUniqueNameUsed" {
+            if let Some(shown) = &mut self.shown {
+                shown.set(path, value.clone());
+            }
+            return WriteOutcome::Store;
+        }
+        let Some(key) = path
+            .strip_prefix("/Devices/")
+            .and_then(|p| p.strip_suffix("/DeviceInstance"))
+        else {
+            return WriteOutcome::Refused(format!("{path} is not writable"));
+        };
+        let Some(name) = keyed(core)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, d)| d.name)
+        else {
+            return WriteOutcome::Refused(format!("no device {key}"));
+        };
+        let Value::Int(instance) = value else {
+            return WriteOutcome::Refused("an instance is an integer".into());
+        };
+        let Ok(instance) = u8::try_from(*instance) else {
+            return WriteOutcome::Refused(format!("{instance} is not a device instance"));
+        };
+        match core.command_device_instance(now, name, instance) {
+            Ok(()) => WriteOutcome::Accepted,
+            Err(e) => WriteOutcome::Refused(e.to_string()),
+        }
+    }
+}
+
+/// The device shown under each key: per lower half of the NAME the online device
+/// (else the one heard last); another online device with the same lower half gets
+/// the upper-half key; older NAMEs of a device whose instance changed are not shown.
+fn keyed(core: &Core) -> Vec<(String, &Device)> {
+    let mut groups: BTreeMap<u32, Vec<&Device>> = BTreeMap::new();
+    for d in core.registry().iter() {
+        groups.entry(d.name.0 as u32).or_default().push(d);
+    }
+    let mut out = Vec::new();
+    for (_, mut devs) in groups {
+        devs.sort_by_key(|d| {
+            (
+                std::cmp::Reverse(d.online()),
+                std::cmp::Reverse(d.last_heard),
+                d.name.0,
+            )
+        });
+        let primary = devs[0];
+        out.push((device_key(primary.name, false), primary));
+        for d in &devs[1..] {
+            if d.online() && !d.name.differs_only_in_instance(primary.name) {
+                out.push((device_key(d.name, true), *d));
+            }
+        }
+    }
+    out
+}
+
+/// 1 when another node on the bus uses our manufacturer code and unique number.
+fn same_unique_name_used(core: &Core) -> bool {
+    let ours = core.name();
+    core.registry().iter().any(|d| {
+        d.online()
+            && d.name != ours
+            && d.name.unique_number() == ours.unique_number()
+            && d.name.manufacturer_code() == ours.manufacturer_code()
+    })
+}
+
+/// A D-Bus name element from an interface name.
+fn sanitize(iface: &str) -> String {
+    iface
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Whether a write is for a bus service, so the gateway hands it to
+/// [`BusService::on_write`].
+pub fn is_bus_service(name: &str) -> bool {
+    name.starts_with("com.victronenergy.vecan.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::NameFields;
+
+    #[test]
+    fn keys_are_name_bits_0_to_31() {
+        let name = Name::from_fields(NameFields {
+            unique_number: 68171,
+            manufacturer_code: 1299,
+            device_instance: 0,
+            device_function: 130,
+            device_class: 30,
+            system_instance: 0,
+            industry_group: 4,
+            arbitrary_address_capable: true,
+        });
+        assert_eq!(device_key(name, false), "0000A2610A4B");
+        let other = Name::from_fields(NameFields {
+            unique_number: 0,
+            manufacturer_code: 304,
+            ..name.fields()
+        });
+        assert_eq!(device_key(other, false), "000026000000");
+    }
+}
