@@ -54,6 +54,16 @@ async fn call(conn: &zbus::Connection, path: &str, method: &str) -> zbus::Result
         .await
 }
 
+/// The variant a BusItem method answers.
+async fn variant(conn: &zbus::Connection, path: &str, method: &str) -> OwnedValue {
+    call(conn, path, method)
+        .await
+        .unwrap_or_else(|e| panic!("{path} {method}: {e}"))
+        .body()
+        .deserialize()
+        .expect("a variant")
+}
+
 type Items = HashMap<String, HashMap<String, OwnedValue>>;
 
 #[tokio::test]
@@ -100,45 +110,25 @@ async fn get_items_carries_every_path_with_value_and_text() {
     assert_eq!(items["/Dc/0/Voltage"].len(), 2);
 
     // Subtree GetValue and GetText: relative keys, no leading slash.
-    let dc: HashMap<String, OwnedValue> = call(&client, "/Dc", "GetValue")
-        .await
-        .expect("node GetValue")
-        .body()
-        .deserialize::<OwnedValue>()
-        .and_then(|v| HashMap::try_from(v).map_err(Into::into))
-        .expect("a{sv}");
+    let dc: HashMap<String, OwnedValue> =
+        HashMap::try_from(variant(&client, "/Dc", "GetValue").await).expect("a dictionary");
     let mut keys: Vec<_> = dc.keys().cloned().collect();
     keys.sort();
     assert_eq!(
         keys,
         ["0/Current", "0/Temperature", "0/Voltage", "1/Voltage"]
     );
-    let root: HashMap<String, OwnedValue> = call(&client, "/", "GetValue")
-        .await
-        .expect("root GetValue")
-        .body()
-        .deserialize::<OwnedValue>()
-        .and_then(|v| HashMap::try_from(v).map_err(Into::into))
-        .expect("a{sv}");
+    let root: HashMap<String, OwnedValue> =
+        HashMap::try_from(variant(&client, "/", "GetValue").await).expect("a dictionary");
     assert_eq!(root.len(), 12);
     assert!(root.contains_key("Dc/0/Voltage") && !root.contains_key("/Dc/0/Voltage"));
-    let texts: HashMap<String, String> = call(&client, "/Dc/0", "GetText")
-        .await
-        .expect("node GetText")
-        .body()
-        .deserialize::<OwnedValue>()
-        .and_then(|v| HashMap::try_from(v).map_err(Into::into))
-        .expect("a{ss}");
+    let texts: HashMap<String, String> =
+        HashMap::try_from(variant(&client, "/Dc/0", "GetText").await).expect("a dictionary");
     assert_eq!(texts["Current"], "-1.5A");
     assert_eq!(texts["Temperature"], "---");
 
     // Leaves.
-    let v: OwnedValue = call(&client, "/Dc/0/Current", "GetValue")
-        .await
-        .expect("leaf")
-        .body()
-        .deserialize()
-        .expect("v");
+    let v = variant(&client, "/Dc/0/Current", "GetValue").await;
     assert_eq!(f64::try_from(&v).ok(), Some(-1.5));
     let t: String = call(&client, "/Dc/0/Current", "GetText")
         .await
@@ -147,43 +137,24 @@ async fn get_items_carries_every_path_with_value_and_text() {
         .deserialize()
         .expect("s");
     assert_eq!(t, "-1.5A");
-    let min: OwnedValue = call(&client, "/Soc", "GetMin")
-        .await
-        .expect("GetMin")
-        .body()
-        .deserialize()
-        .expect("v");
+    let min = variant(&client, "/Soc", "GetMin").await;
     assert_eq!(i32::try_from(&min).ok(), Some(0));
-    let default: OwnedValue = call(&client, "/Soc", "GetDefault")
-        .await
-        .expect("GetDefault")
-        .body()
-        .deserialize()
-        .expect("v");
+    let default = variant(&client, "/Soc", "GetDefault").await;
     assert_eq!(f64::try_from(&default).ok(), Some(50.0));
 
     // Errors by name.
-    let err = call(&client, "/Dc/0/Nope", "GetValue")
-        .await
-        .expect_err("unknown path");
-    assert!(
-        matches!(&err, zbus::Error::MethodError(n, _, _) if n.as_str() == "org.freedesktop.DBus.Error.UnknownObject"),
-        "{err:?}"
-    );
-    let err = call(&client, "/Dc/0/Voltage", "GetMin")
-        .await
-        .expect_err("no bounds");
-    assert!(
-        matches!(&err, zbus::Error::MethodError(n, _, _) if n.as_str() == "org.freedesktop.DBus.Error.UnknownMethod"),
-        "{err:?}"
-    );
-    let err = call(&client, "/Dc", "GetItems")
-        .await
-        .expect_err("GetItems only on /");
-    assert!(
-        matches!(&err, zbus::Error::MethodError(n, _, _) if n.as_str() == "org.freedesktop.DBus.Error.UnknownMethod"),
-        "{err:?}"
-    );
+    for (path, method, error) in [
+        ("/Dc/0/Nope", "GetValue", "UnknownObject"),
+        ("/Dc/0/Voltage", "GetMin", "UnknownMethod"),
+        ("/Dc", "GetItems", "UnknownMethod"),
+    ] {
+        let err = call(&client, path, method).await.expect_err("an error");
+        let want = format!("org.freedesktop.DBus.Error.{error}");
+        assert!(
+            matches!(&err, zbus::Error::MethodError(n, _, _) if n.as_str() == want),
+            "{path} {method}: {err:?}"
+        );
+    }
     service.withdraw().await;
 }
 
@@ -491,12 +462,7 @@ async fn withdraw_and_name_taken() {
         second.err()
     );
     // The first one is untouched.
-    let v: OwnedValue = call(&client, "/Dc/0/Voltage", "GetValue")
-        .await
-        .expect("still served")
-        .body()
-        .deserialize()
-        .expect("v");
+    let v = variant(&client, "/Dc/0/Voltage", "GetValue").await;
     assert_eq!(f64::try_from(&v).ok(), Some(12.63));
 
     let owner = first.unique_name();

@@ -63,20 +63,7 @@ impl FakeSettings {
 
     /// What the GUI does when a user edits a setting.
     async fn user_sets(&self, client: &Connection, path: &str, value: &str) {
-        let code: i32 = client
-            .call_method(
-                Some(SETTINGS),
-                path,
-                Some(BUS_ITEM),
-                "SetValue",
-                &ZValue::from(value),
-            )
-            .await
-            .expect("SetValue")
-            .body()
-            .deserialize()
-            .expect("i");
-        assert_eq!(code, 0);
+        assert_eq!(set_value(client, SETTINGS, path, value).await, 0);
     }
 
     async fn stop(self) {
@@ -171,6 +158,23 @@ async fn handle(conn: &Connection, msg: &Message, values: &Mutex<BTreeMap<String
                 .expect("reply");
         }
     }
+}
+
+/// A client's `SetValue` of a text; returns the code.
+async fn set_value(client: &Connection, service: &str, path: &str, value: &str) -> i32 {
+    client
+        .call_method(
+            Some(service),
+            path,
+            Some(BUS_ITEM),
+            "SetValue",
+            &ZValue::from(value),
+        )
+        .await
+        .expect("SetValue")
+        .body()
+        .deserialize()
+        .expect("i")
 }
 
 fn battery(unique: u32) -> ServiceSpec {
@@ -282,20 +286,10 @@ async fn instance_and_name_round_trip_through_the_settings_service() {
     );
 
     // A name written on the service lands in the settings.
-    let code: i32 = client
-        .call_method(
-            Some(name),
-            "/CustomName",
-            Some(BUS_ITEM),
-            "SetValue",
-            &ZValue::from("Port bank"),
-        )
-        .await
-        .expect("SetValue")
-        .body()
-        .deserialize()
-        .expect("i");
-    assert_eq!(code, 0);
+    assert_eq!(
+        set_value(&client, name, "/CustomName", "Port bank").await,
+        0
+    );
     assert_eq!(
         settings.get(&format!("{setting}/CustomName")).as_deref(),
         Some("Port bank")
@@ -334,20 +328,7 @@ async fn without_settings_the_state_file_keeps_them_until_a_settings_service_app
     let second = "com.victronenergy.battery.socketcan_can0_di0_uc2";
     eventually(&client, first, "/DeviceInstance", ZValue::I32(1)).await;
     eventually(&client, second, "/DeviceInstance", ZValue::I32(2)).await;
-    let code: i32 = client
-        .call_method(
-            Some(second),
-            "/CustomName",
-            Some(BUS_ITEM),
-            "SetValue",
-            &ZValue::from("Galley"),
-        )
-        .await
-        .expect("SetValue")
-        .body()
-        .deserialize()
-        .expect("i");
-    assert_eq!(code, 0);
+    assert_eq!(set_value(&client, second, "/CustomName", "Galley").await, 0);
     eventually(&client, second, "/CustomName", ZValue::from("Galley")).await;
     let text = std::fs::read_to_string(&state).expect("state file");
     assert!(
