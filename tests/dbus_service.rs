@@ -242,6 +242,21 @@ async fn debian_clients_read_the_service() {
         "unchanged"
     );
     assert_eq!(set(&bus, "/CustomName", "<5>").await, "(1,)", "wrong type");
+    // Whatever a client sends, the answer is a code, never a crash.
+    for odd in [
+        "<(1, 'a')>",
+        "<{'a': <1>}>",
+        "<[1, 2]>",
+        "<<<5>>>",
+        "<objectpath '/x'>",
+    ] {
+        assert_eq!(set(&bus, "/CustomName", odd).await, "(1,)", "{odd}");
+    }
+    assert_eq!(
+        set(&bus, "/CustomName", "<<'Port battery'>>").await,
+        "(0,)",
+        "a nested variant is unwrapped"
+    );
     let long = format!("<'{}'>", "x".repeat(33));
     assert_eq!(set(&bus, "/CustomName", &long).await, "(2,)", "too long");
     assert_eq!(
