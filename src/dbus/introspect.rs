@@ -23,55 +23,33 @@ const STANDARD: &str = r#"  <interface name="org.freedesktop.DBus.Introspectable
   </interface>
 "#;
 
-const ROOT: &str = r#"  <interface name="com.victronenergy.BusItem">
-    <method name="GetItems">
-      <arg direction="out" type="a{sa{sv}}"/>
-    </method>
-    <method name="GetValue">
-      <arg direction="out" type="v"/>
-    </method>
-    <method name="GetText">
-      <arg direction="out" type="v"/>
-    </method>
-    <signal name="ItemsChanged">
-      <arg name="changes" type="a{sa{sv}}"/>
-    </signal>
-  </interface>
-"#;
+/// One argument: name (empty for none), direction (empty for signals), type.
+type Arg = (&'static str, &'static str, &'static str);
 
-const NODE: &str = r#"  <interface name="com.victronenergy.BusItem">
-    <method name="GetValue">
-      <arg direction="out" type="v"/>
-    </method>
-    <method name="GetText">
-      <arg direction="out" type="v"/>
-    </method>
-  </interface>
-"#;
+const OUT_V: &[Arg] = &[("", "out", "v")];
+const CHANGES: &[Arg] = &[("changes", "", "a{sa{sv}}")];
+const SET_VALUE: &[Arg] = &[("newvalue", "in", "v"), ("", "out", "i")];
+const GET_DESCRIPTION: &[Arg] = &[
+    ("language", "in", "s"),
+    ("length", "in", "i"),
+    ("", "out", "s"),
+];
 
-const LEAF_START: &str = r#"  <interface name="com.victronenergy.BusItem">
-    <method name="GetValue">
-      <arg direction="out" type="v"/>
-    </method>
-    <method name="GetText">
-      <arg direction="out" type="s"/>
-    </method>
-    <method name="SetValue">
-      <arg name="newvalue" direction="in" type="v"/>
-      <arg direction="out" type="i"/>
-    </method>
-    <method name="GetDescription">
-      <arg name="language" direction="in" type="s"/>
-      <arg name="length" direction="in" type="i"/>
-      <arg direction="out" type="s"/>
-    </method>
-"#;
-
-const LEAF_END: &str = r#"    <signal name="PropertiesChanged">
-      <arg name="changes" type="a{sv}"/>
-    </signal>
-  </interface>
-"#;
+/// Writes a `<method>` or `<signal>` element.
+fn member(out: &mut String, kind: &str, name: &str, args: &[Arg]) {
+    let _ = writeln!(out, "    <{kind} name=\"{name}\">");
+    for (arg, direction, ty) in args {
+        out.push_str("      <arg");
+        if !arg.is_empty() {
+            let _ = write!(out, " name=\"{arg}\"");
+        }
+        if !direction.is_empty() {
+            let _ = write!(out, " direction=\"{direction}\"");
+        }
+        let _ = writeln!(out, " type=\"{ty}\"/>");
+    }
+    let _ = writeln!(out, "    </{kind}>");
+}
 
 /// The introspection XML of `path`, or `None` when the tree has no such object.
 pub fn xml(tree: &ItemTree, path: &str) -> Option<String> {
@@ -80,26 +58,42 @@ pub fn xml(tree: &ItemTree, path: &str) -> Option<String> {
     out.push_str(HEADER);
     let _ = writeln!(out, "<node name=\"{path}\">");
     out.push_str(STANDARD);
+    out.push_str("  <interface name=\"com.victronenergy.BusItem\">\n");
+    let o = &mut out;
     match object {
-        Object::Root => out.push_str(ROOT),
-        Object::Node => out.push_str(NODE),
+        Object::Root | Object::Node => {
+            if object == Object::Root {
+                member(o, "method", "GetItems", &[("", "out", "a{sa{sv}}")]);
+            }
+            member(o, "method", "GetValue", OUT_V);
+            member(o, "method", "GetText", OUT_V);
+            if object == Object::Root {
+                member(o, "signal", "ItemsChanged", CHANGES);
+            }
+        }
         Object::Leaf(item) => {
-            out.push_str(LEAF_START);
+            member(o, "method", "GetValue", OUT_V);
+            member(o, "method", "GetText", &[("", "out", "s")]);
+            member(o, "method", "SetValue", SET_VALUE);
+            member(o, "method", "GetDescription", GET_DESCRIPTION);
             for (name, present) in [
                 ("GetMin", item.min.is_some()),
                 ("GetMax", item.max.is_some()),
                 ("GetDefault", item.default.is_some()),
             ] {
                 if present {
-                    let _ = writeln!(
-                        out,
-                        "    <method name=\"{name}\">\n      <arg direction=\"out\" type=\"v\"/>\n    </method>"
-                    );
+                    member(o, "method", name, OUT_V);
                 }
             }
-            out.push_str(LEAF_END);
+            member(
+                o,
+                "signal",
+                "PropertiesChanged",
+                &[("changes", "", "a{sv}")],
+            );
         }
     }
+    out.push_str("  </interface>\n");
     for child in tree.children(path) {
         let _ = writeln!(out, "  <node name=\"{child}\"/>");
     }

@@ -202,33 +202,7 @@ impl Service {
     /// Applies `changes` and announces those that changed something in one
     /// `ItemsChanged`; returns how many items it carried.
     pub async fn apply(&self, changes: Vec<Change>) -> Result<usize, zbus::Error> {
-        let changed = {
-            let mut tree = self.shared.tree();
-            let mut changed: Vec<(String, Item)> = Vec::new();
-            for change in changes {
-                match change {
-                    Change::Set(path, value) => {
-                        if tree.set(&path, value) {
-                            if let Some(item) = tree.get(&path) {
-                                changed.push((path, item.clone()));
-                            }
-                        }
-                    }
-                    Change::Insert(path, item) => {
-                        if tree.get(&path) == Some(&item) {
-                            continue;
-                        }
-                        match tree.insert(path.clone(), item.clone()) {
-                            Ok(()) => changed.push((path, item)),
-                            Err(e) => tracing::warn!(service = %self.shared.name, "{e}"),
-                        }
-                    }
-                }
-            }
-            changed
-        };
-        announce(&self.conn, &self.shared, &changed).await?;
-        Ok(changed.len())
+        apply(&self.conn, &self.shared, changes).await
     }
 
     /// Releases the name and closes the connection; values are not invalidated first
@@ -257,6 +231,41 @@ impl Service {
             tracing::debug!(service = %self.shared.name, "closing the connection: {e}");
         }
     }
+}
+
+/// Applies `changes` to the tree and announces what changed.
+async fn apply(
+    conn: &Connection,
+    shared: &Shared,
+    changes: Vec<Change>,
+) -> Result<usize, zbus::Error> {
+    let changed = {
+        let mut tree = shared.tree();
+        let mut changed: Vec<(String, Item)> = Vec::new();
+        for change in changes {
+            match change {
+                Change::Set(path, value) => {
+                    if tree.set(&path, value) {
+                        if let Some(item) = tree.get(&path) {
+                            changed.push((path, item.clone()));
+                        }
+                    }
+                }
+                Change::Insert(path, item) => {
+                    if tree.get(&path) == Some(&item) {
+                        continue;
+                    }
+                    match tree.insert(path.clone(), item.clone()) {
+                        Ok(()) => changed.push((path, item)),
+                        Err(e) => tracing::warn!(service = %shared.name, "{e}"),
+                    }
+                }
+            }
+        }
+        changed
+    };
+    announce(conn, shared, &changed).await?;
+    Ok(changed.len())
 }
 
 /// Sends one `ItemsChanged` for `changed`, and the per-path `PropertiesChanged` when
@@ -521,16 +530,9 @@ async fn finish_write(
     };
     let code = match &outcome {
         WriteOutcome::Store => {
-            let changed = {
-                let mut tree = shared.tree();
-                tree.set(&pending.path, pending.value.clone())
-                    .then(|| tree.get(&pending.path).cloned())
-                    .flatten()
-            };
-            if let Some(item) = changed {
-                if let Err(e) = announce(&conn, &shared, &[(pending.path.clone(), item)]).await {
-                    tracing::debug!(service = %shared.name, "announcing a write: {e}");
-                }
+            let change = Change::Set(pending.path.clone(), pending.value.clone());
+            if let Err(e) = apply(&conn, &shared, vec![change]).await {
+                tracing::debug!(service = %shared.name, "announcing a write: {e}");
             }
             0
         }

@@ -102,11 +102,6 @@ impl Settings {
         })
     }
 
-    /// Whether `com.victronenergy.settings` is in use.
-    pub fn remote(&self) -> bool {
-        self.remote
-    }
-
     /// The instance and name of `dev`, creating its settings where they do not exist.
     pub async fn register(&mut self, dev: &DeviceSettings) -> Assigned {
         if self.remote {

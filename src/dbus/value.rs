@@ -7,7 +7,7 @@
 use std::fmt;
 
 use thiserror::Error;
-use zbus::zvariant::{self, Array, OwnedValue};
+use zbus::zvariant::{self, Array};
 
 /// One item's value.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,12 +71,6 @@ impl Value {
             V::Array(a) if a.is_empty() => Value::Invalid,
             other => return Err(UnsupportedValue(other.value_signature().to_string())),
         })
-    }
-
-    /// The owned form zbus stores in dictionaries.
-    pub fn to_owned_variant(&self) -> OwnedValue {
-        // Only basic types and arrays of them: never holds a file descriptor.
-        OwnedValue::try_from(self.to_variant()).unwrap_or_else(|_| OwnedValue::from(0i32))
     }
 }
 

@@ -74,60 +74,42 @@ impl BusService {
                 .with_range(0, 1),
         );
         for (key, dev) in keyed(core) {
-            let base = format!("/Devices/{key}");
             let product = dev.product.as_ref();
             let text = |s: Option<&String>| -> Value {
                 s.filter(|s| !s.is_empty())
                     .map_or(Value::Invalid, |s| Value::Text(s.clone()))
             };
-            put(
-                &format!("{base}/Connected"),
-                Item::new(i64::from(dev.online())),
-            );
-            put(
-                &format!("{base}/CustomName"),
-                Item::new(
-                    dev.config
-                        .as_ref()
-                        .map_or(String::new(), |c| c.installation_description1.clone()),
+            let custom_name = dev
+                .config
+                .as_ref()
+                .map_or(String::new(), |c| c.installation_description1.clone());
+            let instance = Item::new(i64::from(dev.name.device_instance()))
+                .writable(WriteRule::Integer)
+                .with_range(0, 255);
+            let nad = dev.address.filter(|_| dev.online()).map(u32::from);
+            for (leaf, item) in [
+                ("Connected", Item::new(i64::from(dev.online()))),
+                ("CustomName", Item::new(custom_name)),
+                ("DeviceInstance", instance),
+                (
+                    "FirmwareVersion",
+                    Item::new(text(product.map(|p| &p.software_version))),
                 ),
-            );
-            put(
-                &format!("{base}/DeviceInstance"),
-                Item::new(i64::from(dev.name.device_instance()))
-                    .writable(WriteRule::Integer)
-                    .with_range(0, 255),
-            );
-            put(
-                &format!("{base}/FirmwareVersion"),
-                Item::new(text(product.map(|p| &p.software_version))),
-            );
-            put(
-                &format!("{base}/Manufacturer"),
-                Item::new(i64::from(dev.name.manufacturer_code())),
-            );
-            put(
-                &format!("{base}/ModelName"),
-                Item::new(text(product.map(|p| &p.model_id))),
-            );
-            put(
-                &format!("{base}/N2kUniqueNumber"),
-                Item::new(i64::from(dev.name.unique_number())),
-            );
-            put(
-                &format!("{base}/Nad"),
-                Item::new(Value::from(
-                    dev.address.filter(|_| dev.online()).map(u32::from),
-                )),
-            );
-            put(
-                &format!("{base}/Serial"),
-                Item::new(text(product.map(|p| &p.serial))),
-            );
-            put(
-                &format!("{base}/Name"),
-                Item::new(format!("{:016X}", dev.name.0)),
-            );
+                (
+                    "Manufacturer",
+                    Item::new(i64::from(dev.name.manufacturer_code())),
+                ),
+                ("ModelName", Item::new(text(product.map(|p| &p.model_id)))),
+                (
+                    "N2kUniqueNumber",
+                    Item::new(i64::from(dev.name.unique_number())),
+                ),
+                ("Nad", Item::new(Value::from(nad))),
+                ("Serial", Item::new(text(product.map(|p| &p.serial)))),
+                ("Name", Item::new(format!("{:016X}", dev.name.0))),
+            ] {
+                put(&format!("/Devices/{key}/{leaf}"), item);
+            }
         }
         let st = core.stats();
         let asm = core.assembler().stats();
@@ -178,26 +160,22 @@ impl BusService {
         outbox: &Outbox,
     ) {
         let items = self.items(core, link, now);
-        match &self.shown {
-            None => outbox.publish(ServiceSpec::new(self.name.clone(), items.clone())),
-            Some(shown) => {
-                for (path, item) in items.iter() {
-                    match shown.get(path) {
-                        Some(old) if old == item => {}
-                        Some(old) if old.write == item.write => {
-                            outbox.set(&self.name, path, item.value.clone())
-                        }
-                        _ => outbox.insert(&self.name, path, item.clone()),
-                    }
-                }
-            }
-        }
+        let Some(shown) = &mut self.shown else {
+            outbox.publish(ServiceSpec::new(self.name.clone(), items.clone()));
+            self.shown = Some(items);
+            return;
+        };
         // Paths never disappear: a device that left keeps its entry.
-        let mut merged = self.shown.take().unwrap_or_default();
         for (path, item) in items.iter() {
-            let _ = merged.insert(path, item.clone());
+            match shown.get(path) {
+                Some(old) if old == item => continue,
+                Some(old) if old.write == item.write => {
+                    outbox.set(&self.name, path, item.value.clone())
+                }
+                _ => outbox.insert(&self.name, path, item.clone()),
+            }
+            let _ = shown.insert(path, item.clone());
         }
-        self.shown = Some(merged);
     }
 
     /// Decides a client's write on the bus service. A device instance is sent to the
@@ -293,12 +271,6 @@ fn sanitize(iface: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Whether a write is for a bus service, so the gateway hands it to
-/// [`BusService::on_write`].
-pub fn is_bus_service(name: &str) -> bool {
-    name.starts_with("com.victronenergy.vecan.")
 }
 
 #[cfg(test)]
