@@ -8,6 +8,7 @@
 //! - [`network`]: NAMEs, the address table, our own address claim;
 //! - [`devices`]: every device by NAME, its identity and lifecycle;
 //! - [`core`]: the sans-I/O node that ties the stages together;
+//! - [`gateway`]: core, Venus mapper and bus service joined, still without I/O;
 //! - [`dbus`]: Venus OS services on D-Bus, one connection per service;
 //! - [`json`]: decoded messages as canboat-compatible JSON;
 //! - [`replay`]: capture records into messages;
@@ -19,6 +20,7 @@ pub mod can;
 pub mod core;
 pub mod dbus;
 pub mod devices;
+pub mod gateway;
 pub mod json;
 pub mod logs;
 pub mod n2k;

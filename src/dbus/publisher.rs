@@ -332,6 +332,17 @@ async fn next_settings_event(settings: &mut Option<Settings>) -> SettingsEvent {
 fn set_identity(spec: &mut ServiceSpec, instance: u32, custom_name: String) {
     let items = &mut spec.items;
     let instance_item = Item::new(instance);
+    // An empty name leaves the device's own (126998 installation description).
+    let custom_name = match (custom_name.is_empty(), items.get("/CustomName")) {
+        (
+            true,
+            Some(Item {
+                value: Value::Text(own),
+                ..
+            }),
+        ) => own.clone(),
+        _ => custom_name,
+    };
     let name_item = Item::new(custom_name).writable(WriteRule::Text {
         max_chars: CUSTOM_NAME_CHARS,
     });

@@ -1,8 +1,23 @@
 //! What Venus sees: the services the gateway publishes from what the core knows.
 //!
 //! - [`vecan`]: the bus service `com.victronenergy.vecan.<if>` — every node, its
-//!   identity and device instance, bus alarms and statistics.
+//!   identity and device instance, bus alarms and statistics;
+//! - [`mapper`]: the device services (tank, temperature, battery, …), decided and
+//!   filled from the messages by the [`profile`] tables, rendered by [`render`];
+//! - [`kind`]: the service types and their paths; [`identity`]: names and the
+//!   generic paths; [`rules`]: the user's exclusions and type corrections;
+//!   [`fields`]: decoded messages as the mapper reads them.
 
+pub mod fields;
+pub mod identity;
+pub mod kind;
+pub mod mapper;
+pub mod profile;
+pub mod render;
+pub mod rules;
 pub mod vecan;
 
+pub use kind::Kind;
+pub use mapper::{Mapper, MapperConfig, MapperStats};
+pub use rules::{Override, Rules, Selector};
 pub use vecan::BusService;

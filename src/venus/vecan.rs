@@ -42,7 +42,10 @@ impl BusService {
     pub fn new(iface: &str) -> BusService {
         BusService {
             iface: iface.to_owned(),
-            name: format!("com.victronenergy.vecan.{}", sanitize(iface)),
+            name: format!(
+                "com.victronenergy.vecan.{}",
+                super::identity::bus_element(iface)
+            ),
             shown: None,
         }
     }
@@ -257,20 +260,6 @@ fn same_unique_name_used(core: &Core) -> bool {
             && d.name.unique_number() == ours.unique_number()
             && d.name.manufacturer_code() == ours.manufacturer_code()
     })
-}
-
-/// A D-Bus name element from an interface name.
-fn sanitize(iface: &str) -> String {
-    iface
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

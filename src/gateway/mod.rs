@@ -1,0 +1,208 @@
+//! The whole gateway without I/O: the core, the mapper and the bus service joined,
+//! writing into the [`Outbox`] the D-Bus publisher drains. The live daemon and the
+//! replay drive the same [`Gateway`]; only where frames come from and where
+//! transmitted frames go differ.
+
+use std::sync::Arc;
+
+use crate::can::socket::SocketStats;
+use crate::can::{Frame, Micros};
+use crate::core::{Core, CoreConfig, Event, Output};
+use crate::dbus::{Outbox, Value, WriteOutcome};
+use crate::logs::Record;
+use crate::venus::{BusService, Mapper, MapperConfig};
+
+/// How often the bus service is brought up to date at most.
+pub const BUS_REFRESH: Micros = 1_000_000;
+/// Frames to transmit kept at most between two drains.
+const MAX_TRANSMIT: usize = 1024;
+
+/// What the gateway is made of.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub core: CoreConfig,
+    pub mapper: MapperConfig,
+}
+
+/// Core, mapper and bus service of one interface.
+pub struct Gateway {
+    core: Core,
+    mapper: Mapper,
+    bus: BusService,
+    outbox: Arc<Outbox>,
+    started: bool,
+    outputs: Vec<(Micros, Output)>,
+    transmit: Vec<Frame>,
+    next_refresh: Micros,
+    link: Option<SocketStats>,
+}
+
+impl Gateway {
+    /// A gateway writing its services into `outbox`.
+    pub fn new(cfg: GatewayConfig, outbox: Arc<Outbox>) -> Gateway {
+        let bus = BusService::new(&cfg.mapper.iface);
+        Gateway {
+            core: Core::new(cfg.core),
+            mapper: Mapper::new(cfg.mapper),
+            bus,
+            outbox,
+            started: false,
+            outputs: Vec::new(),
+            transmit: Vec::new(),
+            next_refresh: 0,
+            link: None,
+        }
+    }
+
+    /// The core, for its tables and counters.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// The mapper, for its counters.
+    pub fn mapper(&self) -> &Mapper {
+        &self.mapper
+    }
+
+    /// The outbox the gateway writes into.
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
+    /// Joins the bus at `now` (the first frame or record does it too).
+    pub fn start(&mut self, now: Micros) {
+        if !self.started {
+            self.started = true;
+            self.core.start(now);
+            self.drain(now);
+        }
+    }
+
+    /// The socket's counters, shown by the bus service (live interfaces only).
+    pub fn set_link(&mut self, link: SocketStats) {
+        self.link = Some(link);
+    }
+
+    /// One frame from the bus at `now`.
+    pub fn on_frame(&mut self, now: Micros, frame: &Frame) {
+        self.advance(now);
+        if let Some(r) = self.core.on_frame(now, frame) {
+            let id = r.message.id;
+            self.mapper.on_message(
+                now,
+                id.source,
+                r.device,
+                id.pgn,
+                r.message.data,
+                &self.outbox,
+            );
+        }
+        self.drain(now);
+    }
+
+    /// One capture record at its own timestamp.
+    pub fn on_record(&mut self, record: &Record) {
+        let now = record.timestamp();
+        self.advance(now);
+        if let Some(r) = self.core.on_record(now, record) {
+            let id = r.message.id;
+            self.mapper.on_message(
+                now,
+                id.source,
+                r.device,
+                id.pgn,
+                r.message.data,
+                &self.outbox,
+            );
+        }
+        self.drain(now);
+    }
+
+    /// Runs every timer due up to `now`: the core's, freshness, the bus service.
+    pub fn advance(&mut self, now: Micros) {
+        self.start(now);
+        let outputs = &mut self.outputs;
+        self.core.advance_to(now, &mut |t, o| outputs.push((t, o)));
+        self.drain(now);
+        self.mapper.on_tick(now, &self.outbox);
+        if now >= self.next_refresh {
+            self.refresh(now);
+        }
+    }
+
+    /// When [`Gateway::advance`] has something to do next.
+    pub fn next_wake(&self) -> Micros {
+        let core = self.core.next_tick().unwrap_or(Micros::MAX);
+        core.min(self.next_refresh).min(self.mapper.next_sweep())
+    }
+
+    /// Frames the core wants on the bus, oldest first.
+    pub fn take_transmit(&mut self) -> Vec<Frame> {
+        std::mem::take(&mut self.transmit)
+    }
+
+    /// Decides a client's write on one of the gateway's services.
+    pub fn on_write(
+        &mut self,
+        now: Micros,
+        service: &str,
+        path: &str,
+        value: &Value,
+    ) -> WriteOutcome {
+        let outcome = if service == self.bus.service_name() {
+            self.bus.on_write(&mut self.core, now, path, value)
+        } else if path == "/TemperatureType" {
+            WriteOutcome::Store
+        } else {
+            WriteOutcome::Refused(format!("{path} is not writable"))
+        };
+        self.drain(now);
+        outcome
+    }
+
+    /// Withdraws every service: the end of a replay or a shutdown.
+    pub fn withdraw_all(&mut self) {
+        self.mapper.withdraw_all(&self.outbox);
+        self.outbox.withdraw(self.bus.service_name());
+    }
+
+    fn refresh(&mut self, now: Micros) {
+        self.bus
+            .refresh(&self.core, self.link.as_ref(), now, &self.outbox);
+        self.next_refresh = now + BUS_REFRESH;
+    }
+
+    /// Hands the core's outputs on: frames to the transmit queue, events to the
+    /// mapper (and a bus-service refresh when the device list changed).
+    fn drain(&mut self, now: Micros) {
+        while let Some(o) = self.core.poll_output() {
+            self.outputs.push((now, o));
+        }
+        let mut devices_changed = false;
+        for (t, o) in std::mem::take(&mut self.outputs) {
+            match o {
+                Output::Transmit(f) => {
+                    if self.transmit.len() < MAX_TRANSMIT {
+                        self.transmit.push(f);
+                    }
+                }
+                Output::Event(e) => {
+                    let name = match e {
+                        Event::Appeared { name, .. }
+                        | Event::Identified { name }
+                        | Event::IdentityUpdated { name }
+                        | Event::Gone { name } => Some(name),
+                        Event::InstanceChanged { new, .. } => Some(new),
+                        _ => None,
+                    };
+                    devices_changed |= name.is_some();
+                    let device = name.and_then(|n| self.core.registry().get(n));
+                    self.mapper.on_event(t, &e, device, &self.outbox);
+                }
+            }
+        }
+        if devices_changed && self.started {
+            self.refresh(now);
+        }
+    }
+}

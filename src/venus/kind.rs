@@ -1,0 +1,238 @@
+//! The Venus service types the gateway publishes and the measurement paths each one
+//! carries (venus-paths.md part 1). A service is published with every one of its
+//! paths, invalid until a value arrives, so clients never meet a missing path.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::dbus::Format;
+
+/// A Venus service type: the `<type>` of `com.victronenergy.<type>.…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Tank,
+    Temperature,
+    Battery,
+    DcSource,
+    DcLoad,
+    Alternator,
+    Charger,
+    Grid,
+    Genset,
+    AcLoad,
+    Gps,
+}
+
+/// One measurement path and how `GetText` shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct PathSpec {
+    pub path: &'static str,
+    pub format: Format,
+}
+
+const fn p(path: &'static str, decimals: u8, unit: &'static str) -> PathSpec {
+    PathSpec {
+        path,
+        format: Format::unit(decimals, unit),
+    }
+}
+
+const fn plain(path: &'static str) -> PathSpec {
+    PathSpec {
+        path,
+        format: Format::Plain,
+    }
+}
+
+const TANK: &[PathSpec] = &[
+    p("/Level", 1, "%"),
+    p("/Remaining", 3, "m3"),
+    p("/Capacity", 3, "m3"),
+    plain("/FluidType"),
+    plain("/Status"),
+];
+
+const TEMPERATURE: &[PathSpec] = &[
+    p("/Temperature", 1, "C"),
+    plain("/TemperatureType"),
+    plain("/Status"),
+    p("/Humidity", 1, "%"),
+    p("/Pressure", 1, "hPa"),
+];
+
+const DC: &[PathSpec] = &[
+    p("/Dc/0/Voltage", 2, "V"),
+    p("/Dc/0/Current", 1, "A"),
+    p("/Dc/0/Power", 0, "W"),
+    p("/Dc/0/Temperature", 1, "C"),
+    p("/Dc/1/Voltage", 2, "V"),
+];
+
+const BATTERY: &[PathSpec] = &[
+    p("/Dc/0/Voltage", 2, "V"),
+    p("/Dc/0/Current", 1, "A"),
+    p("/Dc/0/Power", 0, "W"),
+    p("/Dc/0/Temperature", 1, "C"),
+    p("/Dc/1/Voltage", 2, "V"),
+    p("/Soc", 1, "%"),
+    p("/Soh", 1, "%"),
+    p("/TimeToGo", 0, "s"),
+    p("/Capacity", 1, "Ah"),
+    p("/InstalledCapacity", 1, "Ah"),
+    p("/ConsumedAmphours", 1, "Ah"),
+];
+
+const ALTERNATOR: &[PathSpec] = &[
+    p("/Dc/0/Voltage", 2, "V"),
+    p("/Dc/0/Current", 1, "A"),
+    p("/Dc/0/Power", 0, "W"),
+    p("/Dc/0/Temperature", 1, "C"),
+    p("/Dc/1/Voltage", 2, "V"),
+    plain("/State"),
+];
+
+const CHARGER: &[PathSpec] = &[
+    p("/Dc/0/Voltage", 2, "V"),
+    p("/Dc/0/Current", 1, "A"),
+    p("/Dc/0/Temperature", 1, "C"),
+    p("/Dc/1/Voltage", 2, "V"),
+    p("/Dc/1/Current", 1, "A"),
+    p("/Dc/2/Voltage", 2, "V"),
+    p("/Dc/2/Current", 1, "A"),
+    plain("/NrOfOutputs"),
+    plain("/State"),
+    plain("/Mode"),
+];
+
+const AC: &[PathSpec] = &[
+    p("/Ac/L1/Voltage", 1, "V"),
+    p("/Ac/L1/Current", 1, "A"),
+    p("/Ac/L1/Power", 0, "W"),
+    p("/Ac/L1/PowerFactor", 2, ""),
+    p("/Ac/L2/Voltage", 1, "V"),
+    p("/Ac/L2/Current", 1, "A"),
+    p("/Ac/L2/Power", 0, "W"),
+    p("/Ac/L2/PowerFactor", 2, ""),
+    p("/Ac/L3/Voltage", 1, "V"),
+    p("/Ac/L3/Current", 1, "A"),
+    p("/Ac/L3/Power", 0, "W"),
+    p("/Ac/L3/PowerFactor", 2, ""),
+    p("/Ac/Power", 0, "W"),
+    p("/Ac/Frequency", 1, "Hz"),
+    plain("/NrOfPhases"),
+];
+
+const GPS: &[PathSpec] = &[
+    p("/Position/Latitude", 5, "deg"),
+    p("/Position/Longitude", 5, "deg"),
+    p("/Course", 1, "deg"),
+    p("/Speed", 2, "m/s"),
+    p("/Altitude", 1, "m"),
+    plain("/Fix"),
+    plain("/NrOfSatellites"),
+    plain("/UtcTime"),
+];
+
+impl Kind {
+    /// Every kind, in the order the README's table lists them.
+    pub const ALL: [Kind; 11] = [
+        Kind::Tank,
+        Kind::Temperature,
+        Kind::Battery,
+        Kind::DcSource,
+        Kind::DcLoad,
+        Kind::Alternator,
+        Kind::Charger,
+        Kind::Grid,
+        Kind::Genset,
+        Kind::AcLoad,
+        Kind::Gps,
+    ];
+
+    /// The `<type>` of the service name, also the class of its VRM instance.
+    pub fn class(self) -> &'static str {
+        match self {
+            Kind::Tank => "tank",
+            Kind::Temperature => "temperature",
+            Kind::Battery => "battery",
+            Kind::DcSource => "dcsource",
+            Kind::DcLoad => "dcload",
+            Kind::Alternator => "alternator",
+            Kind::Charger => "charger",
+            Kind::Grid => "grid",
+            Kind::Genset => "genset",
+            Kind::AcLoad => "acload",
+            Kind::Gps => "gps",
+        }
+    }
+
+    /// The measurement paths, in the order the mapper renders them.
+    pub fn paths(self) -> &'static [PathSpec] {
+        match self {
+            Kind::Tank => TANK,
+            Kind::Temperature => TEMPERATURE,
+            Kind::Battery => BATTERY,
+            Kind::DcSource | Kind::DcLoad => DC,
+            Kind::Alternator => ALTERNATOR,
+            Kind::Charger => CHARGER,
+            Kind::Grid | Kind::Genset | Kind::AcLoad => AC,
+            Kind::Gps => GPS,
+        }
+    }
+
+    /// The product id Victron's gateway gives such devices, where it has one
+    /// (venus-paths.md §3.1); other kinds publish an invalid `/ProductId` rather
+    /// than borrow an id that makes Venus treat the device as a Victron product.
+    pub fn product_id(self) -> Option<i64> {
+        match self {
+            Kind::Tank => Some(0xA160),
+            Kind::Gps => Some(0xA164),
+            _ => None,
+        }
+    }
+
+    /// The words a product name is made of when the device sent none.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Tank => "tank sensor",
+            Kind::Temperature => "temperature sensor",
+            Kind::Battery => "battery monitor",
+            Kind::DcSource => "DC source",
+            Kind::DcLoad => "DC load",
+            Kind::Alternator => "alternator",
+            Kind::Charger => "charger",
+            Kind::Grid => "grid meter",
+            Kind::Genset => "generator",
+            Kind::AcLoad => "AC meter",
+            Kind::Gps => "GPS",
+        }
+    }
+
+    /// Whether it is one of the node's data channels (a tank, a sensor) rather than
+    /// the node itself: such services carry `/N2kDataInstance` and a channel suffix.
+    pub fn is_channel(self) -> bool {
+        matches!(self, Kind::Tank | Kind::Temperature)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.class())
+    }
+}
+
+/// A service type name that is not one of ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown service type `{0}` (known: tank, temperature, battery, dcsource, dcload, alternator, charger, grid, genset, acload, gps)")]
+pub struct UnknownKind(pub String);
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+
+    fn from_str(s: &str) -> Result<Kind, UnknownKind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.class() == s)
+            .ok_or_else(|| UnknownKind(s.to_owned()))
+    }
+}

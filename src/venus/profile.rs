@@ -1,0 +1,435 @@
+//! The Venus profiles as data (design.md §1, venus-paths.md §18): which PGN field
+//! feeds which input of a device's model, with which conversion, and the
+//! enumerations Venus spells differently from NMEA 2000.
+//!
+//! Adding a mapped field is adding a row here; how inputs become paths is in
+//! [`super::render`].
+
+use crate::can::Micros;
+use crate::pgn;
+
+use super::fields::Num;
+
+/// A value the mapper keeps per device and channel, in Venus units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Input {
+    // 127505
+    Level,
+    TankCapacity,
+    // 130312, 130311, 130310
+    Temperature,
+    // 130316: preferred over 130312 for the same channel
+    TemperatureExtended,
+    Humidity,
+    Pressure,
+    // 127508
+    DcVoltage,
+    DcCurrent,
+    DcTemperature,
+    // 127506
+    DcType,
+    Soc,
+    Soh,
+    TimeToGo,
+    RemainingAh,
+    // 127513
+    InstalledAh,
+    // 127507
+    ChargerBattery,
+    ChargerState,
+    ChargerEnabled,
+    // 127503, 127504
+    AcLines,
+    AcVoltage,
+    AcCurrent,
+    AcFrequency,
+    AcPower,
+    AcPowerFactor,
+    // 129025
+    LatitudeRapid,
+    LongitudeRapid,
+    // 129026
+    CourseReference,
+    Course,
+    Speed,
+    // 129029
+    LatitudeGnss,
+    LongitudeGnss,
+    Altitude,
+    Method,
+    Satellites,
+    UtcTime,
+}
+
+/// How a field's value becomes an input's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Conv {
+    /// Already in Venus units (V, A, %, s, m/s, m, deg, Ah, W, Hz), or a code.
+    Same,
+    /// Kelvin → °C.
+    Celsius,
+    /// Multiplied: L → m³ (0.001), Pa → hPa (0.01), rad → deg, s → ms.
+    Times(f64),
+}
+
+impl Conv {
+    /// The input value of `n`, if it carries one.
+    pub fn apply(self, n: Num) -> Option<f64> {
+        let x = match n {
+            Num::Real(x) => x,
+            Num::Code(c) => c as f64,
+            Num::Missing => return None,
+        };
+        let y = match self {
+            Conv::Same => x,
+            Conv::Celsius => x - 273.15,
+            Conv::Times(k) => x * k,
+        };
+        y.is_finite().then_some(y)
+    }
+}
+
+/// One field feeding one input.
+#[derive(Debug, Clone, Copy)]
+pub struct Feed {
+    pub field: &'static str,
+    pub input: Input,
+    pub conv: Conv,
+}
+
+const fn feed(field: &'static str, input: Input, conv: Conv) -> Feed {
+    Feed { field, input, conv }
+}
+
+/// Which services a PGN's messages belong to, and how their channel is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// A tank per (instance, fluid type).
+    Tank,
+    /// A temperature sensor per (instance, source); `instance: false` when the PGN
+    /// has no instance field (130311: instance 0).
+    Temperature {
+        instance: bool,
+        source: &'static str,
+    },
+    /// Humidity of the temperature sensor with the same instance (130313).
+    Humidity,
+    /// Pressure of the temperature sensor with the same instance, atmospheric only
+    /// (130314).
+    Pressure,
+    /// 130310: water and outside air temperatures, two sensors in one message.
+    Environment,
+    /// A DC instance (127508, 127506, 127513): battery, source, load or alternator.
+    Dc,
+    /// A charger instance (127507).
+    Charger,
+    /// AC lines of an input (127503) or output (127504) instance.
+    Ac { input: bool },
+    /// Position, course and speed, time.
+    Gps,
+}
+
+/// A mapped PGN.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    pub pgn: u32,
+    pub route: Route,
+    /// Fields outside repeating sets (or per repetition for [`Route::Ac`]).
+    pub feeds: &'static [Feed],
+}
+
+const DEG: f64 = 180.0 / std::f64::consts::PI;
+
+/// Every mapped PGN.
+pub const PROFILES: &[Profile] = &[
+    Profile {
+        pgn: 127505,
+        route: Route::Tank,
+        feeds: &[
+            feed("level", Input::Level, Conv::Same),
+            feed("capacity", Input::TankCapacity, Conv::Times(0.001)),
+        ],
+    },
+    Profile {
+        pgn: 130312,
+        route: Route::Temperature {
+            instance: true,
+            source: "source",
+        },
+        feeds: &[feed("actualTemperature", Input::Temperature, Conv::Celsius)],
+    },
+    Profile {
+        pgn: 130316,
+        route: Route::Temperature {
+            instance: true,
+            source: "source",
+        },
+        feeds: &[feed(
+            "temperature",
+            Input::TemperatureExtended,
+            Conv::Celsius,
+        )],
+    },
+    Profile {
+        pgn: 130311,
+        route: Route::Temperature {
+            instance: false,
+            source: "temperatureSource",
+        },
+        feeds: &[
+            feed("temperature", Input::Temperature, Conv::Celsius),
+            feed("humidity", Input::Humidity, Conv::Same),
+            feed("atmosphericPressure", Input::Pressure, Conv::Times(0.01)),
+        ],
+    },
+    Profile {
+        pgn: 130310,
+        route: Route::Environment,
+        feeds: &[],
+    },
+    Profile {
+        pgn: 130313,
+        route: Route::Humidity,
+        feeds: &[feed("actualHumidity", Input::Humidity, Conv::Same)],
+    },
+    Profile {
+        pgn: 130314,
+        route: Route::Pressure,
+        feeds: &[feed("pressure", Input::Pressure, Conv::Times(0.01))],
+    },
+    Profile {
+        pgn: 127508,
+        route: Route::Dc,
+        feeds: &[
+            feed("voltage", Input::DcVoltage, Conv::Same),
+            feed("current", Input::DcCurrent, Conv::Same),
+            feed("temperature", Input::DcTemperature, Conv::Celsius),
+        ],
+    },
+    Profile {
+        pgn: 127506,
+        route: Route::Dc,
+        feeds: &[
+            feed("dcType", Input::DcType, Conv::Same),
+            feed("stateOfCharge", Input::Soc, Conv::Same),
+            feed("stateOfHealth", Input::Soh, Conv::Same),
+            feed("timeRemaining", Input::TimeToGo, Conv::Same),
+            feed("remainingCapacity", Input::RemainingAh, Conv::Same),
+        ],
+    },
+    Profile {
+        pgn: 127513,
+        route: Route::Dc,
+        feeds: &[feed("capacity", Input::InstalledAh, Conv::Same)],
+    },
+    Profile {
+        pgn: 127507,
+        route: Route::Charger,
+        feeds: &[
+            feed("batteryInstance", Input::ChargerBattery, Conv::Same),
+            feed("operatingState", Input::ChargerState, Conv::Same),
+            feed("enabled", Input::ChargerEnabled, Conv::Same),
+        ],
+    },
+    Profile {
+        pgn: 127503,
+        route: Route::Ac { input: true },
+        feeds: AC_LINE,
+    },
+    Profile {
+        pgn: 127504,
+        route: Route::Ac { input: false },
+        feeds: AC_LINE,
+    },
+    Profile {
+        pgn: 129025,
+        route: Route::Gps,
+        feeds: &[
+            feed("latitude", Input::LatitudeRapid, Conv::Same),
+            feed("longitude", Input::LongitudeRapid, Conv::Same),
+        ],
+    },
+    Profile {
+        pgn: 129026,
+        route: Route::Gps,
+        feeds: &[
+            feed("cogReference", Input::CourseReference, Conv::Same),
+            feed("cog", Input::Course, Conv::Times(DEG)),
+            feed("sog", Input::Speed, Conv::Same),
+        ],
+    },
+    Profile {
+        pgn: 129029,
+        route: Route::Gps,
+        feeds: &[
+            feed("latitude", Input::LatitudeGnss, Conv::Same),
+            feed("longitude", Input::LongitudeGnss, Conv::Same),
+            feed("altitude", Input::Altitude, Conv::Same),
+            feed("method", Input::Method, Conv::Same),
+            feed("numberOfSvs", Input::Satellites, Conv::Same),
+            feed("time", Input::UtcTime, Conv::Times(1000.0)),
+        ],
+    },
+];
+
+const AC_LINE: &[Feed] = &[
+    feed("voltage", Input::AcVoltage, Conv::Same),
+    feed("current", Input::AcCurrent, Conv::Same),
+    feed("frequency", Input::AcFrequency, Conv::Same),
+    feed("realPower", Input::AcPower, Conv::Same),
+    feed("powerFactor", Input::AcPowerFactor, Conv::Same),
+];
+
+/// The profile of `pgn`, if it is mapped.
+pub fn profile(pgn: u32) -> Option<&'static Profile> {
+    PROFILES.iter().find(|p| p.pgn == pgn)
+}
+
+/// Shortest freshness: dbus_gps lets a value live 5 s.
+const MIN_FRESH: Micros = 5_000_000;
+
+/// How long a value of `pgn` stays valid without a refresh, in µs: three of its
+/// default transmission intervals, at least 5 s (venus-paths.md §17 rule 4).
+/// `None`: the PGN has no interval (127513 is sent on request or change) and its
+/// values hold while the device is on the bus.
+pub fn freshness(pgn: u32) -> Option<Micros> {
+    let interval = pgn::variants(pgn).iter().find_map(|d| d.interval)?;
+    Some((Micros::from(interval) * 3_000).max(MIN_FRESH))
+}
+
+/// The channel suffix of a tank: its fluid and instance, `fuel0`, `freshwater1`.
+pub fn tank_suffix(fluid: u8, instance: u8) -> String {
+    let word = match fluid {
+        0 => "fuel",
+        1 => "freshwater",
+        2 => "wastewater",
+        3 => "livewell",
+        4 => "oil",
+        5 => "blackwater",
+        6 => "gasoline",
+        7 => "diesel",
+        8 => "lpg",
+        9 => "lng",
+        10 => "hydraulicoil",
+        11 => "rawwater",
+        _ => return format!("fluid{fluid}_{instance}"),
+    };
+    format!("{word}{instance}")
+}
+
+/// The channel suffix of a temperature sensor: its source and instance,
+/// `engineroom2`, `outside0`; unknown sources as `src<n>_<instance>`.
+pub fn temperature_suffix(source: u8, instance: u8) -> String {
+    let word = match source {
+        0 => "sea",
+        1 => "outside",
+        2 => "inside",
+        3 => "engineroom",
+        4 => "maincabin",
+        5 => "livewell",
+        6 => "baitwell",
+        7 => "refrigeration",
+        8 => "heatingsystem",
+        9 => "dewpoint",
+        10 => "apparentwindchill",
+        11 => "theoreticalwindchill",
+        12 => "heatindex",
+        13 => "freezer",
+        14 => "exhaustgas",
+        15 => "shaftseal",
+        _ => return format!("src{source}_{instance}"),
+    };
+    format!("{word}{instance}")
+}
+
+/// The source code a humidity-only channel gets, so its suffix reads
+/// `humidity<instance>` and it never meets a temperature source.
+pub const HUMIDITY_SOURCE: u8 = 250;
+/// The same for a pressure-only channel: `pressure<instance>`.
+pub const PRESSURE_SOURCE: u8 = 251;
+
+/// The suffix of a channel of the temperature family.
+pub fn sensor_suffix(source: u8, instance: u8) -> String {
+    match source {
+        HUMIDITY_SOURCE => format!("humidity{instance}"),
+        PRESSURE_SOURCE => format!("pressure{instance}"),
+        s => temperature_suffix(s, instance),
+    }
+}
+
+/// Venus `/TemperatureType` for an NMEA 2000 temperature source (venus-paths.md
+/// §18.2). Nothing maps to 0 (Battery): that makes systemcalc use the sensor as the
+/// battery temperature, which is the user's decision.
+pub fn temperature_type(source: u8) -> i64 {
+    match source {
+        0 | 1 | 9..=12 => 4, // outdoor
+        2 | 4 => 3,          // room
+        7 => 1,              // fridge
+        13 => 6,             // freezer
+        8 => 5,              // water heater
+        _ => 2,              // generic
+    }
+}
+
+/// Venus charger `/State` for an NMEA 2000 charger operating state; `None` for the
+/// "error" and "not available" codes.
+pub fn charger_state(state: u64) -> Option<i64> {
+    Some(match state {
+        0 | 6 | 8 => 0, // not charging, no float, disabled: off
+        1 => 3,         // bulk
+        2 | 3 => 4,     // absorption, overcharge
+        4 => 7,         // equalise
+        5 => 5,         // float
+        7 => 11,        // constant VI: power supply mode
+        9 => 2,         // fault
+        _ => return None,
+    })
+}
+
+/// Venus `/Fix` for a GNSS method: a fix of any precision is 1, none 0.
+pub fn gps_fix(method: u64) -> Option<i64> {
+    match method {
+        1..=5 => Some(1),
+        0 | 6..=8 => Some(0),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_follows_the_interval() {
+        assert_eq!(freshness(127508), Some(5_000_000)); // 1.5 s × 3 < 5 s
+        assert_eq!(freshness(127505), Some(7_500_000)); // 2.5 s × 3
+        assert_eq!(freshness(127513), None);
+    }
+
+    #[test]
+    fn suffixes_are_readable() {
+        assert_eq!(tank_suffix(0, 0), "fuel0");
+        assert_eq!(tank_suffix(1, 1), "freshwater1");
+        assert_eq!(tank_suffix(14, 3), "fluid14_3");
+        assert_eq!(temperature_suffix(3, 2), "engineroom2");
+        assert_eq!(temperature_suffix(40, 1), "src40_1");
+        assert_eq!(sensor_suffix(HUMIDITY_SOURCE, 0), "humidity0");
+    }
+
+    #[test]
+    fn every_feed_names_a_field_of_its_pgn() {
+        for p in PROFILES {
+            let defs = pgn::variants(p.pgn);
+            assert!(!defs.is_empty(), "{}", p.pgn);
+            for f in p.feeds {
+                assert!(
+                    defs.iter()
+                        .any(|d| d.fields.iter().any(|x| x.id == f.field)),
+                    "{} has no field {}",
+                    p.pgn,
+                    f.field
+                );
+            }
+        }
+    }
+}

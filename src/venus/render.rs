@@ -1,0 +1,299 @@
+//! From a device's inputs to the values of one service's measurement paths, in the
+//! order of [`Kind::paths`]. The computed paths live here: `/Dc/0/Power` = V × I,
+//! tank `/Remaining` and `/Status`, `/Ac/Power` summed over the lines, the GPS fix.
+
+use crate::can::Micros;
+use crate::dbus::Value;
+
+use super::kind::Kind;
+use super::profile::{self, Input};
+
+/// A stored input: its value and until when it is fresh (`Micros::MAX`: while the
+/// device is on the bus).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slot {
+    pub input: Input,
+    pub chan: u32,
+    pub value: f64,
+    pub until: Micros,
+}
+
+/// Read access to a device's inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a>(pub &'a [Slot]);
+
+impl Inputs<'_> {
+    /// The value of `input` on channel `chan`, if fresh.
+    pub fn get(&self, input: Input, chan: u32) -> Option<f64> {
+        self.0
+            .iter()
+            .find(|s| s.input == input && s.chan == chan)
+            .map(|s| s.value)
+    }
+}
+
+/// The channel of an AC line: direction, instance and line (0–2; 3 holds the
+/// message's line count).
+pub fn ac_chan(input: bool, instance: u8, line: u8) -> u32 {
+    u32::from(input) << 16 | u32::from(instance) << 8 | u32::from(line)
+}
+
+/// The channel of a tank or temperature sensor: instance and fluid type or source.
+pub fn sensor_chan(instance: u8, second: u8) -> u32 {
+    u32::from(instance) << 8 | u32::from(second)
+}
+
+/// What one service reads besides its kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub kind: Kind,
+    /// Tank and temperature: the sensor channel. AC: the channel of line 0.
+    pub chan: u32,
+    /// DC kinds: the DC instances shown as `/Dc/0` and `/Dc/1`.
+    pub dc: [Option<u8>; 2],
+    /// Charger: the device's charger instances, in the order they appeared.
+    pub chargers: &'a [u8],
+}
+
+fn real(x: Option<f64>) -> Value {
+    x.map_or(Value::Invalid, Value::Real)
+}
+
+fn int(x: Option<i64>) -> Value {
+    x.map_or(Value::Invalid, Value::Int)
+}
+
+fn whole(x: Option<f64>) -> Option<i64> {
+    x.map(|v| v.round() as i64)
+}
+
+/// Renders `t` from `inp` into `out` (cleared first).
+pub fn render(t: &Target<'_>, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    out.clear();
+    match t.kind {
+        Kind::Tank => tank(t.chan, inp, out),
+        Kind::Temperature => temperature(t.chan, inp, out),
+        Kind::Battery => {
+            dc(t.dc, inp, out);
+            battery(t.dc[0], inp, out);
+        }
+        Kind::DcSource | Kind::DcLoad => dc(t.dc, inp, out),
+        Kind::Alternator => {
+            dc(t.dc, inp, out);
+            let state = t.dc[0].and_then(|i| {
+                t.chargers
+                    .iter()
+                    .find(|&&c| inp.get(Input::ChargerBattery, u32::from(c)) == Some(f64::from(i)))
+                    .and_then(|&c| inp.get(Input::ChargerState, u32::from(c)))
+            });
+            let state = state
+                .and_then(|s| profile::charger_state(s as u64))
+                .filter(|s| matches!(s, 0 | 2..=7));
+            out.push(int(state));
+        }
+        Kind::Charger => charger(t.chargers, inp, out),
+        Kind::Grid | Kind::Genset | Kind::AcLoad => ac(t.chan, inp, out),
+        Kind::Gps => gps(inp, out),
+    }
+    debug_assert_eq!(out.len(), t.kind.paths().len(), "{}", t.kind);
+}
+
+fn tank(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let level = inp.get(Input::Level, chan).map(|l| l.clamp(0.0, 100.0));
+    let capacity = inp.get(Input::TankCapacity, chan);
+    let remaining = level.zip(capacity).map(|(l, c)| l / 100.0 * c);
+    let fluid = chan & 0xFF;
+    out.push(real(level));
+    out.push(real(remaining));
+    out.push(real(capacity));
+    out.push(int((fluid < 14).then_some(i64::from(fluid))));
+    out.push(Value::Int(if level.is_some() { 0 } else { 4 }));
+}
+
+fn temperature(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let t = inp
+        .get(Input::TemperatureExtended, chan)
+        .or_else(|| inp.get(Input::Temperature, chan));
+    let source = (chan & 0xFF) as u8;
+    let kind = match source {
+        profile::HUMIDITY_SOURCE | profile::PRESSURE_SOURCE => 2,
+        s => profile::temperature_type(s),
+    };
+    out.push(real(t));
+    out.push(Value::Int(kind));
+    out.push(Value::Int(if t.is_some() { 0 } else { 4 }));
+    out.push(real(inp.get(Input::Humidity, chan)));
+    out.push(real(inp.get(Input::Pressure, chan)));
+}
+
+fn dc(instances: [Option<u8>; 2], inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let at = |input, i: Option<u8>| i.and_then(|i| inp.get(input, u32::from(i)));
+    let v = at(Input::DcVoltage, instances[0]);
+    let i = at(Input::DcCurrent, instances[0]);
+    out.push(real(v));
+    out.push(real(i));
+    out.push(real(v.zip(i).map(|(v, i)| v * i)));
+    out.push(real(at(Input::DcTemperature, instances[0])));
+    out.push(real(at(Input::DcVoltage, instances[1])));
+}
+
+fn battery(instance: Option<u8>, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let at = |input| instance.and_then(|i| inp.get(input, u32::from(i)));
+    let remaining = at(Input::RemainingAh);
+    let installed = at(Input::InstalledAh);
+    out.push(real(at(Input::Soc)));
+    out.push(real(at(Input::Soh)));
+    out.push(real(at(Input::TimeToGo)));
+    out.push(real(remaining));
+    out.push(real(installed));
+    out.push(real(remaining.zip(installed).map(|(r, c)| r - c)));
+}
+
+fn charger(chargers: &[u8], inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let battery = |k: usize| {
+        chargers
+            .get(k)
+            .and_then(|&c| inp.get(Input::ChargerBattery, u32::from(c)))
+            .map(|b| b as u32)
+    };
+    let at = |input, k: usize| battery(k).and_then(|b| inp.get(input, b));
+    out.push(real(at(Input::DcVoltage, 0)));
+    out.push(real(at(Input::DcCurrent, 0)));
+    out.push(real(at(Input::DcTemperature, 0)));
+    out.push(real(at(Input::DcVoltage, 1)));
+    out.push(real(at(Input::DcCurrent, 1)));
+    out.push(real(at(Input::DcVoltage, 2)));
+    out.push(real(at(Input::DcCurrent, 2)));
+    out.push(Value::Int(chargers.len().min(3) as i64));
+    let first = chargers.first().map(|&c| u32::from(c));
+    let state = first
+        .and_then(|c| inp.get(Input::ChargerState, c))
+        .and_then(|s| profile::charger_state(s as u64));
+    let mode = first
+        .and_then(|c| inp.get(Input::ChargerEnabled, c))
+        .map(|m| m as i64);
+    out.push(int(state));
+    out.push(int(mode));
+}
+
+fn ac(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let mut total = None;
+    let mut frequency = None;
+    let mut lines = 0;
+    for line in 0..3u32 {
+        let c = chan | line;
+        let v = inp.get(Input::AcVoltage, c);
+        let p = inp.get(Input::AcPower, c);
+        if v.is_some() {
+            lines += 1;
+        }
+        if let Some(p) = p {
+            total = Some(total.unwrap_or(0.0) + p);
+        }
+        frequency = frequency.or(inp.get(Input::AcFrequency, c));
+        out.push(real(v));
+        out.push(real(inp.get(Input::AcCurrent, c)));
+        out.push(real(p));
+        out.push(real(inp.get(Input::AcPowerFactor, c)));
+    }
+    out.push(real(total));
+    out.push(real(frequency));
+    let phases = whole(inp.get(Input::AcLines, chan | 3))
+        .filter(|n| (1..=3).contains(n))
+        .or((lines > 0).then_some(lines));
+    out.push(int(phases));
+}
+
+fn gps(inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let rapid = inp
+        .get(Input::LatitudeRapid, 0)
+        .zip(inp.get(Input::LongitudeRapid, 0));
+    let gnss = inp
+        .get(Input::LatitudeGnss, 0)
+        .zip(inp.get(Input::LongitudeGnss, 0));
+    let position = rapid.or(gnss);
+    // Only a course over ground referenced to true north is Venus's `/Course`.
+    let course = match inp.get(Input::CourseReference, 0) {
+        Some(r) if r == 0.0 => inp.get(Input::Course, 0),
+        _ => None,
+    };
+    let fix = match inp.get(Input::Method, 0) {
+        Some(m) => profile::gps_fix(m as u64),
+        None => Some(i64::from(position.is_some())),
+    };
+    out.push(real(position.map(|p| p.0)));
+    out.push(real(position.map(|p| p.1)));
+    out.push(real(course));
+    out.push(real(inp.get(Input::Speed, 0)));
+    out.push(real(inp.get(Input::Altitude, 0)));
+    out.push(int(fix));
+    out.push(int(whole(inp.get(Input::Satellites, 0))));
+    out.push(int(whole(inp.get(Input::UtcTime, 0))));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(input: Input, chan: u32, value: f64) -> Slot {
+        Slot {
+            input,
+            chan,
+            value,
+            until: Micros::MAX,
+        }
+    }
+
+    #[test]
+    fn battery_power_and_starter_voltage() {
+        let slots = [
+            slot(Input::DcVoltage, 0, 12.5),
+            slot(Input::DcCurrent, 0, -4.0),
+            slot(Input::DcVoltage, 1, 12.8),
+            slot(Input::Soc, 0, 87.0),
+        ];
+        let t = Target {
+            kind: Kind::Battery,
+            chan: 0,
+            dc: [Some(0), Some(1)],
+            chargers: &[],
+        };
+        let mut out = Vec::new();
+        render(&t, Inputs(&slots), &mut out);
+        let at = |p: &str| {
+            let i = Kind::Battery
+                .paths()
+                .iter()
+                .position(|s| s.path == p)
+                .unwrap();
+            out[i].clone()
+        };
+        assert_eq!(at("/Dc/0/Power"), Value::Real(-50.0));
+        assert_eq!(at("/Dc/1/Voltage"), Value::Real(12.8));
+        assert_eq!(at("/Soc"), Value::Real(87.0));
+        assert_eq!(at("/Dc/0/Temperature"), Value::Invalid);
+    }
+
+    #[test]
+    fn tank_remaining_and_status() {
+        let chan = sensor_chan(1, 1);
+        let slots = [
+            slot(Input::Level, chan, 50.0),
+            slot(Input::TankCapacity, chan, 0.2),
+        ];
+        let t = Target {
+            kind: Kind::Tank,
+            chan,
+            dc: [None; 2],
+            chargers: &[],
+        };
+        let mut out = Vec::new();
+        render(&t, Inputs(&slots), &mut out);
+        assert_eq!(out[1], Value::Real(0.1));
+        assert_eq!(out[3], Value::Int(1));
+        assert_eq!(out[4], Value::Int(0));
+        render(&t, Inputs(&[]), &mut out);
+        assert_eq!(out[4], Value::Int(4));
+        assert_eq!(out[0], Value::Invalid);
+    }
+}
