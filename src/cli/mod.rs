@@ -2,6 +2,7 @@
 
 mod decode;
 mod devices;
+mod replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// The devices on a bus: NAME, product and configuration information, state.
     Devices(DevicesArgs),
+    /// The whole gateway over a capture: its Venus services on a D-Bus bus.
+    Replay(replay::ReplayArgs),
 }
 
 /// Output format of `decode`.
@@ -139,5 +142,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(a) => decode::run(a),
         Command::Convert(a) => decode::convert(a),
         Command::Devices(a) => devices::run(a),
+        Command::Replay(a) => replay::run(a),
     }
 }

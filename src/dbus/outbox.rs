@@ -45,6 +45,7 @@ struct Entry {
 struct State {
     services: BTreeMap<String, Entry>,
     dropped: u64,
+    taken: u64,
 }
 
 /// The coalescing queue between the core and the publisher.
@@ -134,7 +135,12 @@ impl Outbox {
 
     /// Everything pending, by service name; the outbox is empty afterwards.
     pub fn take(&self) -> Vec<(String, Pending)> {
-        let services = std::mem::take(&mut self.state().services);
+        let mut st = self.state();
+        if !st.services.is_empty() {
+            st.taken += 1;
+        }
+        let services = std::mem::take(&mut st.services);
+        drop(st);
         services
             .into_iter()
             .map(|(name, e)| {
@@ -148,6 +154,12 @@ impl Outbox {
                 )
             })
             .collect()
+    }
+
+    /// How many non-empty batches were taken: with the publisher's count of
+    /// batches carried out, it tells when everything handed over is on the bus.
+    pub fn batches_taken(&self) -> u64 {
+        self.state().taken
     }
 
     /// Whether nothing is pending.

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,6 +65,7 @@ pub struct Publisher {
     writes_rx: mpsc::Receiver<WriteRequest>,
     gateway: Option<mpsc::Sender<WriteRequest>>,
     stats: PublisherStats,
+    done: Arc<AtomicU64>,
 }
 
 impl Publisher {
@@ -84,12 +86,20 @@ impl Publisher {
             writes_rx,
             gateway,
             stats: PublisherStats::default(),
+            done: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Counters so far.
     pub fn stats(&self) -> PublisherStats {
         self.stats
+    }
+
+    /// The count of outbox batches [`Publisher::run`] has carried out; everything
+    /// handed over is on the bus when it equals [`Outbox::batches_taken`] and the
+    /// outbox is empty (see [`settled`]).
+    pub fn batches_done(&self) -> Arc<AtomicU64> {
+        self.done.clone()
     }
 
     /// The names currently on the bus.
@@ -116,7 +126,11 @@ impl Publisher {
                 () = tokio::time::sleep_until(next_flush), if due => {
                     due = false;
                     let batch = outbox.take();
+                    let counted = !batch.is_empty();
                     self.flush(batch).await;
+                    if counted {
+                        self.done.fetch_add(1, Ordering::Release);
+                    }
                     next_flush = Instant::now() + self.cfg.flush_interval;
                 }
                 Some(w) = self.writes_rx.recv() => self.on_write(w).await,
@@ -319,6 +333,12 @@ impl Publisher {
             }
         }
     }
+}
+
+/// Whether everything handed to `outbox` is on the bus (`done`: from
+/// [`Publisher::batches_done`]).
+pub fn settled(outbox: &Outbox, done: &AtomicU64) -> bool {
+    outbox.is_empty() && outbox.batches_taken() == done.load(Ordering::Acquire)
 }
 
 async fn next_settings_event(settings: &mut Option<Settings>) -> SettingsEvent {

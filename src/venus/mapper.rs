@@ -100,6 +100,8 @@ struct Dev {
     /// DC instances in the order they appeared, and their role once decided.
     dc: Vec<(u8, Option<DcRole>)>,
     dc_since: Option<Micros>,
+    /// DC instances the device sent battery configuration (127513) for.
+    battery_config: Vec<u8>,
     chargers: Vec<u8>,
     gps_since: Option<Micros>,
     gps: Option<bool>,
@@ -237,6 +239,7 @@ impl Mapper {
             services: Vec::new(),
             dc: Vec::new(),
             dc_since: None,
+            battery_config: Vec::new(),
             chargers: Vec::new(),
             gps_since: None,
             gps: None,
@@ -336,6 +339,9 @@ impl Mapper {
                     dev.dc.push((i, None));
                 }
                 dev.dc_since.get_or_insert(now);
+                if pgn == 127513 && !dev.battery_config.contains(&i) && dev.battery_config.len() < 16 {
+                    dev.battery_config.push(i);
+                }
                 store(dev, p.feeds, f, u32::from(i), 0, until, &mut dropped);
             }
             Route::Charger => {
@@ -661,6 +667,12 @@ fn ac_kind(rules: &Rules, name: Option<Name>, input: bool) -> Kind {
 fn dc_role(rules: &Rules, dev: &Dev, i: u8) -> DcRole {
     if let Some(k) = user_kind(rules, dev.id).filter(|&k| is_dc_kind(k)) {
         return DcRole::Service(k);
+    }
+    // Battery configuration (capacity, chemistry) exists only for batteries; it
+    // outweighs a DC type that says otherwise (aava-n2k.data's monitor calls its
+    // battery an alternator).
+    if dev.battery_config.contains(&i) {
+        return DcRole::Service(Kind::Battery);
     }
     let dc_type = Inputs(&dev.slots).get(Input::DcType, u32::from(i));
     match dc_type.map(|t| t as u32) {
