@@ -13,11 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{
-    settled, Bus, Outbox, Publisher, PublisherConfig, Settings, WriteRequest,
-};
+use n2k_dbus::dbus::{settled, Bus, Outbox, Publisher, PublisherConfig, Settings, WriteRequest};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
-use n2k_dbus::logs::LogReader;
+use n2k_dbus::logs::{CaptureClock, LogReader};
 use n2k_dbus::state::machine_unique_number;
 use n2k_dbus::venus::{MapperConfig, Override, Rules, Selector};
 use tokio::sync::{mpsc, oneshot};
@@ -211,14 +209,15 @@ fn gateway_thread(
     let mut records = 0u64;
     let mut clock: Option<(Micros, Instant)> = None;
     let mut now: Micros = 0;
+    let mut capture_clock = CaptureClock::new();
     let mut next = first;
     while let Some(rec) = next {
-        let t = rec.timestamp();
+        let t = capture_clock.time(&rec);
         if !a.fast {
             let (t0, w0) = *clock.get_or_insert((t, Instant::now()));
             pace(&mut gateway, &mut writes, t0, w0, t, a.speed);
         }
-        gateway.on_record(&rec);
+        gateway.on_record_at(t, &rec);
         now = t;
         records += 1;
         gateway.take_transmit();
@@ -236,6 +235,7 @@ fn gateway_thread(
     }
     let services = gateway.mapper().service_names().len();
     if a.hold {
+        gateway.finish(now);
         if let Some(end) = end.take() {
             let _ = end.send(());
         }

@@ -102,7 +102,11 @@ impl Gateway {
 
     /// One capture record at its own timestamp.
     pub fn on_record(&mut self, record: &Record) {
-        let now = record.timestamp();
+        self.on_record_at(record.timestamp(), record);
+    }
+
+    /// One capture record at replay time `now` (see [`crate::logs::CaptureClock`]).
+    pub fn on_record_at(&mut self, now: Micros, record: &Record) {
         self.advance(now);
         if let Some(r) = self.core.on_record(now, record) {
             let id = r.message.id;
@@ -116,6 +120,14 @@ impl Gateway {
             );
         }
         self.drain(now);
+    }
+
+    /// The end of a capture whose services stay on the bus: publishes what still
+    /// waited for more of it ([`Mapper::finish`]).
+    pub fn finish(&mut self, now: Micros) {
+        self.advance(now);
+        self.mapper.finish(now, &self.outbox);
+        self.refresh(now);
     }
 
     /// Runs every timer due up to `now`: the core's, freshness, the bus service.

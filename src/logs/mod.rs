@@ -8,10 +8,12 @@
 
 mod canboat;
 mod candump;
+mod clock;
 mod hex;
 mod writer;
 mod yacht;
 
+pub use clock::{CaptureClock, UNTIMED_SPACING};
 pub use writer::write_candump_log;
 
 use std::fmt;

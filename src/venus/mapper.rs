@@ -122,6 +122,8 @@ pub struct Mapper {
     fields: Fields,
     scratch: Vec<Value>,
     next_sweep: Micros,
+    /// The capture ended: nothing more will come to wait for.
+    finished: bool,
     stats: MapperStats,
 }
 
@@ -135,6 +137,7 @@ impl Mapper {
             fields: Fields::default(),
             scratch: Vec::new(),
             next_sweep: 0,
+            finished: false,
             stats: MapperStats::default(),
         }
     }
@@ -339,7 +342,10 @@ impl Mapper {
                     dev.dc.push((i, None));
                 }
                 dev.dc_since.get_or_insert(now);
-                if pgn == 127513 && !dev.battery_config.contains(&i) && dev.battery_config.len() < 16 {
+                if pgn == 127513
+                    && !dev.battery_config.contains(&i)
+                    && dev.battery_config.len() < 16
+                {
                     dev.battery_config.push(i);
                 }
                 store(dev, p.feeds, f, u32::from(i), 0, until, &mut dropped);
@@ -422,6 +428,20 @@ impl Mapper {
         self.next_sweep
     }
 
+    /// The end of a capture that stays on the bus (`replay --hold`): what still
+    /// waits for facts (identification, DC types, a GNSS receiver, a NAME) is
+    /// decided with what is known, so a short capture shows its devices too.
+    pub fn finish(&mut self, now: Micros, outbox: &Outbox) {
+        self.finished = true;
+        for k in self.known.values_mut() {
+            k.identified = true;
+        }
+        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
+        for id in ids {
+            self.settle(now, id, outbox);
+        }
+    }
+
     /// Withdraws every service (the end of a replay, a shutdown).
     pub fn withdraw_all(&mut self, outbox: &Outbox) {
         let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
@@ -441,6 +461,9 @@ impl Mapper {
     }
 
     fn ready(&self, dev: &Dev, now: Micros) -> bool {
+        if self.finished {
+            return true;
+        }
         match dev.id {
             DeviceId::Name(n) => self.known.get(&n).is_some_and(|k| k.identified),
             DeviceId::Address(_) => now - dev.first_heard >= UNNAMED_WAIT,
@@ -462,8 +485,15 @@ impl Mapper {
         let Some(dev) = self.devices.get_mut(&id) else {
             return;
         };
-        decide_dc(&self.cfg, dev, now, &mut self.stats.dropped);
-        decide_gps(&self.cfg, dev, now, gnss_on_bus, &mut self.stats.dropped);
+        let wait_over = |since: Micros| self.finished || now - since >= DECIDE_WAIT;
+        decide_dc(&self.cfg, dev, wait_over, &mut self.stats.dropped);
+        decide_gps(
+            &self.cfg,
+            dev,
+            wait_over,
+            gnss_on_bus,
+            &mut self.stats.dropped,
+        );
         if ready {
             merge_sensors(dev);
         }
@@ -701,9 +731,14 @@ fn dc_role(rules: &Rules, dev: &Dev, i: u8) -> DcRole {
 
 /// Decides the DC instances once the device's DC messages have had time to show
 /// every instance; later instances are decided as they come.
-fn decide_dc(cfg: &MapperConfig, dev: &mut Dev, now: Micros, dropped: &mut u64) {
+fn decide_dc(
+    cfg: &MapperConfig,
+    dev: &mut Dev,
+    wait_over: impl Fn(Micros) -> bool,
+    dropped: &mut u64,
+) {
     let Some(since) = dev.dc_since else { return };
-    if now - since < DECIDE_WAIT || dev.dc.iter().all(|d| d.1.is_some()) {
+    if !wait_over(since) || dev.dc.iter().all(|d| d.1.is_some()) {
         return;
     }
     let mut todo: Vec<u8> = dev
@@ -753,7 +788,7 @@ fn decide_dc(cfg: &MapperConfig, dev: &mut Dev, now: Micros, dropped: &mut u64) 
 fn decide_gps(
     cfg: &MapperConfig,
     dev: &mut Dev,
-    now: Micros,
+    wait_over: impl Fn(Micros) -> bool,
     gnss_on_bus: bool,
     dropped: &mut u64,
 ) {
@@ -765,7 +800,7 @@ fn decide_gps(
     let receiver = matches!(dev.id, DeviceId::Name(n) if is_gnss(n));
     let decision = if asked || receiver {
         Some(true)
-    } else if now - since >= DECIDE_WAIT {
+    } else if wait_over(since) {
         Some(!gnss_on_bus)
     } else {
         None
