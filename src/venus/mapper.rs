@@ -272,7 +272,9 @@ impl Mapper {
             Route::Temperature { instance, source } => {
                 let i = if instance { code("instance") } else { Some(0) };
                 let Some(i) = i else { return };
-                let s = code(source).unwrap_or(255);
+                // Without a source the message names no sensor (all fields "not
+                // available", as some devices send).
+                let Some(s) = code(source) else { return };
                 let chan = sensor_chan(i, s);
                 let suffix = profile::sensor_suffix(s, i);
                 ensure(
@@ -317,7 +319,15 @@ impl Mapper {
                     (0u8, "waterTemperature", false),
                     (1, "outsideAmbientAirTemperature", true),
                 ] {
+                    let t = profile::Conv::Celsius.apply(f.get(field));
                     let chan = sensor_chan(0, source);
+                    let known = dev
+                        .services
+                        .iter()
+                        .any(|s| s.kind == Kind::Temperature && s.chan == chan);
+                    if t.is_none() && !known {
+                        continue; // a sensor this device does not have
+                    }
                     let suffix = profile::sensor_suffix(source, 0);
                     ensure(
                         &self.cfg,
@@ -328,7 +338,7 @@ impl Mapper {
                         Some(0),
                         &mut dropped,
                     );
-                    let t = profile::Conv::Celsius.apply(f.get(field));
+
                     put(dev, Input::Temperature, chan, t, until, &mut dropped);
                     if pressure {
                         let hpa = profile::Conv::Times(0.01).apply(f.get("atmosphericPressure"));
