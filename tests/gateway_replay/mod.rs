@@ -1,0 +1,189 @@
+//! A capture through the whole gateway (core, mapper, bus service) into a private
+//! dbus-daemon, and a client reading the services back.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use n2k_dbus::can::Micros;
+use n2k_dbus::core::CoreConfig;
+use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig};
+use n2k_dbus::gateway::{Gateway, GatewayConfig};
+use n2k_dbus::logs::{CaptureClock, LogReader, Record};
+use n2k_dbus::venus::{MapperConfig, Rules};
+use zbus::zvariant::OwnedValue;
+
+use crate::private_bus::PrivateBus;
+
+pub const BUS_ITEM: &str = "com.victronenergy.BusItem";
+
+pub type Items = HashMap<String, HashMap<String, OwnedValue>>;
+
+/// The gateway and publisher over one private bus.
+pub struct Rig {
+    pub bus: PrivateBus,
+    pub gateway: Gateway,
+    pub publisher: Publisher,
+    pub client: zbus::Connection,
+    records: Vec<(Micros, Record)>,
+    next: usize,
+}
+
+/// The records of a capture with the times they are replayed at.
+pub fn records(path: &std::path::Path, skip_bad_lines: bool) -> (Vec<(Micros, Record)>, String) {
+    let text = std::fs::read(path).expect("capture");
+    let mut reader =
+        LogReader::new(&text[..], path.display().to_string()).skip_bad_lines(skip_bad_lines);
+    let mut clock = CaptureClock::new();
+    let mut out = Vec::new();
+    while let Some(r) = reader.next_record() {
+        let r = r.expect("capture line");
+        out.push((clock.time(&r), r));
+    }
+    let iface = reader.interface().unwrap_or("can0").to_owned();
+    (out, iface)
+}
+
+impl Rig {
+    /// A gateway for `path` (not yet replayed), active unless `listen_only`.
+    pub async fn new(path: &std::path::Path, listen_only: bool, rules: Rules) -> Rig {
+        Rig::with_records(records(path, false), listen_only, rules).await
+    }
+
+    /// The same for records already read.
+    pub async fn with_records(
+        (records, iface): (Vec<(Micros, Record)>, String),
+        listen_only: bool,
+        rules: Rules,
+    ) -> Rig {
+        let bus = PrivateBus::start();
+        let mut core = CoreConfig::gateway(1001);
+        core.listen_only = listen_only;
+        let gateway = Gateway::new(
+            GatewayConfig {
+                core,
+                mapper: MapperConfig { iface, rules },
+            },
+            Arc::new(Outbox::new()),
+        );
+        let publisher = Publisher::new(
+            PublisherConfig {
+                bus: bus.bus(),
+                flush_interval: Duration::ZERO,
+                properties_changed: false,
+            },
+            None,
+            None,
+        );
+        let client = bus.client().await;
+        Rig {
+            bus,
+            gateway,
+            publisher,
+            client,
+            records,
+            next: 0,
+        }
+    }
+
+    /// The replay time of the last record.
+    pub fn end(&self) -> Micros {
+        self.records.last().map_or(0, |r| r.0)
+    }
+
+    /// Replays the records up to time `t` (included), runs the timers to `t`, and
+    /// carries what the gateway published out on the bus.
+    pub async fn run_to(&mut self, t: Micros) {
+        while let Some((at, r)) = self.records.get(self.next) {
+            if *at > t {
+                break;
+            }
+            self.gateway.on_record_at(*at, r);
+            self.gateway.take_transmit();
+            self.next += 1;
+        }
+        self.gateway.advance(t);
+        self.flush().await;
+    }
+
+    /// Replays everything and ends as `replay --hold` does.
+    pub async fn run_all_and_hold(&mut self) {
+        let end = self.end();
+        self.run_to(end).await;
+        self.gateway.finish(end);
+        self.flush().await;
+    }
+
+    pub async fn flush(&mut self) {
+        let batch = self.gateway.outbox().take();
+        self.publisher.flush(batch).await;
+    }
+
+    /// The `com.victronenergy.*` device services on the bus (not the bus service).
+    pub async fn services(&self) -> Vec<String> {
+        let dbus = zbus::fdo::DBusProxy::new(&self.client)
+            .await
+            .expect("proxy");
+        let mut names: Vec<String> = dbus
+            .list_names()
+            .await
+            .expect("ListNames")
+            .into_iter()
+            .map(|n| n.to_string())
+            .filter(|n| n.starts_with("com.victronenergy.") && !n.contains(".vecan."))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `GetItems` of `service`.
+    pub async fn items(&self, service: &str) -> Items {
+        self.client
+            .call_method(Some(service), "/", Some(BUS_ITEM), "GetItems", &())
+            .await
+            .unwrap_or_else(|e| panic!("GetItems on {service}: {e}"))
+            .body()
+            .deserialize()
+            .expect("a{sa{sv}}")
+    }
+}
+
+/// What a client reads at `path`: a number, a text, or invalid (`None`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    Invalid,
+    Num(f64),
+    Text(String),
+}
+
+pub fn read(items: &Items, path: &str) -> Read {
+    let Some(item) = items.get(path) else {
+        panic!("no path {path} in {:?}", items.keys().collect::<Vec<_>>());
+    };
+    let v = &item["Value"];
+    if let Ok(x) = f64::try_from(v) {
+        return Read::Num(x);
+    }
+    if let Ok(x) = i32::try_from(v) {
+        return Read::Num(f64::from(x));
+    }
+    if let Ok(x) = i64::try_from(v) {
+        return Read::Num(x as f64);
+    }
+    if let Ok(s) = <&str>::try_from(v) {
+        return Read::Text(s.to_owned());
+    }
+    assert_eq!(v.value_signature().to_string(), "ai", "{path}: {v:?}");
+    Read::Invalid
+}
+
+/// Asserts `path` reads `want` (numbers to 1e-6 relative).
+pub fn check(service: &str, items: &Items, path: &str, want: &Read) {
+    let got = read(items, path);
+    let ok = match (&got, want) {
+        (Read::Num(a), Read::Num(b)) => (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+        (a, b) => a == b,
+    };
+    assert!(ok, "{service} {path}: got {got:?}, want {want:?}");
+}
