@@ -1,0 +1,200 @@
+//! The Venus scenarios of `candump-samples/scenarios/venus/` (written by
+//! `scenarios/venus.py`) through the whole gateway into a private dbus-daemon: at
+//! each `#=` time the services on the bus and the values a client reads are the
+//! ones the log states.
+
+mod gateway_replay;
+mod private_bus;
+mod reference;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use gateway_replay::{check, read, Read, Rig};
+use n2k_dbus::venus::Rules;
+
+fn scenario(name: &str) -> PathBuf {
+    reference::samples()
+        .join("scenarios/venus")
+        .join(format!("{name}.log"))
+}
+
+/// One `#=` line: at `t` (µs), either the exact service list or one value.
+enum Check {
+    Services(Vec<String>),
+    Value {
+        service: String,
+        path: String,
+        want: Read,
+    },
+}
+
+fn checks(path: &PathBuf) -> Vec<(i64, Check)> {
+    let text = std::fs::read_to_string(path).expect("scenario");
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some(rest) = line.strip_prefix("#= ") else {
+            continue;
+        };
+        let at = |what: &str| format!("{}:{}: {what}", path.display(), n + 1);
+        let mut words = rest.splitn(2, ' ');
+        let t: f64 = words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("{}", at("a time")));
+        let rest = words.next().unwrap_or("");
+        let t = (t * 1e6).round() as i64;
+        if let Some(list) = rest.strip_prefix("services") {
+            let names = list.split_whitespace().map(str::to_owned).collect();
+            out.push((t, Check::Services(names)));
+            continue;
+        }
+        let mut w = rest.splitn(3, ' ');
+        let (Some(service), Some(p), Some(v)) = (w.next(), w.next(), w.next()) else {
+            panic!("{}", at("<service> <path> <value>"));
+        };
+        let want = if v == "invalid" {
+            Read::Invalid
+        } else if let Some(s) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Read::Text(s.to_owned())
+        } else {
+            Read::Num(v.parse().unwrap_or_else(|_| panic!("{}", at("a number"))))
+        };
+        out.push((
+            t,
+            Check::Value {
+                service: service.to_owned(),
+                path: p.to_owned(),
+                want,
+            },
+        ));
+    }
+    assert!(!out.is_empty(), "{}: no checks", path.display());
+    out
+}
+
+/// Replays scenario `name`, checking each `#=` line at its time; returns the rig.
+async fn run(name: &str) -> Rig {
+    let path = scenario(name);
+    let mut rig = Rig::new(&path, false, Rules::default()).await;
+    let mut cache: BTreeMap<String, gateway_replay::Items> = BTreeMap::new();
+    let mut now = -1;
+    for (t, c) in checks(&path) {
+        if t != now {
+            rig.run_to(t).await;
+            now = t;
+            cache.clear();
+        }
+        match c {
+            Check::Services(want) => {
+                assert_eq!(rig.services().await, want, "{name} at {t} µs")
+            }
+            Check::Value {
+                service,
+                path,
+                want,
+            } => {
+                if !cache.contains_key(&service) {
+                    cache.insert(service.clone(), rig.items(&service).await);
+                }
+                check(
+                    &format!("{name} at {t} µs: {service}"),
+                    &cache[&service],
+                    &path,
+                    &want,
+                );
+            }
+        }
+    }
+    rig
+}
+
+#[tokio::test]
+async fn a_single_tank_sender() {
+    run("single-tank").await.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
+async fn a_four_tank_sender_with_two_fresh_water_tanks() {
+    run("four-tanks").await.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
+async fn a_six_channel_temperature_module() {
+    run("six-temperatures").await.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
+async fn a_battery_monitor_with_two_dc_instances() {
+    run("battery-two-instances")
+        .await
+        .publisher
+        .withdraw_all()
+        .await;
+}
+
+#[tokio::test]
+async fn a_gnss_receiver() {
+    run("gps").await.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
+async fn a_three_phase_ac_meter() {
+    run("three-phase-ac").await.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
+async fn a_charger_and_its_output() {
+    run("charger").await.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
+async fn a_device_going_silent_turns_invalid_then_goes() {
+    let mut rig = run("going-silent").await;
+    // Withdrawn once, published once: no flapping on the way out.
+    let stats = rig.publisher.stats();
+    assert_eq!(stats.published, 2, "the bus service and the tank");
+    assert_eq!(stats.withdrawn, 1, "the tank");
+    rig.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
+async fn a_device_changing_address_keeps_its_service() {
+    let mut rig = run("address-change").await;
+    let end = rig.end();
+    rig.run_to(end).await;
+    let stats = rig.publisher.stats();
+    assert_eq!(
+        stats.published, 2,
+        "the bus service and the tank, once each"
+    );
+    assert_eq!(stats.withdrawn, 0);
+    rig.publisher.withdraw_all().await;
+}
+
+/// Every service and every value a client reads, at the end of a held replay.
+async fn end_state(name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut rig = Rig::new(&scenario(name), false, Rules::default()).await;
+    rig.run_all_and_hold().await;
+    let mut out = BTreeMap::new();
+    for s in rig.services().await {
+        let items = rig.items(&s).await;
+        let values = items
+            .keys()
+            .map(|p| (p.clone(), format!("{:?}", read(&items, p))))
+            .collect();
+        out.insert(s, values);
+    }
+    rig.publisher.withdraw_all().await;
+    out
+}
+
+#[tokio::test]
+async fn the_same_frames_replayed_twice_give_the_same_services() {
+    for name in ["four-tanks", "six-temperatures", "battery-two-instances"] {
+        let first = end_state(name).await;
+        let second = end_state(name).await;
+        assert!(!first.is_empty(), "{name}");
+        assert_eq!(first, second, "{name}");
+    }
+}
