@@ -213,10 +213,9 @@ fn gps(inp: Inputs<'_>, out: &mut Vec<Value>) {
         .zip(inp.get(Input::LongitudeGnss, 0));
     let position = rapid.or(gnss);
     // Only a course over ground referenced to true north is Venus's `/Course`.
-    let course = match inp.get(Input::CourseReference, 0) {
-        Some(r) if r == 0.0 => inp.get(Input::Course, 0),
-        _ => None,
-    };
+    let course = (inp.get(Input::CourseReference, 0) == Some(0.0))
+        .then(|| inp.get(Input::Course, 0))
+        .flatten();
     let fix = match inp.get(Input::Method, 0) {
         Some(m) => profile::gps_fix(m as u64),
         None => Some(i64::from(position.is_some())),
