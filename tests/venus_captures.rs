@@ -377,24 +377,30 @@ async fn candump_samples_2_and_3_position_sources_without_names() {
     assert_services("candumpSample3.txt", false, vec![(gps, g), (temp, t)]).await;
 }
 
-#[tokio::test]
-async fn merrimac_battery_monitor_four_gps_and_environment() {
-    let rf = load("merrimac-ydwg-2020.raw", true);
-    let mut want = vec![
-        // Instance 0 is a battery (127506); instance 1 is the second, /Dc/1.
+/// The battery monitor at address 0 of the Yacht Devices captures: instance 0 a
+/// battery (127506), instance 1 the second battery (/Dc/1), instances 2 and 3
+/// batteries of their own.
+fn four_instance_monitor(rf: &Ref) -> Vec<(String, Vec<(&'static str, Read)>)> {
+    vec![
         (
             svc("battery", "can0_sa0"),
-            battery_paths(&rf, 0, 0.0, Some(1.0)),
+            battery_paths(rf, 0, 0.0, Some(1.0)),
         ),
         (
             svc("battery", "can0_sa0_dc2"),
-            battery_paths(&rf, 0, 2.0, None),
+            battery_paths(rf, 0, 2.0, None),
         ),
         (
             svc("battery", "can0_sa0_dc3"),
-            battery_paths(&rf, 0, 3.0, None),
+            battery_paths(rf, 0, 3.0, None),
         ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn merrimac_battery_monitor_four_gps_and_environment() {
+    let rf = load("merrimac-ydwg-2020.raw", true);
+    let mut want = four_instance_monitor(&rf);
     for src in [16, 21, 22, 45] {
         want.push((svc("gps", &format!("can0_sa{src}")), gps_paths(&rf, src)));
     }
@@ -418,20 +424,7 @@ async fn yacht_devices_captures_temperature_and_batteries() {
 
     // One malformed line is skipped, as canboat's analyzer skips it.
     let rf = load("sample-YDWG02-2.txt", true);
-    let want = vec![
-        (
-            svc("battery", "can0_sa0"),
-            battery_paths(&rf, 0, 0.0, Some(1.0)),
-        ),
-        (
-            svc("battery", "can0_sa0_dc2"),
-            battery_paths(&rf, 0, 2.0, None),
-        ),
-        (
-            svc("battery", "can0_sa0_dc3"),
-            battery_paths(&rf, 0, 3.0, None),
-        ),
-    ];
+    let want = four_instance_monitor(&rf);
     assert_services("sample-YDWG02-2.txt", true, want).await;
 }
 

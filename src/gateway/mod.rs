@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::can::socket::SocketStats;
 use crate::can::{Frame, Micros};
-use crate::core::{Core, CoreConfig, Event, Output};
+use crate::core::{Core, CoreConfig, Event, Output, Received};
 use crate::dbus::{Outbox, Value, WriteOutcome};
 use crate::logs::Record;
 use crate::venus::{BusService, Mapper, MapperConfig};
@@ -87,15 +87,7 @@ impl Gateway {
     pub fn on_frame(&mut self, now: Micros, frame: &Frame) {
         self.advance(now);
         if let Some(r) = self.core.on_frame(now, frame) {
-            let id = r.message.id;
-            self.mapper.on_message(
-                now,
-                id.source,
-                r.device,
-                id.pgn,
-                r.message.data,
-                &self.outbox,
-            );
+            deliver(&mut self.mapper, &self.outbox, now, &r);
         }
         self.drain(now);
     }
@@ -109,15 +101,7 @@ impl Gateway {
     pub fn on_record_at(&mut self, now: Micros, record: &Record) {
         self.advance(now);
         if let Some(r) = self.core.on_record(now, record) {
-            let id = r.message.id;
-            self.mapper.on_message(
-                now,
-                id.source,
-                r.device,
-                id.pgn,
-                r.message.data,
-                &self.outbox,
-            );
+            deliver(&mut self.mapper, &self.outbox, now, &r);
         }
         self.drain(now);
     }
@@ -217,4 +201,10 @@ impl Gateway {
             self.refresh(now);
         }
     }
+}
+
+/// A message the core completed, to the mapper.
+fn deliver(mapper: &mut Mapper, outbox: &Outbox, now: Micros, r: &Received<'_>) {
+    let id = r.message.id;
+    mapper.on_message(now, id.source, r.device, id.pgn, r.message.data, outbox);
 }

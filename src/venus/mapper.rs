@@ -276,16 +276,7 @@ impl Mapper {
                 // available", as some devices send).
                 let Some(s) = code(source) else { return };
                 let chan = sensor_chan(i, s);
-                let suffix = profile::sensor_suffix(s, i);
-                ensure(
-                    &self.cfg,
-                    dev,
-                    Kind::Temperature,
-                    chan,
-                    Some(suffix),
-                    Some(i),
-                    &mut dropped,
-                );
+                ensure_sensor(&self.cfg, dev, chan, &mut dropped);
                 store(dev, p.feeds, f, chan, 0, until, &mut dropped);
             }
             Route::Humidity | Route::Pressure => {
@@ -300,16 +291,7 @@ impl Mapper {
                 };
                 let chan = sensor_of_instance(dev, i).unwrap_or_else(|| {
                     let chan = sensor_chan(i, own);
-                    let suffix = profile::sensor_suffix(own, i);
-                    ensure(
-                        &self.cfg,
-                        dev,
-                        Kind::Temperature,
-                        chan,
-                        Some(suffix),
-                        Some(i),
-                        &mut dropped,
-                    );
+                    ensure_sensor(&self.cfg, dev, chan, &mut dropped);
                     chan
                 });
                 store(dev, p.feeds, f, chan, 0, until, &mut dropped);
@@ -328,16 +310,7 @@ impl Mapper {
                     if t.is_none() && !known {
                         continue; // a sensor this device does not have
                     }
-                    let suffix = profile::sensor_suffix(source, 0);
-                    ensure(
-                        &self.cfg,
-                        dev,
-                        Kind::Temperature,
-                        chan,
-                        Some(suffix),
-                        Some(0),
-                        &mut dropped,
-                    );
+                    ensure_sensor(&self.cfg, dev, chan, &mut dropped);
 
                     put(dev, Input::Temperature, chan, t, until, &mut dropped);
                     if pressure {
@@ -622,6 +595,21 @@ fn ensure(
         published: false,
         shown: Vec::new(),
     });
+}
+
+/// The temperature sensor on `chan` (instance and source), created when new.
+fn ensure_sensor(cfg: &MapperConfig, dev: &mut Dev, chan: u32, dropped: &mut u64) {
+    let (instance, source) = ((chan >> 8) as u8, chan as u8);
+    let suffix = profile::sensor_suffix(source, instance);
+    ensure(
+        cfg,
+        dev,
+        Kind::Temperature,
+        chan,
+        Some(suffix),
+        Some(instance),
+        dropped,
+    );
 }
 
 /// The temperature sensor channel of `instance` that humidity or pressure joins.
