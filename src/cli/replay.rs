@@ -244,7 +244,7 @@ fn gateway_thread(
     if reader.bad_lines() > 0 {
         eprintln!("n2k-dbus: skipped {} malformed line(s)", reader.bad_lines());
     }
-    let services = gateway.mapper().service_names().len();
+    let services = gateway.mapper().published();
     if a.hold {
         gateway.finish(now);
         if let Some(end) = end.take() {

@@ -92,11 +92,6 @@ impl Gateway {
         self.drain(now);
     }
 
-    /// One capture record at its own timestamp.
-    pub fn on_record(&mut self, record: &Record) {
-        self.on_record_at(record.timestamp(), record);
-    }
-
     /// One capture record at replay time `now` (see [`crate::logs::CaptureClock`]).
     pub fn on_record_at(&mut self, now: Micros, record: &Record) {
         self.advance(now);

@@ -147,13 +147,12 @@ impl Mapper {
         self.stats
     }
 
-    /// The names of the services published (or about to be), for diagnostics.
-    pub fn service_names(&self) -> Vec<String> {
+    /// How many device services are published (or about to be).
+    pub fn published(&self) -> usize {
         self.devices
             .values()
-            .flat_map(|d| d.services.iter().filter(|s| s.published))
-            .map(|s| s.name.clone())
-            .collect()
+            .map(|d| d.services.iter().filter(|s| s.published).count())
+            .sum()
     }
 
     /// A device's state changed in the core. `device` is the core's record of the
@@ -455,26 +454,23 @@ impl Mapper {
 
     /// Decides what can be decided, publishes what is ready, sends what changed.
     fn settle(&mut self, now: Micros, id: DeviceId, outbox: &Outbox) {
-        let gnss_on_bus = self.known.keys().any(|&n| is_gnss(n));
-        let Some(dev) = self.devices.get(&id) else {
-            return;
+        let ready = match self.devices.get(&id) {
+            Some(dev) => self.ready(dev, now),
+            None => return,
         };
-        let ready = self.ready(dev, now);
-        let identity = match id {
-            DeviceId::Name(n) => self.known.get(&n).map(|k| k.identity.clone()),
-            DeviceId::Address(_) => None,
-        }
-        .unwrap_or_default();
         let Some(dev) = self.devices.get_mut(&id) else {
             return;
         };
+        // What follows runs for every mapped message: the device table is only
+        // read where a decision or a publication needs it.
+        let known = &self.known;
         let wait_over = |since: Micros| self.finished || now - since >= DECIDE_WAIT;
         decide_dc(&self.cfg, dev, wait_over, &mut self.stats.dropped);
         decide_gps(
             &self.cfg,
             dev,
             wait_over,
-            gnss_on_bus,
+            || known.keys().any(|&n| is_gnss(n)),
             &mut self.stats.dropped,
         );
         if ready {
@@ -498,7 +494,12 @@ impl Mapper {
                 }
             } else if ready {
                 s.shown.clone_from(&self.scratch);
-                outbox.publish(spec(&self.cfg, id, s, &identity));
+                let identity = match id {
+                    DeviceId::Name(n) => known.get(&n).map(|k| &k.identity),
+                    DeviceId::Address(_) => None,
+                };
+                let none = Identity::default();
+                outbox.publish(spec(&self.cfg, id, s, identity.unwrap_or(&none)));
                 s.published = true;
                 self.stats.published += 1;
             }
@@ -787,7 +788,7 @@ fn decide_gps(
     cfg: &MapperConfig,
     dev: &mut Dev,
     wait_over: impl Fn(Micros) -> bool,
-    gnss_on_bus: bool,
+    gnss_on_bus: impl Fn() -> bool,
     dropped: &mut u64,
 ) {
     let Some(since) = dev.gps_since else { return };
@@ -799,7 +800,7 @@ fn decide_gps(
     let decision = if asked || receiver {
         Some(true)
     } else if wait_over(since) {
-        Some(!gnss_on_bus)
+        Some(!gnss_on_bus())
     } else {
         None
     };
