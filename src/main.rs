@@ -7,7 +7,8 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
-    cli::init_logging(args.verbose);
+    let daemon = matches!(args.command, cli::Command::Run(_));
+    cli::init_logging(args.verbose, daemon);
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -2,6 +2,7 @@
 
 pub mod frame;
 pub mod id;
+pub mod link;
 pub mod socket;
 
 pub use frame::{Frame, Micros};

@@ -1,7 +1,7 @@
 //! `n2k-dbus devices`: the device table of a capture or a live bus.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use n2k_dbus::core::{Core, CoreConfig, Event, Output};
 use n2k_dbus::devices::{Device, Heard, Lifecycle};
 use n2k_dbus::json::canboat::write_json_str;
 use n2k_dbus::logs::LogReader;
-use n2k_dbus::state::{machine_unique_number, State};
+use n2k_dbus::state::State;
 use n2k_dbus::time::write_iso_millis;
 use tracing::{info, warn};
 
@@ -47,33 +47,8 @@ fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Core> {
     Ok(core)
 }
 
-/// Our identity on a live bus: unique number and preferred address from the flags,
-/// else the state file, else this machine.
-fn identity(iface: &str, a: &DevicesArgs) -> (CoreConfig, PathBuf, State) {
-    let path = a.state_dir.join(format!("{iface}.state"));
-    let mut state = match State::load(&path) {
-        Ok(s) => s,
-        Err(e) => {
-            warn!("{e}; starting from a fresh state");
-            State::default()
-        }
-    };
-    let unique = a
-        .unique_number
-        .or(state.unique_number())
-        .or_else(|| machine_unique_number(iface))
-        .unwrap_or((now_micros() as u32) & 0x1F_FFFF);
-    state.set_unique_number(unique);
-    let mut cfg = CoreConfig::gateway(unique);
-    if let Some(addr) = a.address.or(state.address()) {
-        cfg.preferred_address = addr;
-    }
-    cfg.listen_only = a.listen_only;
-    (cfg, path, state)
-}
-
 fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
-    let (cfg, state_path, mut state) = identity(iface, a);
+    let (cfg, state_path, mut state) = a.node.identity(iface);
     let (rt, mut src) = super::open_live(iface)?;
     rt.block_on(async move {
         info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");

@@ -2,12 +2,22 @@
 
 mod decode;
 mod devices;
+mod notify;
 mod replay;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand, ValueEnum};
+use n2k_dbus::can::socket::now_micros;
+use n2k_dbus::core::CoreConfig;
+use n2k_dbus::dbus::{Bus, PublisherConfig};
+use n2k_dbus::gateway::GatewayConfig;
+use n2k_dbus::state::{machine_unique_number, State};
+use n2k_dbus::venus::{MapperConfig, Override, Rules, Selector};
 
 /// NMEA 2000 / VE.Can to Victron Venus OS D-Bus gateway.
 #[derive(Debug, Parser)]
@@ -28,6 +38,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// The devices on a bus: NAME, product and configuration information, state.
     Devices(DevicesArgs),
+    /// The daemon: join a SocketCAN interface and publish its devices on D-Bus.
+    Run(run::RunArgs),
     /// The whole gateway over a capture: its Venus services on a D-Bus bus.
     Replay(replay::ReplayArgs),
 }
@@ -86,13 +98,24 @@ pub struct DevicesArgs {
     /// One JSON object per device (and per address heard without a NAME).
     #[arg(long)]
     pub json: bool,
-    /// On a live bus: transmit nothing, learn only from what others send.
-    #[arg(long)]
-    pub listen_only: bool,
     /// On a live bus: seconds between two tables.
     #[arg(long, default_value_t = 2)]
     pub every: u64,
-    /// Where the state file (`<interface>.state`: our address, our unique number) lives.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Count and skip malformed lines instead of stopping at the first one.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+}
+
+/// Our node on a live bus: who it is and whether it speaks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NodeArgs {
+    /// Transmit nothing: no address claim, no requests; learn only from what others send.
+    #[arg(long)]
+    pub listen_only: bool,
+    /// Where the state files (`<interface>.state`: our address and unique number;
+    /// `<interface>.settings`: instances and names while no settings service runs) live.
     #[arg(long, default_value = "/var/lib/n2k-dbus")]
     pub state_dir: PathBuf,
     /// Our NAME's unique number (21 bits); by default derived from /etc/machine-id.
@@ -101,9 +124,81 @@ pub struct DevicesArgs {
     /// The address to claim first (0–251); by default the one held last time.
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=251))]
     pub address: Option<u8>,
-    /// Count and skip malformed lines instead of stopping at the first one.
+}
+
+impl NodeArgs {
+    /// Our identity on `iface`: unique number and preferred address from the flags,
+    /// else the state file, else this machine. Also the state file and its content.
+    pub fn identity(&self, iface: &str) -> (CoreConfig, PathBuf, State) {
+        let path = self.state_dir.join(format!("{iface}.state"));
+        let mut state = match State::load(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("{e}; starting from a fresh state");
+                State::default()
+            }
+        };
+        let unique = self
+            .unique_number
+            .or(state.unique_number())
+            .or_else(|| machine_unique_number(iface))
+            .unwrap_or((now_micros() as u32) & 0x1F_FFFF);
+        state.set_unique_number(unique);
+        let mut cfg = CoreConfig::gateway(unique);
+        if let Some(addr) = self.address.or(state.address()) {
+            cfg.preferred_address = addr;
+        }
+        cfg.listen_only = self.listen_only;
+        (cfg, path, state)
+    }
+}
+
+/// How devices become services and how they are published: shared by every command
+/// that publishes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServiceArgs {
+    /// Devices that get no service: name:<16 hex>, unique:<n> or manufacturer:<code>
+    /// (e.g. manufacturer:358 where Victron's gateway shows Victron products).
+    #[arg(long, value_name = "DEVICE")]
+    pub exclude: Vec<Selector>,
+    /// Correct a device's type: <device>=<type>, e.g. unique:478868=dcload.
+    #[arg(long = "type", value_name = "DEVICE=TYPE")]
+    pub types: Vec<Override>,
+    /// A gps service for every position source, not only GNSS receivers.
     #[arg(long)]
-    pub skip_bad_lines: bool,
+    pub gps_from_any: bool,
+    /// Shortest time between two flushes to D-Bus, in ms.
+    #[arg(long, default_value_t = 100)]
+    pub flush_ms: u64,
+    /// Also send per-path PropertiesChanged signals.
+    #[arg(long)]
+    pub properties_changed: bool,
+}
+
+impl ServiceArgs {
+    /// The gateway of interface `iface` with these rules and node `core`.
+    pub fn gateway(&self, iface: &str, core: CoreConfig) -> GatewayConfig {
+        GatewayConfig {
+            core,
+            mapper: MapperConfig {
+                iface: iface.to_owned(),
+                rules: Rules {
+                    exclude: self.exclude.clone(),
+                    overrides: self.types.clone(),
+                    gps_from_any: self.gps_from_any,
+                },
+            },
+        }
+    }
+
+    /// The publisher's settings for `bus`.
+    pub fn publisher(&self, bus: &Bus) -> PublisherConfig {
+        PublisherConfig {
+            bus: bus.clone(),
+            flush_interval: Duration::from_millis(self.flush_ms),
+            properties_changed: self.properties_changed,
+        }
+    }
 }
 
 /// A single-threaded tokio runtime with `iface` opened in it, for the live commands.
@@ -121,9 +216,26 @@ fn open_live(
     Ok((rt, src))
 }
 
+/// SIGINT or SIGTERM.
+pub async fn signalled() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 /// Sets up `tracing` to standard error.
-pub fn init_logging(verbose: u8) {
+pub fn init_logging(verbose: u8, daemon: bool) {
     let default = match verbose {
+        0 if daemon => "info",
         0 => "warn",
         1 => "debug",
         _ => "trace",
@@ -133,6 +245,7 @@ pub fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -142,6 +255,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(a) => decode::run(a),
         Command::Convert(a) => decode::convert(a),
         Command::Devices(a) => devices::run(a),
+        Command::Run(a) => run::run(a),
         Command::Replay(a) => replay::run(a),
     }
 }

@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{settled, Bus, Outbox, Publisher, PublisherConfig, Settings, WriteRequest};
-use n2k_dbus::gateway::{Gateway, GatewayConfig};
+use n2k_dbus::dbus::{settled, Bus, Outbox, Publisher, Settings, WriteRequest};
+use n2k_dbus::gateway::Gateway;
 use n2k_dbus::logs::{CaptureClock, LogReader};
 use n2k_dbus::state::machine_unique_number;
-use n2k_dbus::venus::{MapperConfig, Override, Rules, Selector};
 use tokio::sync::{mpsc, oneshot};
 
 use super::decode::open;
+use super::{signalled, ServiceArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
@@ -45,22 +45,8 @@ pub struct ReplayArgs {
     /// Interface name for the service names when the capture names none.
     #[arg(long, default_value = "can0")]
     pub interface: String,
-    /// Devices that get no service: name:<16 hex>, unique:<n> or manufacturer:<code>
-    /// (e.g. manufacturer:358 where Victron's gateway shows Victron products).
-    #[arg(long, value_name = "DEVICE")]
-    pub exclude: Vec<Selector>,
-    /// Correct a device's type: <device>=<type>, e.g. unique:478868=dcload.
-    #[arg(long = "type", value_name = "DEVICE=TYPE")]
-    pub types: Vec<Override>,
-    /// A gps service for every position source, not only GNSS receivers.
-    #[arg(long)]
-    pub gps_from_any: bool,
-    /// Shortest time between two flushes to D-Bus, in ms.
-    #[arg(long, default_value_t = 100)]
-    pub flush_ms: u64,
-    /// Also send per-path PropertiesChanged signals.
-    #[arg(long)]
-    pub properties_changed: bool,
+    #[command(flatten)]
+    pub services: ServiceArgs,
     /// Count and skip malformed lines instead of stopping at the first one.
     #[arg(long)]
     pub skip_bad_lines: bool,
@@ -96,15 +82,7 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         Err(e) => anyhow::bail!("cannot connect to the {} bus: {e}", a.dbus),
     };
     let (writes_tx, writes_rx) = mpsc::channel(64);
-    let publisher = Publisher::new(
-        PublisherConfig {
-            bus: a.dbus.clone(),
-            flush_interval: Duration::from_millis(a.flush_ms),
-            properties_changed: a.properties_changed,
-        },
-        settings,
-        Some(writes_tx),
-    );
+    let publisher = Publisher::new(a.services.publisher(&a.dbus), settings, Some(writes_tx));
     let done = publisher.batches_done();
     let (end_tx, end_rx) = oneshot::channel();
     let gateway_outbox = outbox.clone();
@@ -162,22 +140,6 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// SIGINT or SIGTERM.
-async fn signalled() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 /// Reads the capture and drives the gateway; `end` is told when the capture is
 /// done. With `--hold`, it then answers writes until the publisher goes away.
 fn gateway_thread(
@@ -193,20 +155,7 @@ fn gateway_thread(
     let unique = machine_unique_number(&iface).unwrap_or(1);
     let mut core = CoreConfig::gateway(unique);
     core.listen_only = a.listen_only;
-    let mut gateway = Gateway::new(
-        GatewayConfig {
-            core,
-            mapper: MapperConfig {
-                iface,
-                rules: Rules {
-                    exclude: a.exclude.clone(),
-                    overrides: a.types.clone(),
-                    gps_from_any: a.gps_from_any,
-                },
-            },
-        },
-        outbox,
-    );
+    let mut gateway = Gateway::new(a.services.gateway(&iface, core), outbox);
     let started = Instant::now();
     let mut records = 0u64;
     let mut clock: Option<(Micros, Instant)> = None;

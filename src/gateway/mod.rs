@@ -151,6 +151,22 @@ impl Gateway {
         outcome
     }
 
+    /// The interface went down: measured values turn invalid at once; the services
+    /// stay until their devices are gone or the daemon gives the link up.
+    pub fn link_down(&mut self, now: Micros) {
+        self.advance(now);
+        self.mapper.invalidate(now, &self.outbox);
+        self.transmit.clear();
+    }
+
+    /// Our address on the bus, once claimed.
+    pub fn own_address(&self) -> Option<u8> {
+        match self.core.claim_state() {
+            crate::network::ClaimState::Claimed { address } => Some(address),
+            _ => None,
+        }
+    }
+
     /// Withdraws every service: the end of a replay or a shutdown.
     pub fn withdraw_all(&mut self) {
         self.mapper.withdraw_all(&self.outbox);

@@ -405,6 +405,19 @@ impl Mapper {
         }
     }
 
+    /// The bus went away (the interface is down): every measured value is invalid
+    /// now rather than when it would have aged out. Values that hold while the
+    /// device is on the bus (battery configuration) stay.
+    pub fn invalidate(&mut self, now: Micros, outbox: &Outbox) {
+        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
+        for id in ids {
+            if let Some(dev) = self.devices.get_mut(&id) {
+                dev.slots.retain(|s| s.until == Micros::MAX);
+            }
+            self.settle(now, id, outbox);
+        }
+    }
+
     /// When [`Mapper::on_tick`] has work next.
     pub fn next_sweep(&self) -> Micros {
         self.next_sweep

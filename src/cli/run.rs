@@ -1,0 +1,387 @@
+//! `n2k-dbus run`: the live daemon on one SocketCAN interface.
+//!
+//! One single-threaded tokio runtime carries everything: the socket, the gateway's
+//! timers, the writes of D-Bus clients and the publisher. The loop owns the gateway
+//! and the socket; the interface may be missing, go down and come back at any
+//! time, and none of that ends the process — only SIGTERM or SIGINT do.
+
+use std::io;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use n2k_dbus::can::link::{link_state, LinkState};
+use n2k_dbus::can::socket::{now_micros, CanSource};
+use n2k_dbus::can::{Frame, Micros};
+use n2k_dbus::dbus::{Bus, Outbox, Publisher, Settings, WriteOutcome, WriteRequest};
+use n2k_dbus::gateway::{Gateway, GatewayConfig};
+use n2k_dbus::network::ClaimState;
+use n2k_dbus::state::State;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use super::notify::Notifier;
+use super::{signalled, NodeArgs, ServiceArgs};
+
+const SECOND: Micros = 1_000_000;
+/// How often an interface that is up is checked for having gone down.
+const LINK_CHECK: Micros = SECOND;
+/// The longest wait between two tries of a missing or down interface.
+const MAX_RETRY: Micros = 30 * SECOND;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The SocketCAN interface of the NMEA 2000 / VE.Can bus.
+    #[arg(short = 'i', long = "interface", default_value = "can0")]
+    pub interface: String,
+    /// The bus to publish on: system (as on Venus OS), session or a D-Bus address.
+    #[arg(long, default_value = "system")]
+    pub dbus: Bus,
+    #[command(flatten)]
+    pub node: NodeArgs,
+    #[command(flatten)]
+    pub services: ServiceArgs,
+    /// Seconds the interface may stay down before its services are withdrawn (their
+    /// values are invalid from the first moment).
+    #[arg(long, default_value_t = 10)]
+    pub link_grace: u64,
+}
+
+pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(daemon(a))
+}
+
+async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let iface = a.interface.clone();
+    let (core, state_path, state) = a.node.identity(&iface);
+    if let Err(e) = std::fs::create_dir_all(&a.node.state_dir) {
+        warn!(dir = %a.node.state_dir.display(), error = %e, "cannot create the state folder; nothing will be remembered");
+    }
+    let settings_file = a.node.state_dir.join(format!("{iface}.settings"));
+    let settings = Settings::connect(&a.dbus, Some(settings_file))
+        .await
+        .with_context(|| format!("cannot connect to the {} bus", a.dbus))?;
+    let outbox = Arc::new(Outbox::new());
+    let (writes_tx, mut writes) = mpsc::channel(64);
+    let publisher = Publisher::new(
+        a.services.publisher(&a.dbus),
+        Some(settings),
+        Some(writes_tx),
+    );
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let publisher = tokio::spawn(publisher.run(outbox.clone(), async {
+        let _ = stop_rx.await;
+    }));
+
+    info!(interface = %iface, name = %core.name, listen_only = core.listen_only, bus = %a.dbus, "starting");
+    let mut live = Live {
+        iface,
+        config: a.services.gateway(&a.interface, core),
+        outbox,
+        gateway: None,
+        src: None,
+        link: Link::Waiting {
+            next_try: 0,
+            delay: SECOND,
+            last: None,
+        },
+        grace: a.link_grace.saturating_mul(SECOND as u64) as Micros,
+        down_since: None,
+        claim: ClaimState::Idle,
+        state,
+        state_path,
+        notifier: Notifier::from_env(),
+        ready: false,
+        send_errors: 0,
+    };
+    let stop = signalled();
+    tokio::pin!(stop);
+    loop {
+        let now = now_micros();
+        live.step(now).await;
+        let wake = live.next_wake(now);
+        tokio::select! {
+            biased;
+            () = &mut stop => break,
+            r = recv(&mut live.src) => match r {
+                Ok(frame) => live.on_frame(&frame),
+                Err(e) => live.lost(now_micros(), &e.to_string()),
+            },
+            Some(w) = writes.recv() => live.on_write(w),
+            () = tokio::time::sleep(wake) => {}
+        }
+    }
+
+    live.notifier.notify("STOPPING=1");
+    let services = live.gateway.as_ref().map_or(0, |g| g.mapper().published());
+    if let Some(g) = &mut live.gateway {
+        g.withdraw_all();
+    }
+    let _ = stop_tx.send(());
+    let stats = publisher.await.context("the publisher stopped")?;
+    info!(
+        services,
+        withdrawn = stats.withdrawn,
+        "stopped; every service withdrawn"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the interface stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Not open: the next try is at `next_try`, the one after `delay` later. `last`
+    /// is what the previous try found, so a message is written on a change.
+    Waiting {
+        next_try: Micros,
+        delay: Micros,
+        last: Option<LinkState>,
+    },
+    /// Open; checked again at `next_check`.
+    Up { next_check: Micros },
+}
+
+/// The daemon's state between two wake-ups.
+struct Live {
+    iface: String,
+    config: GatewayConfig,
+    outbox: Arc<Outbox>,
+    /// Created when the interface first opens; dropped (services withdrawn) when it
+    /// stays down longer than `grace`.
+    gateway: Option<Gateway>,
+    src: Option<CanSource>,
+    link: Link,
+    grace: Micros,
+    /// Since when the interface is down.
+    down_since: Option<Micros>,
+    /// Our claim as last seen, to notice changes.
+    claim: ClaimState,
+    state: State,
+    state_path: std::path::PathBuf,
+    notifier: Notifier,
+    ready: bool,
+    send_errors: u64,
+}
+
+impl Live {
+    /// Everything due at `now`: the interface, the gateway's timers, our address,
+    /// the frames to send.
+    async fn step(&mut self, now: Micros) {
+        match self.link {
+            Link::Waiting { next_try, .. } if now >= next_try => self.try_open(now),
+            Link::Up { next_check } if now >= next_check => match link_state(&self.iface) {
+                LinkState::Up | LinkState::Unknown => {
+                    self.link = Link::Up {
+                        next_check: now + LINK_CHECK,
+                    }
+                }
+                s => self.lost(now, describe(s)),
+            },
+            _ => {}
+        }
+        if let (Some(since), Some(g)) = (self.down_since, &mut self.gateway) {
+            if now >= since.saturating_add(self.grace) {
+                warn!(interface = %self.iface, "down for {} s: every service withdrawn until it returns", self.grace / SECOND);
+                g.withdraw_all();
+                self.gateway = None;
+            }
+        }
+        let Some(gateway) = &mut self.gateway else {
+            return;
+        };
+        if let Some(src) = &self.src {
+            gateway.set_link(src.stats());
+        }
+        gateway.advance(now);
+        self.on_claim();
+        let frames = match &mut self.gateway {
+            Some(g) => g.take_transmit(),
+            None => Vec::new(),
+        };
+        self.send(&frames).await;
+    }
+
+    fn on_frame(&mut self, frame: &Frame) {
+        if let Some(g) = &mut self.gateway {
+            g.on_frame(frame.timestamp, frame);
+        }
+    }
+
+    fn on_write(&mut self, w: WriteRequest) {
+        let outcome = match &mut self.gateway {
+            Some(g) => g.on_write(now_micros(), &w.service, &w.path, &w.value),
+            None => WriteOutcome::Refused(format!("{} is down", self.iface)),
+        };
+        let _ = w.reply.send(outcome);
+    }
+
+    /// When the loop must run again without a frame or a write.
+    fn next_wake(&self, now: Micros) -> Duration {
+        let link = match self.link {
+            Link::Waiting { next_try, .. } => next_try,
+            Link::Up { next_check } => next_check,
+        };
+        let gateway = self.gateway.as_ref().map_or(Micros::MAX, |g| g.next_wake());
+        let withdraw = match (self.down_since, &self.gateway) {
+            (Some(since), Some(_)) => since.saturating_add(self.grace),
+            _ => Micros::MAX,
+        };
+        let at = link.min(gateway).min(withdraw);
+        Duration::from_micros(at.saturating_sub(now).clamp(0, MAX_RETRY) as u64)
+    }
+
+    /// Opens the interface if it is there and up; otherwise says why, once per
+    /// change, and tries again later (1 s, doubling up to 30 s).
+    fn try_open(&mut self, now: Micros) {
+        let Link::Waiting { delay, last, .. } = self.link else {
+            return;
+        };
+        let state = link_state(&self.iface);
+        let opened = match state {
+            LinkState::Up | LinkState::Unknown => CanSource::open(&self.iface)
+                .map_err(|e| format!("cannot open CAN interface {}: {e}", self.iface)),
+            s => Err(describe_for(&self.iface, s)),
+        };
+        match opened {
+            Ok(src) => {
+                info!(interface = %self.iface, "interface up; listening");
+                self.src = Some(src);
+                self.link = Link::Up {
+                    next_check: now + LINK_CHECK,
+                };
+                if self.gateway.is_none() {
+                    let mut g = Gateway::new(self.config.clone(), self.outbox.clone());
+                    g.start(now);
+                    self.gateway = Some(g);
+                    self.claim = ClaimState::Idle;
+                }
+                self.down_since = None;
+                if self.config.core.listen_only {
+                    self.mark_ready("listening (listen-only)");
+                }
+            }
+            Err(why) => {
+                if last != Some(state) {
+                    warn!(
+                        "{why}; trying again in {} s, then less and less often",
+                        delay / SECOND
+                    );
+                } else {
+                    debug!("{why}; trying again in {} s", delay / SECOND);
+                }
+                self.notifier.notify(&format!("STATUS={why}"));
+                self.link = Link::Waiting {
+                    next_try: now + delay,
+                    delay: (delay * 2).min(MAX_RETRY),
+                    last: Some(state),
+                };
+            }
+        }
+    }
+
+    /// The interface went away (a read failed, or sysfs says it is down).
+    fn lost(&mut self, now: Micros, why: &str) {
+        warn!(interface = %self.iface, "interface lost: {why}; values are invalid until it returns");
+        self.src = None;
+        self.down_since.get_or_insert(now);
+        self.link = Link::Waiting {
+            next_try: now + SECOND,
+            delay: SECOND,
+            last: None,
+        };
+        if let Some(g) = &mut self.gateway {
+            g.link_down(now);
+        }
+    }
+
+    /// Logs and remembers our address when it changes; the first one makes us ready.
+    fn on_claim(&mut self) {
+        let Some(g) = &self.gateway else {
+            return;
+        };
+        let claim = g.core().claim_state();
+        let changed = match (self.claim, claim) {
+            (ClaimState::Claimed { address: a }, ClaimState::Claimed { address: b }) => a != b,
+            (ClaimState::CannotClaim, ClaimState::CannotClaim) => false,
+            (ClaimState::Claimed { .. } | ClaimState::CannotClaim, _) => true,
+            (_, ClaimState::Claimed { .. } | ClaimState::CannotClaim) => true,
+            _ => false,
+        };
+        self.claim = claim;
+        if !changed {
+            return;
+        }
+        match claim {
+            ClaimState::Claimed { address } => {
+                info!(interface = %self.iface, address, "address claimed");
+                self.state.set_address(address);
+                if let Err(e) = self.state.save(&self.state_path) {
+                    warn!("{e}");
+                }
+                self.mark_ready(&format!("on {} at address {address}", self.iface));
+            }
+            ClaimState::CannotClaim => {
+                warn!(interface = %self.iface, "no free address: transmitting nothing, listening only");
+                self.mark_ready("no free address: listening only");
+            }
+            _ => info!(interface = %self.iface, "address lost; claiming again"),
+        }
+    }
+
+    fn mark_ready(&mut self, status: &str) {
+        if !self.ready {
+            self.ready = true;
+            self.notifier.notify(&format!("READY=1\nSTATUS={status}"));
+        } else {
+            self.notifier.notify(&format!("STATUS={status}"));
+        }
+    }
+
+    /// Puts the gateway's frames on the bus; failures are counted, not fatal (a bus
+    /// with nobody else on it fills the transmit queue).
+    async fn send(&mut self, frames: &[Frame]) {
+        let Some(src) = &self.src else {
+            return;
+        };
+        for f in frames {
+            if let Err(e) = src.send(f).await {
+                self.send_errors += 1;
+                if self.send_errors.is_power_of_two() {
+                    warn!(interface = %self.iface, error = %e, count = self.send_errors, "cannot send a frame");
+                }
+            }
+        }
+    }
+}
+
+/// The next frame of an open socket; never, without one.
+async fn recv(src: &mut Option<CanSource>) -> io::Result<Frame> {
+    match src {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn describe(s: LinkState) -> &'static str {
+    match s {
+        LinkState::Down => "it is down",
+        LinkState::Missing => "it no longer exists",
+        LinkState::Up | LinkState::Unknown => "it failed",
+    }
+}
+
+fn describe_for(iface: &str, s: LinkState) -> String {
+    match s {
+        LinkState::Missing => format!(
+            "CAN interface {iface} does not exist (is its driver loaded? `ip link` lists the interfaces)"
+        ),
+        LinkState::Down => format!(
+            "CAN interface {iface} is down (bring it up, e.g. `ip link set {iface} up type can bitrate 250000`)"
+        ),
+        LinkState::Up | LinkState::Unknown => format!("CAN interface {iface} is not usable"),
+    }
+}
