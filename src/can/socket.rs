@@ -7,12 +7,13 @@
 use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use socketcan::{tokio::CanSocket, CanFrame, EmbeddedFrame, Frame as _, SocketOptions};
+use socketcan::{tokio::CanSocket, CanFrame, EmbeddedFrame, ExtendedId, Frame as _, SocketOptions};
 use tracing::{debug, warn};
 
 use super::frame::{Frame, Micros};
 
 const CAN_EFF_FLAG: u32 = 0x8000_0000;
+const CAN_EFF_MASK: u32 = 0x1FFF_FFFF;
 
 /// Counters of what the socket delivered besides data frames.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +76,10 @@ impl CanSource {
 
     /// Sends one extended data frame.
     pub async fn send(&self, frame: &Frame) -> io::Result<()> {
-        let f = CanFrame::from_raw_id(frame.id | CAN_EFF_FLAG, frame.data()).ok_or_else(|| {
+        // Always an extended identifier, also below 0x800 (from_raw_id would make
+        // those standard frames).
+        let id = ExtendedId::new(frame.id & CAN_EFF_MASK);
+        let f = id.and_then(|id| CanFrame::new(id, frame.data())).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "frame does not fit a CAN frame",

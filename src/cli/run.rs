@@ -319,6 +319,8 @@ impl Live {
             ClaimState::Claimed { address } => {
                 info!(interface = %self.iface, address, "address claimed");
                 self.state.set_address(address);
+                // A gateway made after the interface returns starts where this one is.
+                self.config.core.preferred_address = address;
                 if let Err(e) = self.state.save(&self.state_path) {
                     warn!("{e}");
                 }

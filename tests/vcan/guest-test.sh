@@ -1,0 +1,101 @@
+#!/bin/sh
+# The vcan system test, inside the VM. It records; tests/vcan_vm.rs judges.
+#
+# /data holds: tanks.log, battery.log, single-tank.log (candump -L, interface can0),
+# checks.txt ("<service> <path>" per line) and conflict.txt (a cansend frame that
+# claims our address with a lower NAME).
+B=unix:path=/tmp/bus
+N2K="n2k-dbus run -i vcan0 --dbus $B --link-grace 5"
+
+names() { dbus-send --bus=$B --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames > "$1" 2>&1; }
+values() {
+  : > "$1"
+  while read -r svc path; do
+    [ -n "$svc" ] || continue
+    echo "== $svc $path" >> "$1"
+    dbus-send --bus=$B --print-reply --dest="$svc" "$path" com.victronenergy.BusItem.GetValue >> "$1" 2>&1
+  done < /data/checks.txt
+}
+stop() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
+step() { echo "step: $*"; }
+
+dbus-daemon --config-file=/etc/bus.conf --nofork > /out/dbus-daemon.log 2>&1 &
+while [ ! -S /tmp/bus ]; do sleep 0.1; done
+dbus-monitor --address $B "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged'" > /out/owners.txt 2>&1 &
+MON=$!
+
+step "A: the daemon starts before vcan0 exists"
+$N2K --state-dir /tmp/state --unique-number 1234 --address 100 > /out/run.log 2>&1 &
+PID=$!
+sleep 3
+ip link add dev vcan0 type vcan
+sleep 1
+# candump ends when its interface is down: it starts once vcan0 is up, before the
+# daemon's next try (it waits at least a second between two).
+ip link set vcan0 up
+candump -L vcan0 > /out/a-bus.log &
+DUMP=$!
+sleep 6
+step "A: requests to us"
+cansend vcan0 18EA6420#14F001
+cansend vcan0 18EAFF20#00EE00
+sleep 2
+step "A: canplayer"
+canplayer -I /data/tanks.log vcan0=can0 &
+P1=$!
+canplayer -I /data/battery.log vcan0=can0 &
+P2=$!
+wait $P1 $P2
+sleep 1.5
+names /out/a-names.txt
+values /out/a-values.txt
+
+step "B: a device claims our address with a lower NAME"
+cansend vcan0 "$(cat /data/conflict.txt)"
+sleep 3
+stop $DUMP
+cp /tmp/state/vcan0.state /out/b-state.txt 2>/dev/null
+
+step "C: vcan0 down"
+ip link set vcan0 down
+sleep 2.5
+names /out/c-names-down.txt
+values /out/c-values-down.txt
+sleep 6
+names /out/c-names-gone.txt
+step "C: vcan0 up again"
+ip link set vcan0 up
+candump -L vcan0 > /out/c-bus.log &
+DUMP=$!
+sleep 4
+canplayer -I /data/tanks.log vcan0=can0
+sleep 1.5
+names /out/c-names-back.txt
+values /out/c-values-back.txt
+stop $DUMP
+
+step "D: SIGTERM"
+kill -TERM $PID
+wait $PID
+echo $? > /out/run.exit
+sleep 0.5
+names /out/d-names.txt
+stop $MON
+
+step "E: listen-only"
+candump -L vcan0 > /out/e-bus.log &
+DUMP=$!
+sleep 0.5
+$N2K --listen-only --state-dir /tmp/state-listen --unique-number 1235 > /out/listen.log 2>&1 &
+PID=$!
+sleep 2
+cansend vcan0 18EAFF20#00EE00
+cansend vcan0 18EA0B20#14F001
+canplayer -I /data/single-tank.log vcan0=can0
+sleep 1.5
+names /out/e-names.txt
+stop $PID
+echo $? > /out/listen.exit
+sleep 0.5
+stop $DUMP
+step "done"
