@@ -79,12 +79,14 @@ impl CanSource {
         // Always an extended identifier, also below 0x800 (from_raw_id would make
         // those standard frames).
         let id = ExtendedId::new(frame.id & CAN_EFF_MASK);
-        let f = id.and_then(|id| CanFrame::new(id, frame.data())).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "frame does not fit a CAN frame",
-            )
-        })?;
+        let f = id
+            .and_then(|id| CanFrame::new(id, frame.data()))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "frame does not fit a CAN frame",
+                )
+            })?;
         self.socket.write_frame(f).await
     }
 }

@@ -28,7 +28,7 @@ const SECOND: Micros = 1_000_000;
 /// How often an interface that is up is checked for having gone down.
 const LINK_CHECK: Micros = SECOND;
 /// The longest wait between two tries of a missing or down interface.
-const MAX_RETRY: Micros = 30 * SECOND;
+const MAX_RETRY: Micros = 10 * SECOND;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -235,7 +235,7 @@ impl Live {
     }
 
     /// Opens the interface if it is there and up; otherwise says why, once per
-    /// change, and tries again later (1 s, doubling up to 30 s).
+    /// change, and tries again later (1 s, doubling up to 10 s).
     fn try_open(&mut self, now: Micros) {
         let Link::Waiting { delay, last, .. } = self.link else {
             return;

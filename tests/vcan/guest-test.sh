@@ -17,6 +17,12 @@ values() {
   done < /data/checks.txt
 }
 stop() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
+# await <file> <text> <count>: until <text> is in <file> <count> times (60 s at most).
+await() {
+  i=0
+  while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+  echo "await '$2' x$3: $((i / 5)) s"
+}
 step() { echo "step: $*"; }
 
 dbus-daemon --config-file=/etc/bus.conf --nofork > /out/dbus-daemon.log 2>&1 &
@@ -35,7 +41,8 @@ sleep 1
 ip link set vcan0 up
 candump -L vcan0 > /out/a-bus.log &
 DUMP=$!
-sleep 6
+await /out/run.log "address claimed" 1
+sleep 0.5
 step "A: requests to us"
 cansend vcan0 18EA6420#14F001
 cansend vcan0 18EAFF20#00EE00
@@ -52,7 +59,8 @@ values /out/a-values.txt
 
 step "B: a device claims our address with a lower NAME"
 cansend vcan0 "$(cat /data/conflict.txt)"
-sleep 3
+await /out/run.log "address claimed" 2
+sleep 0.5
 stop $DUMP
 cp /tmp/state/vcan0.state /out/b-state.txt 2>/dev/null
 
@@ -67,7 +75,8 @@ step "C: vcan0 up again"
 ip link set vcan0 up
 candump -L vcan0 > /out/c-bus.log &
 DUMP=$!
-sleep 4
+await /out/run.log "address claimed" 3
+sleep 0.5
 canplayer -I /data/tanks.log vcan0=can0
 sleep 1.5
 names /out/c-names-back.txt
@@ -88,7 +97,8 @@ DUMP=$!
 sleep 0.5
 $N2K --listen-only --state-dir /tmp/state-listen --unique-number 1235 > /out/listen.log 2>&1 &
 PID=$!
-sleep 2
+await /out/listen.log "interface up" 1
+sleep 0.5
 cansend vcan0 18EAFF20#00EE00
 cansend vcan0 18EA0B20#14F001
 canplayer -I /data/single-tank.log vcan0=can0

@@ -1,0 +1,482 @@
+//! The daemon on a real kernel's SocketCAN: `tests/vcan/vm.sh` boots Debian's kernel
+//! under qemu with `vcan`, and `tests/vcan/guest-test.sh` runs the release binary on
+//! `vcan0` next to can-utils and a private dbus-daemon. The guest records; this test
+//! judges, against the values the scenario logs state and the wire format of
+//! NMEA 2000:
+//!
+//! - a missing interface at start is reported and waited for;
+//! - our address claim and our answers to requests are on the bus;
+//! - the services and values a client reads after `canplayer` played the logs;
+//! - a device claiming our address with a lower NAME moves us;
+//! - `ip link set vcan0 down` invalidates, then withdraws; `up` brings it all back;
+//! - SIGTERM releases every name (NameOwnerChanged) and exits 0;
+//! - `--listen-only` puts not a single frame on the bus.
+//!
+//! Set `N2K_SKIP_VM=1` to skip it on a machine that cannot run qemu.
+
+mod reference;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use n2k_dbus::core::CoreConfig;
+use n2k_dbus::network::Name;
+
+const OUR_UNIQUE: u32 = 1234;
+const OUR_ADDRESS: u8 = 100;
+
+fn scenario(name: &str) -> PathBuf {
+    reference::samples()
+        .join("scenarios/venus")
+        .join(format!("{name}.log"))
+}
+
+/// A value as `dbus-send --print-reply` shows a GetValue answer.
+#[derive(Debug, Clone, PartialEq)]
+enum Read {
+    Number(f64),
+    Text(String),
+    Invalid,
+}
+
+/// What a scenario log states at its last `#=` time: the services and their values.
+struct Expected {
+    at: f64,
+    services: Vec<String>,
+    values: Vec<(String, String, Read)>,
+}
+
+/// The `#=` lines of a log at their last time, for interface vcan0.
+fn expected(log: &Path) -> Expected {
+    let text = std::fs::read_to_string(log).expect("scenario log");
+    let mut at = 0.0f64;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("#= ") else {
+            continue;
+        };
+        let (t, rest) = rest.split_once(' ').expect("#= <time> …");
+        let t: f64 = t.parse().expect("a time");
+        at = at.max(t);
+        lines.push((t, rest.replace("_can0_", "_vcan0_")));
+    }
+    let mut e = Expected {
+        at,
+        services: Vec::new(),
+        values: Vec::new(),
+    };
+    for (t, rest) in lines.into_iter().filter(|(t, _)| *t == at) {
+        let _ = t;
+        if let Some(list) = rest.strip_prefix("services") {
+            e.services = list.split_whitespace().map(str::to_owned).collect();
+            continue;
+        }
+        let mut w = rest.splitn(3, ' ');
+        let (Some(s), Some(p), Some(v)) = (w.next(), w.next(), w.next()) else {
+            panic!("{}: `{rest}`", log.display());
+        };
+        let want = if v == "invalid" {
+            Read::Invalid
+        } else if let Some(t) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Read::Text(t.to_owned())
+        } else {
+            Read::Number(v.parse().expect("a number"))
+        };
+        e.values.push((s.to_owned(), p.to_owned(), want));
+    }
+    e
+}
+
+/// The log's frames up to `until` s, comments dropped (canplayer reads frames only).
+fn frames_until(log: &Path, until: f64) -> Vec<String> {
+    let text = std::fs::read_to_string(log).expect("scenario log");
+    text.lines()
+        .filter(|l| l.starts_with('('))
+        .filter(|l| {
+            let t: f64 = l[1..l.find(')').expect(")")].parse().expect("time");
+            t <= until
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One frame of a `candump -L` log: identifier and data.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Seen {
+    id: u32,
+    data: Vec<u8>,
+}
+
+impl Seen {
+    fn source(&self) -> u8 {
+        (self.id & 0xFF) as u8
+    }
+    fn pgn(&self) -> u32 {
+        let pf = (self.id >> 16) & 0xFF;
+        let base = (self.id >> 8) & 0x3_FFFF;
+        if pf < 240 {
+            base & 0x3_FF00
+        } else {
+            base
+        }
+    }
+}
+
+fn parse_frame(line: &str) -> Option<Seen> {
+    let f = line.split_whitespace().nth(2)?;
+    let (id, data) = f.split_once('#')?;
+    let data = (0..data.len() / 2)
+        .map(|i| u8::from_str_radix(&data[2 * i..2 * i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .ok()?;
+    Some(Seen {
+        id: u32::from_str_radix(id, 16).ok()?,
+        data,
+    })
+}
+
+fn bus_log(path: &Path) -> Vec<Seen> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter_map(parse_frame)
+        .collect()
+}
+
+/// The names `ListNames` answered.
+fn names(path: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(text.contains("method return"), "{}: {text}", path.display());
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("string \""))
+        .map(|s| s.trim_end_matches('"').to_owned())
+        .filter(|s| s.starts_with("com.victronenergy."))
+        .collect()
+}
+
+/// The GetValue answers of a guest `values` file: (service, path) → what was read.
+fn values(path: &Path) -> BTreeMap<(String, String), Option<Read>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = BTreeMap::new();
+    for block in text.split("== ").skip(1) {
+        let mut lines = block.lines();
+        let head = lines.next().unwrap_or("");
+        let (s, p) = head.split_once(' ').expect("== <service> <path>");
+        let body: Vec<&str> = lines.map(str::trim).collect();
+        let read = if !body.first().is_some_and(|l| l.starts_with("method return")) {
+            None
+        } else {
+            let v = body.get(1).copied().unwrap_or("");
+            let v = v.strip_prefix("variant").unwrap_or(v).trim();
+            if v.starts_with("array [") {
+                Some(Read::Invalid)
+            } else if let Some(t) = v.strip_prefix("string \"") {
+                Some(Read::Text(t.trim_end_matches('"').to_owned()))
+            } else {
+                v.split_whitespace()
+                    .nth(1)
+                    .and_then(|n| n.parse().ok())
+                    .map(Read::Number)
+            }
+        };
+        out.insert((s.to_owned(), p.to_owned()), read);
+    }
+    out
+}
+
+fn same(got: &Read, want: &Read) -> bool {
+    match (got, want) {
+        (Read::Number(a), Read::Number(b)) => (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+        _ => got == want,
+    }
+}
+
+fn assert_values(file: &Path, want: &[(String, String, Read)]) {
+    let got = values(file);
+    for (s, p, w) in want {
+        let g = got.get(&(s.clone(), p.clone()));
+        assert!(
+            matches!(g, Some(Some(g)) if same(g, w)),
+            "{}: {s} {p}: read {g:?}, the log states {w:?}",
+            file.display()
+        );
+    }
+}
+
+/// Our claims (PGN 60928 with our NAME) in a bus log, by position.
+fn our_claims(log: &[Seen], ours: [u8; 8]) -> Vec<(usize, u8)> {
+    log.iter()
+        .enumerate()
+        .filter(|(_, f)| f.pgn() == 60928 && f.data == ours)
+        .map(|(i, f)| (i, f.source()))
+        .collect()
+}
+
+/// The payload of the first fast packet of `pgn` from `source` in the log.
+fn fast_packet(log: &[Seen], pgn: u32, source: u8) -> Option<Vec<u8>> {
+    let mut frames = log
+        .iter()
+        .filter(|f| f.pgn() == pgn && f.source() == source);
+    let first = frames.find(|f| f.data.first().is_some_and(|b| b & 0x1F == 0))?;
+    let len = usize::from(*first.data.get(1)?);
+    let mut out = first.data[2..].to_vec();
+    let seq = first.data[0] & 0xE0;
+    for (n, f) in frames.enumerate() {
+        if out.len() >= len {
+            break;
+        }
+        if f.data[0] != seq | ((n as u8 + 1) & 0x1F) {
+            return None;
+        }
+        out.extend_from_slice(&f.data[1..]);
+    }
+    out.truncate(len);
+    Some(out)
+}
+
+/// (name, new owner) of each NameOwnerChanged `dbus-monitor` printed, in order.
+fn owner_changes(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).expect("owners.txt");
+    let mut out = Vec::new();
+    for sig in text
+        .split("signal ")
+        .filter(|s| s.contains("member=NameOwnerChanged"))
+    {
+        let strings: Vec<String> = sig
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("string \""))
+            .map(|s| s.trim_end_matches('"').to_owned())
+            .collect();
+        if let [name, _old, new] = &strings[..] {
+            out.push((name.clone(), new.clone()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_daemon_on_vcan_in_a_real_kernel() {
+    if std::env::var_os("N2K_SKIP_VM").is_some() {
+        eprintln!("N2K_SKIP_VM is set: the vcan VM test is skipped");
+        return;
+    }
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vcan-vm");
+    let data = work.join("test-data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("data folder");
+
+    // The scenario logs, cut at the time their values are stated.
+    let mut phase_a = Vec::new();
+    for (log, file) in [
+        ("four-tanks", "tanks.log"),
+        ("battery-two-instances", "battery.log"),
+        ("single-tank", "single-tank.log"),
+    ] {
+        let e = expected(&scenario(log));
+        let frames = frames_until(&scenario(log), e.at + 0.5);
+        std::fs::write(data.join(file), frames.join("\n") + "\n").expect("log");
+        phase_a.push((file, e, frames));
+    }
+    let checks: String = phase_a
+        .iter()
+        .flat_map(|(_, e, _)| e.values.iter())
+        .map(|(s, p, _)| format!("{s} {p}\n"))
+        .collect();
+    std::fs::write(data.join("checks.txt"), checks).expect("checks");
+    let ours = CoreConfig::gateway(OUR_UNIQUE).name;
+    let mut lower = ours.fields();
+    lower.unique_number -= 1;
+    let lower = Name::from_fields(lower);
+    assert!(lower < ours);
+    let hex = |b: [u8; 8]| b.iter().map(|b| format!("{b:02X}")).collect::<String>();
+    std::fs::write(
+        data.join("conflict.txt"),
+        format!("18EEFF{OUR_ADDRESS:02X}#{}\n", hex(lower.to_payload())),
+    )
+    .expect("conflict");
+
+    let status = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vcan/vm.sh"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vcan/guest-test.sh"))
+        .arg(env!("CARGO_BIN_EXE_n2k-dbus"))
+        .arg(&data)
+        .arg(work.join("test"))
+        .status()
+        .expect("tests/vcan/vm.sh runs");
+    assert!(status.success(), "the VM did not run to its end: {status}");
+    let out = work.join("test/out");
+    let file = |n: &str| out.join(n);
+    let guest = std::fs::read_to_string(file("guest.log")).unwrap_or_default();
+    let run_log = std::fs::read_to_string(file("run.log")).unwrap_or_default();
+    eprintln!("guest:\n{guest}\ndaemon:\n{run_log}");
+
+    // A: missing at start, then up.
+    let missing = run_log
+        .find("vcan0 does not exist")
+        .expect("missing interface reported");
+    let up = run_log
+        .find("interface up")
+        .expect("the interface was opened");
+    assert!(missing < up);
+
+    let (tanks, battery, single) = (&phase_a[0].1, &phase_a[1].1, &phase_a[2].1);
+    let a = bus_log(&file("a-bus.log"));
+    let played: usize = phase_a[..2].iter().map(|(_, _, f)| f.len()).sum();
+    assert!(
+        a.len() >= played,
+        "candump saw {} frames, {played} were played",
+        a.len()
+    );
+    let claims = our_claims(&a, ours.to_payload());
+    assert!(
+        claims.first().is_some_and(|&(_, sa)| sa == OUR_ADDRESS),
+        "our claim at {OUR_ADDRESS}: {claims:?}"
+    );
+    // Our answer to 0x20's request for product information: 126996 with our model id.
+    let product = fast_packet(&a, 126996, OUR_ADDRESS).expect("our 126996 on the bus");
+    assert_eq!(product.len(), 134, "126996 is 134 bytes");
+    assert_eq!(&product[4..12], b"n2k-dbus");
+    // The global request for 60928 is answered with a claim.
+    let request = a
+        .iter()
+        .position(|f| f.id == 0x18EA_FF20 && f.data == [0x00, 0xEE, 0x00])
+        .expect("the request for claims on the bus");
+    assert!(
+        claims.iter().any(|&(i, _)| i > request),
+        "no claim after the request"
+    );
+
+    let want: BTreeSet<String> = tanks
+        .services
+        .iter()
+        .chain(&battery.services)
+        .cloned()
+        .collect();
+    let got = names(&file("a-names.txt"));
+    let devices: BTreeSet<String> = got
+        .iter()
+        .filter(|n| {
+            n.starts_with("com.victronenergy.tank.") || n.starts_with("com.victronenergy.battery.")
+        })
+        .cloned()
+        .collect();
+    assert_eq!(devices, want, "services after canplayer");
+    assert!(got.contains("com.victronenergy.vecan.vcan0"), "{got:?}");
+    let all: Vec<_> = tanks
+        .values
+        .iter()
+        .chain(&battery.values)
+        .cloned()
+        .collect();
+    assert_values(&file("a-values.txt"), &all);
+
+    // B: a lower NAME at our address moves us.
+    let conflict = a
+        .iter()
+        .position(|f| f.pgn() == 60928 && f.data == lower.to_payload())
+        .expect("the conflicting claim on the bus");
+    let moved = claims
+        .iter()
+        .find(|&&(i, sa)| i > conflict && sa != OUR_ADDRESS)
+        .map(|&(_, sa)| sa)
+        .expect("a claim at a new address after the conflict");
+    let state = std::fs::read_to_string(file("b-state.txt")).expect("state file");
+    assert!(
+        state.lines().any(|l| l == format!("address={moved}")),
+        "state file: {state}"
+    );
+
+    // C: down invalidates, then withdraws; up brings everything back.
+    let down = names(&file("c-names-down.txt"));
+    assert!(
+        tanks.services.iter().all(|s| down.contains(s)),
+        "kept while down: {down:?}"
+    );
+    let levels: Vec<_> = tanks
+        .values
+        .iter()
+        .filter(|(_, p, _)| p == "/Level")
+        .map(|(s, p, _)| (s.clone(), p.clone(), Read::Invalid))
+        .collect();
+    assert!(!levels.is_empty());
+    assert_values(&file("c-values-down.txt"), &levels);
+    let gone = names(&file("c-names-gone.txt"));
+    assert!(gone.is_empty(), "withdrawn after the grace: {gone:?}");
+    let c = bus_log(&file("c-bus.log"));
+    assert!(
+        our_claims(&c, ours.to_payload())
+            .first()
+            .is_some_and(|&(_, sa)| sa == moved),
+        "our claim at {moved} when vcan0 is back"
+    );
+    let back = names(&file("c-names-back.txt"));
+    assert!(
+        tanks.services.iter().all(|s| back.contains(s)),
+        "back: {back:?}"
+    );
+    assert_values(&file("c-values-back.txt"), &tanks.values);
+
+    // D: SIGTERM releases every name and exits 0.
+    assert_eq!(
+        std::fs::read_to_string(file("run.exit"))
+            .expect("exit")
+            .trim(),
+        "0"
+    );
+    assert!(
+        names(&file("d-names.txt")).is_empty(),
+        "names left after SIGTERM"
+    );
+    let changes = owner_changes(&file("owners.txt"));
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for (n, new) in changes
+        .iter()
+        .filter(|(n, _)| n.starts_with("com.victronenergy."))
+    {
+        owner.insert(n.clone(), new.clone());
+    }
+    for s in tanks.services.iter().chain(&battery.services) {
+        assert_eq!(
+            owner.get(s).map(String::as_str),
+            Some(""),
+            "{s}: last NameOwnerChanged"
+        );
+    }
+    assert!(
+        owner.values().all(String::is_empty),
+        "still owned: {owner:?}"
+    );
+
+    // E: listen-only transmits nothing and still publishes.
+    let e = bus_log(&file("e-bus.log"));
+    let mut sent: BTreeSet<Seen> = phase_a[2].2.iter().filter_map(|l| parse_frame(l)).collect();
+    sent.insert(Seen {
+        id: 0x18EA_FF20,
+        data: vec![0x00, 0xEE, 0x00],
+    });
+    sent.insert(Seen {
+        id: 0x18EA_0B20,
+        data: vec![0x14, 0xF0, 0x01],
+    });
+    let foreign: Vec<&Seen> = e.iter().filter(|f| !sent.contains(f)).collect();
+    assert!(
+        foreign.is_empty(),
+        "frames nobody but the listen-only daemon sent: {foreign:?}"
+    );
+    assert_eq!(
+        e.len(),
+        phase_a[2].2.len() + 2,
+        "every played frame, nothing else"
+    );
+    let listened = names(&file("e-names.txt"));
+    assert!(
+        single.services.iter().all(|s| listened.contains(s)),
+        "{listened:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(file("listen.exit"))
+            .expect("exit")
+            .trim(),
+        "0"
+    );
+}
