@@ -149,6 +149,11 @@ async fn a_charger_and_its_output() {
 }
 
 #[tokio::test]
+async fn the_demo_boat() {
+    run("demo-boat").await.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
 async fn a_device_going_silent_turns_invalid_then_goes() {
     let mut rig = run("going-silent").await;
     // Withdrawn once, published once: no flapping on the way out.

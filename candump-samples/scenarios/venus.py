@@ -322,6 +322,112 @@ at 15.2 s and goes on from there with a new level. Same NAME, same service: it i
 never withdrawn or published again.""")
 
 
+def boat():
+    """Two minutes of a boat for `n2k-dbus demo`: values move as on a real bus."""
+    import math
+    s = Scenario()
+    end = 120.0
+    tank_n = name(400101, 229, 150, 75)
+    tanks = Node(s.bus, 11, tank_n, "GST43", data_pgn=127505)
+    temp_n = name(400102, 144, 130, 75, instance=1)
+    temps = Node(s.bus, 12, temp_n, "TMP100", data_pgn=130312)
+    bat_n = name(400103, 135, 170, 35)
+    bat = Node(s.bus, 13, bat_n, "BMV-712", data_pgn=127508)
+    gps_n = name(400104, 229, 145, 60)
+    gnss = Node(s.bus, 14, gps_n, "GPS 24xd", data_pgn=129025)
+    grid_n = name(400105, 1857, 153, 35)
+    grid = Node(s.bus, 15, grid_n, "AC-1P", data_pgn=127503)
+    chg_n = name(400106, 1857, 160, 35)
+    chg = Node(s.bus, 16, chg_n, "CHG-40", data_pgn=127507)
+    for k, node in enumerate([tanks, temps, bat, gnss, grid, chg]):
+        started(node, 0.1 + k * 0.01)
+        node.product(0.2 + k * 0.05)
+
+    def fuel(t):
+        return 62.0 - 0.05 * t
+
+    def water(t):
+        return 80.0 - 0.1 * t
+
+    def amps(t):
+        return 12.0 + 6.0 * math.sin(t / 9.0)
+
+    def volts(t):
+        return 13.2 + 0.01 * amps(t)
+
+    def soc(t):
+        return 80 + int(t / 20)
+
+    def sea(t):
+        return 14.0 + 0.5 * math.sin(t / 30.0)
+
+    def cabin(t):
+        return 21.0 + 0.02 * t
+
+    def position(t):
+        return 52.3731 + 0.00002 * t, 4.8909 + 0.00003 * t
+
+    def watts(t):
+        return 1200 + 40 * (int(t) % 15)
+
+    tank_list = [(0, 0, 300.0, fuel, "fuel0"), (1, 1, 200.0, water, "freshwater1"),
+                 (2, 5, 80.0, lambda t: 20.0 + 0.05 * t, "blackwater2")]
+    t = 0.5
+    while t < end:
+        for k, (inst, fluid, cap, level, _) in enumerate(tank_list):
+            tanks.single(t + k * 0.01, 6, 127505, fluid_level(inst, fluid, level(t), cap))
+        t += 2.5
+    temp_list = [(0, 0, sea, "sea0"), (1, 4, cabin, "maincabin1"), (2, 7, lambda t: 4.0, "refrigeration2")]
+    t, sid = 0.7, 0
+    while t < end:
+        for k, (inst, src, c, _) in enumerate(temp_list):
+            temps.single(t + k * 0.01, 5, 130312, temperature(sid, inst, src, c(t)))
+        sid = (sid + 1) % 250
+        t += 2.0
+    t = 0.9
+    while t < end:
+        bat.single(t, 6, 127508, battery_status(0, volts(t), amps(t), 24.0))
+        bat.fast(t + 0.01, 6, 127506, dc_detailed(0, 0, soc(t), 99, 0xFFFF))
+        chg.fast(t + 0.3, 6, 127507, bytes([0, 1, 0x02 | 0x00 << 4, 0x01 | 0x00 << 2 | 0xF0]) + u16(0xFFFF))
+        chg.single(t + 0.31, 6, 127508, battery_status(1, 14.2, 25.0, 31.0))
+        t += 1.0
+    bat.fast(1.0, 6, 127513, battery_config(0, 400))
+    t, sid = 0.3, 0
+    while t < end:
+        lat, lon = position(t)
+        gnss.single(t, 2, 129025, struct.pack("<ii", round(lat / 1e-7), round(lon / 1e-7)))
+        gnss.single(t + 0.01, 2, 129026, bytes([sid, 0xFC]) + u16(round(0.98 / 0.0001)) + u16(round(2.3 / 0.01)) + b"\xff\xff")
+        secs = 36000 + t
+        fix = (bytes([sid]) + u16(20400) + u32(round(secs / 0.0001)) + struct.pack("<qqq", round(lat / 1e-16), round(lon / 1e-16), round(3.0 / 1e-6))
+               + bytes([0x10 | 0x00, 0xFC, 11]) + i16(70) + i16(130) + struct.pack("<i", 4700) + bytes([0]))
+        gnss.fast(t + 0.02, 3, 129029, fix)
+        sid = (sid + 1) % 250
+        t += 1.0
+    t = 0.6
+    while t < end:
+        w = watts(t)
+        payload = bytes([0, 1]) + bytes([0]) + u16(round(230.0 / 0.01)) + u16(round(w / 230.0 / 0.1)) + u16(5000) + u16(0xFFFF) + u32(w) + u32(0) + struct.pack("<b", 97)
+        grid.fast(t, 6, 127503, payload)
+        t += 1.5
+    last = end - 0.5
+    svcs = ([V + "tank." + tail(tank_n, x[4]) for x in tank_list] + [V + "temperature." + tail(temp_n, x[3]) for x in temp_list]
+            + [V + "battery." + tail(bat_n), V + "gps." + tail(gps_n), V + "grid." + tail(grid_n), V + "charger." + tail(chg_n)])
+    s.services(last, *svcs)
+    last_tank = max(x for x in [0.5 + 2.5 * k for k in range(100)] if x < end)
+    for inst, fluid, cap, level, sfx in tank_list:
+        s.expect(last, V + "tank." + tail(tank_n, sfx), "/Level", round(level(last_tank) / 0.004) * 0.004)
+    last_bat = max(x for x in [0.9 + k for k in range(200)] if x < end)
+    s.expect(last, V + "battery." + tail(bat_n), "/Soc", soc(last_bat))
+    s.expect(last, V + "battery." + tail(bat_n), "/Dc/0/Voltage", round(volts(last_bat) / 0.01) * 0.01)
+    s.expect(last, V + "battery." + tail(bat_n), "/InstalledCapacity", 400)
+    s.expect(last, V + "charger." + tail(chg_n), "/Dc/0/Current", 25.0)
+    s.expect(last, V + "gps." + tail(gps_n), "/NrOfSatellites", 11)
+    s.write("demo-boat.log", """Two minutes of a boat (written for n2k-dbus, played by `n2k-dbus demo`): a 3-tank
+sender, a 3-channel temperature module, a battery monitor, a GNSS receiver, a shore
+power meter and a charger, each with its claim and product information; levels fall,
+the current swings, the boat moves.""")
+
+
 if __name__ == "__main__":
     single_tank()
     four_tanks()
@@ -332,3 +438,4 @@ if __name__ == "__main__":
     charger()
     going_silent()
     address_change()
+    boat()
