@@ -10,67 +10,13 @@ mod reference;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use gateway_replay::{check, read, Read, Rig};
+use gateway_replay::{check, checks, read, Check, Rig};
 use n2k_dbus::venus::Rules;
 
 fn scenario(name: &str) -> PathBuf {
     reference::samples()
         .join("scenarios/venus")
         .join(format!("{name}.log"))
-}
-
-/// One `#=` line: at `t` (µs), either the exact service list or one value.
-enum Check {
-    Services(Vec<String>),
-    Value {
-        service: String,
-        path: String,
-        want: Read,
-    },
-}
-
-fn checks(path: &PathBuf) -> Vec<(i64, Check)> {
-    let text = std::fs::read_to_string(path).expect("scenario");
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let Some(rest) = line.strip_prefix("#= ") else {
-            continue;
-        };
-        let at = |what: &str| format!("{}:{}: {what}", path.display(), n + 1);
-        let mut words = rest.splitn(2, ' ');
-        let t: f64 = words
-            .next()
-            .and_then(|w| w.parse().ok())
-            .unwrap_or_else(|| panic!("{}", at("a time")));
-        let rest = words.next().unwrap_or("");
-        let t = (t * 1e6).round() as i64;
-        if let Some(list) = rest.strip_prefix("services") {
-            let names = list.split_whitespace().map(str::to_owned).collect();
-            out.push((t, Check::Services(names)));
-            continue;
-        }
-        let mut w = rest.splitn(3, ' ');
-        let (Some(service), Some(p), Some(v)) = (w.next(), w.next(), w.next()) else {
-            panic!("{}", at("<service> <path> <value>"));
-        };
-        let want = if v == "invalid" {
-            Read::Invalid
-        } else if let Some(s) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-            Read::Text(s.to_owned())
-        } else {
-            Read::Num(v.parse().unwrap_or_else(|_| panic!("{}", at("a number"))))
-        };
-        out.push((
-            t,
-            Check::Value {
-                service: service.to_owned(),
-                path: p.to_owned(),
-                want,
-            },
-        ));
-    }
-    assert!(!out.is_empty(), "{}: no checks", path.display());
-    out
 }
 
 /// Replays scenario `name`, checking each `#=` line at its time; returns the rig.

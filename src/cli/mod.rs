@@ -1,6 +1,7 @@
 //! Subcommands and their options.
 
 mod decode;
+mod demo;
 mod devices;
 mod notify;
 mod replay;
@@ -32,6 +33,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// See it work without CAN hardware: a bundled boat through the gateway onto a
+    /// private D-Bus, shown as a live table.
+    Demo(demo::DemoArgs),
     /// Decode a capture file or a live interface to JSON, one object per message.
     Decode(DecodeArgs),
     /// Convert a capture in any supported format to the candump -L log format.
@@ -252,6 +256,7 @@ pub fn init_logging(verbose: u8, daemon: bool) {
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Demo(a) => demo::run(a),
         Command::Decode(a) => decode::run(a),
         Command::Convert(a) => decode::convert(a),
         Command::Devices(a) => devices::run(a),

@@ -71,10 +71,16 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(replay(a))
+    rt.block_on(replay(a, None))
 }
 
-async fn replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+/// The replay; with `held`, it is told instead of printing when the services are
+/// held, and prints no summary (the demo shows its own table).
+pub(super) async fn replay(
+    a: ReplayArgs,
+    held: Option<oneshot::Sender<()>>,
+) -> anyhow::Result<ExitCode> {
+    let quiet = held.is_some();
     let wall = Instant::now();
     let outbox = Arc::new(Outbox::new());
     let settings = match Settings::connect(&a.dbus, None).await {
@@ -110,7 +116,12 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         while !settled(&outbox, &done) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        println!("replay finished; holding the services until interrupted");
+        match held {
+            Some(tx) => {
+                let _ = tx.send(());
+            }
+            None => println!("replay finished; holding the services until interrupted"),
+        }
         signalled().await;
     }
     let _ = stop_tx.send(());
@@ -122,6 +133,9 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let finished = thread
         .join()
         .map_err(|_| anyhow::anyhow!("the gateway thread panicked"))??;
+    if quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
     let secs = finished.elapsed.as_secs_f64().max(1e-9);
     let wall = wall.elapsed().as_secs_f64().max(1e-9);
     let messages = stats.published + stats.withdrawn + stats.items_changed;

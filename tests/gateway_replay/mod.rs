@@ -122,31 +122,39 @@ impl Rig {
 
     /// The `com.victronenergy.*` device services on the bus (not the bus service).
     pub async fn services(&self) -> Vec<String> {
-        let dbus = zbus::fdo::DBusProxy::new(&self.client)
-            .await
-            .expect("proxy");
-        let mut names: Vec<String> = dbus
-            .list_names()
-            .await
-            .expect("ListNames")
-            .into_iter()
-            .map(|n| n.to_string())
-            .filter(|n| n.starts_with("com.victronenergy.") && !n.contains(".vecan."))
-            .collect();
-        names.sort();
-        names
+        device_services(&self.client).await
     }
 
     /// `GetItems` of `service`.
     pub async fn items(&self, service: &str) -> Items {
-        self.client
-            .call_method(Some(service), "/", Some(BUS_ITEM), "GetItems", &())
-            .await
-            .unwrap_or_else(|e| panic!("GetItems on {service}: {e}"))
-            .body()
-            .deserialize()
-            .expect("a{sa{sv}}")
+        get_items(&self.client, service).await
     }
+}
+
+/// The `com.victronenergy.*` device services on the bus (not the bus service).
+pub async fn device_services(client: &zbus::Connection) -> Vec<String> {
+    let dbus = zbus::fdo::DBusProxy::new(client).await.expect("proxy");
+    let mut names: Vec<String> = dbus
+        .list_names()
+        .await
+        .expect("ListNames")
+        .into_iter()
+        .map(|n| n.to_string())
+        .filter(|n| n.starts_with("com.victronenergy.") && !n.contains(".vecan."))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `GetItems` of `service`.
+pub async fn get_items(client: &zbus::Connection, service: &str) -> Items {
+    client
+        .call_method(Some(service), "/", Some(BUS_ITEM), "GetItems", &())
+        .await
+        .unwrap_or_else(|e| panic!("GetItems on {service}: {e}"))
+        .body()
+        .deserialize()
+        .expect("a{sa{sv}}")
 }
 
 /// What a client reads at `path`: a number, a text, or invalid (`None`).
@@ -186,4 +194,58 @@ pub fn check(service: &str, items: &Items, path: &str, want: &Read) {
         (a, b) => a == b,
     };
     assert!(ok, "{service} {path}: got {got:?}, want {want:?}");
+}
+
+/// One `#=` line: at `t` (µs), either the exact service list or one value.
+pub enum Check {
+    Services(Vec<String>),
+    Value {
+        service: String,
+        path: String,
+        want: Read,
+    },
+}
+
+pub fn checks(path: &std::path::Path) -> Vec<(i64, Check)> {
+    let text = std::fs::read_to_string(path).expect("scenario");
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some(rest) = line.strip_prefix("#= ") else {
+            continue;
+        };
+        let at = |what: &str| format!("{}:{}: {what}", path.display(), n + 1);
+        let mut words = rest.splitn(2, ' ');
+        let t: f64 = words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("{}", at("a time")));
+        let rest = words.next().unwrap_or("");
+        let t = (t * 1e6).round() as i64;
+        if let Some(list) = rest.strip_prefix("services") {
+            let names = list.split_whitespace().map(str::to_owned).collect();
+            out.push((t, Check::Services(names)));
+            continue;
+        }
+        let mut w = rest.splitn(3, ' ');
+        let (Some(service), Some(p), Some(v)) = (w.next(), w.next(), w.next()) else {
+            panic!("{}", at("<service> <path> <value>"));
+        };
+        let want = if v == "invalid" {
+            Read::Invalid
+        } else if let Some(s) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Read::Text(s.to_owned())
+        } else {
+            Read::Num(v.parse().unwrap_or_else(|_| panic!("{}", at("a number"))))
+        };
+        out.push((
+            t,
+            Check::Value {
+                service: service.to_owned(),
+                path: p.to_owned(),
+                want,
+            },
+        ));
+    }
+    assert!(!out.is_empty(), "{}: no checks", path.display());
+    out
 }
