@@ -91,6 +91,15 @@ def battery_config(instance, capacity_ah):
     return bytes([instance, 0x00 | 0x0C << 0, 0x01 | 0x02 << 4]) + u16(capacity_ah) + bytes([0x7F, 0x7F, 0x7F])
 
 
+def gnss_second(node, t, sid, lat, lon, cog, sog, days, secs, alt, sats, hdop, pdop):
+    """One second of a GNSS receiver: 129025, 129026 (COG true) and 129029."""
+    node.single(t, 2, 129025, struct.pack("<ii", round(lat / 1e-7), round(lon / 1e-7)))
+    node.single(t + 0.01, 2, 129026, bytes([sid, 0xFC]) + u16(round(cog / 0.0001)) + u16(round(sog / 0.01)) + b"\xff\xff")
+    fix = (bytes([sid]) + u16(days) + u32(round(secs / 0.0001)) + struct.pack("<qqq", round(lat / 1e-16), round(lon / 1e-16), round(alt / 1e-6))
+           + bytes([0x10 | 0x00, 0xFC, sats]) + i16(hdop) + i16(pdop) + struct.pack("<i", 4700) + bytes([0]))
+    node.fast(t + 0.02, 3, 129029, fix)
+
+
 def started(node, t=0.1):
     node.claim(t)
 
@@ -200,12 +209,7 @@ def gps():
     t = 0.5
     sid = 0
     while t < 30:
-        node.single(t, 2, 129025, struct.pack("<ii", round(lat / 1e-7), round(lon / 1e-7)))
-        node.single(t + 0.01, 2, 129026, bytes([sid, 0xFC]) + u16(round(1.5 / 0.0001)) + u16(round(2.57 / 0.01)) + b"\xff\xff")
-        secs = 43200 + t
-        gnss = (bytes([sid]) + u16(19700) + u32(round(secs / 0.0001)) + struct.pack("<qqq", round(lat / 1e-16), round(lon / 1e-16), round(12.5 / 1e-6))
-                + bytes([0x10 | 0x00, 0xFC, 9]) + i16(80) + i16(150) + struct.pack("<i", 4700) + bytes([0]))
-        node.fast(t + 0.02, 3, 129029, gnss)
+        gnss_second(node, t, sid, lat, lon, 1.5, 2.57, 19700, 43200 + t, 12.5, 9, 80, 150)
         sid = (sid + 1) % 250
         t += 1.0
     svc = V + "gps." + tail(n)
@@ -395,12 +399,7 @@ def boat():
     t, sid = 0.3, 0
     while t < end:
         lat, lon = position(t)
-        gnss.single(t, 2, 129025, struct.pack("<ii", round(lat / 1e-7), round(lon / 1e-7)))
-        gnss.single(t + 0.01, 2, 129026, bytes([sid, 0xFC]) + u16(round(0.98 / 0.0001)) + u16(round(2.3 / 0.01)) + b"\xff\xff")
-        secs = 36000 + t
-        fix = (bytes([sid]) + u16(20400) + u32(round(secs / 0.0001)) + struct.pack("<qqq", round(lat / 1e-16), round(lon / 1e-16), round(3.0 / 1e-6))
-               + bytes([0x10 | 0x00, 0xFC, 11]) + i16(70) + i16(130) + struct.pack("<i", 4700) + bytes([0]))
-        gnss.fast(t + 0.02, 3, 129029, fix)
+        gnss_second(gnss, t, sid, lat, lon, 0.98, 2.3, 20400, 36000 + t, 3.0, 11, 70, 130)
         sid = (sid + 1) % 250
         t += 1.0
     t = 0.6
