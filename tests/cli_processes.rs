@@ -171,7 +171,7 @@ async fn demo_runs_its_own_bus_shows_the_boat_and_ctrl_c_ends_it_cleanly() {
     let line = p.wait_for("  bus ");
     let address = line.split_whitespace().nth(1).expect("address").to_owned();
     let socket = PathBuf::from(address.strip_prefix("unix:path=").expect("a unix socket"));
-    // Off a terminal the table comes once, when the capture is done.
+    // Off a terminal the table comes when the capture is done (and every 10 s before).
     p.wait_for("capture finished");
     let header = p.wait_for("SERVICE");
     assert!(header.contains("PRODUCT") && header.contains("VALUES"));

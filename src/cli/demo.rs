@@ -183,6 +183,7 @@ async fn show(address: &str, mut held: oneshot::Receiver<()>) {
     let tty = std::io::stdout().is_terminal();
     let started = Instant::now();
     let mut finished = false;
+    let mut ticks = 0u64;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -191,8 +192,10 @@ async fn show(address: &str, mut held: oneshot::Receiver<()>) {
                 finished = r.is_ok();
             }
         }
-        // Off a terminal (a log, a test) the table is printed once, at the end.
-        if !tty && !finished {
+        // Off a terminal (a log, a test) the table is printed every 10 s while
+        // playing, and once more at the end.
+        ticks += 1;
+        if !tty && !finished && ticks % 10 != 0 {
             continue;
         }
         let rows = match read_rows(address).await {
@@ -219,8 +222,8 @@ async fn show(address: &str, mut held: oneshot::Receiver<()>) {
         }
         let _ = out.write_all(table(&rows).as_bytes());
         let _ = out.flush();
-        if !tty {
-            // Printed once; the services stay until the signal.
+        if !tty && finished {
+            // The end state printed; the services stay until the signal.
             std::future::pending::<()>().await;
         }
     }
