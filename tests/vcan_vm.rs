@@ -66,8 +66,7 @@ fn expected(log: &Path) -> Expected {
         services: Vec::new(),
         values: Vec::new(),
     };
-    for (t, rest) in lines.into_iter().filter(|(t, _)| *t == at) {
-        let _ = t;
+    for (_, rest) in lines.into_iter().filter(|(t, _)| *t == at) {
         if let Some(list) = rest.strip_prefix("services") {
             e.services = list.split_whitespace().map(str::to_owned).collect();
             continue;

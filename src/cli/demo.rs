@@ -184,6 +184,8 @@ async fn show(address: &str, mut held: oneshot::Receiver<()>) {
     let started = Instant::now();
     let mut finished = false;
     let mut ticks = 0u64;
+    // One client for the whole demo, connected at the first table.
+    let mut client: Option<zbus::Connection> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -198,7 +200,17 @@ async fn show(address: &str, mut held: oneshot::Receiver<()>) {
         if !tty && !finished && ticks % 10 != 0 {
             continue;
         }
-        let rows = match read_rows(address).await {
+        if client.is_none() {
+            client = match zbus::connection::Builder::address(address) {
+                Ok(b) => b.build().await.ok(),
+                Err(_) => None,
+            };
+        }
+        let Some(conn) = &client else {
+            eprintln!("n2k-dbus demo: cannot connect to {address}");
+            continue;
+        };
+        let rows = match read_rows(conn).await {
             Ok(rows) => rows,
             Err(e) => {
                 eprintln!("n2k-dbus demo: cannot read the bus: {e}");
@@ -231,9 +243,8 @@ async fn show(address: &str, mut held: oneshot::Receiver<()>) {
 
 /// Every com.victronenergy service on the bus and its main values, read with
 /// GetItems as any Venus client would.
-async fn read_rows(address: &str) -> zbus::Result<Vec<Row>> {
-    let conn = zbus::connection::Builder::address(address)?.build().await?;
-    let dbus = zbus::fdo::DBusProxy::new(&conn).await?;
+async fn read_rows(conn: &zbus::Connection) -> zbus::Result<Vec<Row>> {
+    let dbus = zbus::fdo::DBusProxy::new(conn).await?;
     let mut names: Vec<String> = dbus
         .list_names()
         .await?

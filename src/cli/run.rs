@@ -193,10 +193,13 @@ impl Live {
         let Some(gateway) = &mut self.gateway else {
             return;
         };
-        if let Some(src) = &self.src {
-            gateway.set_link(src.stats());
+        // A frame already ran the timers due at its time; only a wake-up needs this.
+        if now >= gateway.next_wake() {
+            if let Some(src) = &self.src {
+                gateway.set_link(src.stats());
+            }
+            gateway.advance(now);
         }
-        gateway.advance(now);
         self.on_claim();
         let frames = match &mut self.gateway {
             Some(g) => g.take_transmit(),
@@ -304,13 +307,10 @@ impl Live {
             return;
         };
         let claim = g.core().claim_state();
-        let changed = match (self.claim, claim) {
-            (ClaimState::Claimed { address: a }, ClaimState::Claimed { address: b }) => a != b,
-            (ClaimState::CannotClaim, ClaimState::CannotClaim) => false,
-            (ClaimState::Claimed { .. } | ClaimState::CannotClaim, _) => true,
-            (_, ClaimState::Claimed { .. } | ClaimState::CannotClaim) => true,
-            _ => false,
-        };
+        // Only settled states count: the steps of a claim in progress say nothing.
+        let settled =
+            |c: ClaimState| matches!(c, ClaimState::Claimed { .. } | ClaimState::CannotClaim);
+        let changed = claim != self.claim && (settled(claim) || settled(self.claim));
         self.claim = claim;
         if !changed {
             return;

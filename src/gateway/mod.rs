@@ -159,14 +159,6 @@ impl Gateway {
         self.transmit.clear();
     }
 
-    /// Our address on the bus, once claimed.
-    pub fn own_address(&self) -> Option<u8> {
-        match self.core.claim_state() {
-            crate::network::ClaimState::Claimed { address } => Some(address),
-            _ => None,
-        }
-    }
-
     /// Withdraws every service: the end of a replay or a shutdown.
     pub fn withdraw_all(&mut self) {
         self.mapper.withdraw_all(&self.outbox);
