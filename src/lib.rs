@@ -9,6 +9,7 @@
 //! - [`devices`]: every device by NAME, its identity and lifecycle;
 //! - [`core`]: the sans-I/O node that ties the stages together;
 //! - [`gateway`]: core, Venus mapper and bus service joined, still without I/O;
+//! - [`driver`]: the one way a gateway is driven: clock, inputs, timers, writes;
 //! - [`dbus`]: Venus OS services on D-Bus, one connection per service;
 //! - [`json`]: decoded messages as canboat-compatible JSON;
 //! - [`replay`]: capture records into messages;
@@ -20,6 +21,7 @@ pub mod can;
 pub mod core;
 pub mod dbus;
 pub mod devices;
+pub mod driver;
 pub mod gateway;
 pub mod json;
 pub mod logs;

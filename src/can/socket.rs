@@ -5,12 +5,12 @@
 //! remote or standard frames are dropped.
 
 use std::io;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use socketcan::{tokio::CanSocket, CanFrame, EmbeddedFrame, ExtendedId, Frame as _, SocketOptions};
 use tracing::{debug, warn};
 
-use super::frame::{Frame, Micros};
+use super::frame::Frame;
+use crate::driver::clock::{wall_now, Monotonic};
 
 const CAN_EFF_FLAG: u32 = 0x8000_0000;
 const CAN_EFF_MASK: u32 = 0x1FFF_FFFF;
@@ -28,6 +28,9 @@ pub struct CanSource {
     socket: CanSocket,
     interface: String,
     stats: SocketStats,
+    /// What frames are stamped with: the gateway's monotonic clock, or (`None`)
+    /// the wall clock, for output a person reads.
+    clock: Option<Monotonic>,
 }
 
 impl CanSource {
@@ -40,7 +43,14 @@ impl CanSource {
             socket,
             interface: interface.to_string(),
             stats: SocketStats::default(),
+            clock: None,
         })
+    }
+
+    /// Stamps frames on `clock` instead of the wall clock.
+    pub fn stamped_by(mut self, clock: Monotonic) -> CanSource {
+        self.clock = Some(clock);
+        self
     }
 
     /// The interface name.
@@ -60,7 +70,8 @@ impl CanSource {
             match frame {
                 CanFrame::Data(d) if d.is_extended() => {
                     self.stats.frames += 1;
-                    return Ok(Frame::new(now_micros(), d.raw_id(), d.data()));
+                    let now = self.clock.map_or_else(wall_now, |c| c.now());
+                    return Ok(Frame::new(now, d.raw_id(), d.data()));
                 }
                 CanFrame::Error(e) => {
                     self.stats.error_frames += 1;
@@ -89,12 +100,4 @@ impl CanSource {
             })?;
         self.socket.write_frame(f).await
     }
-}
-
-/// The wall clock in µs since the epoch (the shell's job; the core gets time passed in).
-pub fn now_micros() -> Micros {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as Micros)
-        .unwrap_or(0)
 }

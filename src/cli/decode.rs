@@ -15,11 +15,21 @@ use tracing::info;
 
 use super::{ConvertArgs, DecodeArgs, OutputFormat};
 
-pub(super) fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
+/// Opens a capture (`-`: standard input); a missing, unreadable or non-regular
+/// file is refused here, before anything else starts.
+pub(super) fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
     }
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = f
+        .metadata()
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    anyhow::ensure!(
+        !meta.is_dir(),
+        "cannot open {}: it is a folder, not a capture file",
+        path.display()
+    );
     Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
 }
 

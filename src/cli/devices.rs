@@ -6,14 +6,20 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use n2k_dbus::can::socket::{now_micros, CanSource};
+use std::sync::Arc;
+
+use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::Micros;
-use n2k_dbus::core::{Core, CoreConfig, Event, Output};
+use n2k_dbus::core::{Core, CoreConfig, Event};
+use n2k_dbus::dbus::Outbox;
 use n2k_dbus::devices::{Device, Heard, Lifecycle};
+use n2k_dbus::driver::{Driver, Monotonic};
+use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::json::canboat::write_json_str;
 use n2k_dbus::logs::LogReader;
 use n2k_dbus::state::State;
 use n2k_dbus::time::write_iso_millis;
+use n2k_dbus::venus::{MapperConfig, Rules};
 use tracing::{info, warn};
 
 use super::decode::open;
@@ -27,52 +33,68 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
         .file
         .as_deref()
         .context("a capture file or --interface is needed")?;
-    let core = replay(path, a.skip_bad_lines)?;
+    let driver = replay(path, a.skip_bad_lines)?;
     let mut out = io::stdout().lock();
-    print(&mut out, &core, a.json)?;
+    print(
+        &mut out,
+        driver.gateway().core(),
+        &|t| driver.capture_time(t),
+        a.json,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// A capture through a listen-only core on the capture's own clock.
-fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Core> {
+/// A gateway that publishes nowhere: its outbox is never taken, and stays bounded.
+fn gateway(iface: &str, core: CoreConfig) -> Gateway {
+    let cfg = GatewayConfig {
+        core,
+        mapper: MapperConfig {
+            iface: iface.to_owned(),
+            rules: Rules::default(),
+        },
+    };
+    Gateway::new(cfg, Arc::new(Outbox::new()))
+}
+
+/// A capture through a listen-only gateway on the capture's clock.
+fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Driver> {
     let mut reader =
         LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(skip_bad_lines);
-    let mut core = Core::new(CoreConfig::gateway(0).listen_only());
+    let mut driver = Driver::new(gateway("can0", CoreConfig::gateway(0).listen_only()));
     while let Some(rec) = reader.next_record() {
-        core.replay(&rec?, &mut |_, _| {});
+        driver.feed_record(&rec?);
     }
     if reader.bad_lines() > 0 {
         eprintln!("n2k-dbus: skipped {} malformed line(s)", reader.bad_lines());
     }
-    Ok(core)
+    Ok(driver)
 }
 
 fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
     let (cfg, state_path, mut state) = a.node.identity(iface);
-    let (rt, mut src) = super::open_live(iface)?;
+    let (rt, src) = super::open_live(iface)?;
     rt.block_on(async move {
         info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");
-        let mut core = Core::new(cfg);
-        core.start(now_micros());
+        let clock = Monotonic::new();
+        let mut src = src.stamped_by(clock);
+        let mut driver = Driver::new(gateway(iface, cfg));
+        driver.advance(clock.now());
         let mut show = tokio::time::interval(Duration::from_secs(a.every.max(1)));
         loop {
-            flush(&mut core, &src, &state_path, &mut state).await;
-            let wait = core
-                .next_tick()
-                .map(|t| Duration::from_micros(t.saturating_sub(now_micros()).max(0) as u64))
-                .unwrap_or(Duration::from_secs(3600));
+            flush(&mut driver, &src, &state_path, &mut state).await;
+            let wake = clock.instant(driver.next_wake().min(clock.now() + 3_600_000_000));
             tokio::select! {
                 frame = src.recv() => {
                     let frame = frame.with_context(|| format!("reading {iface}"))?;
-                    core.on_frame(now_micros(), &frame);
+                    driver.feed_frame(frame.timestamp, &frame);
                 }
-                _ = tokio::time::sleep(wait) => core.on_tick(now_micros()),
+                _ = tokio::time::sleep_until(wake) => driver.advance(clock.now()),
                 _ = show.tick() => {
                     let mut out = io::stdout().lock();
                     if !a.json {
                         write!(out, "\x1b[H\x1b[2J")?;
                     }
-                    print(&mut out, &core, a.json)?;
+                    print(&mut out, driver.gateway().core(), &|t| clock.wall(t), a.json)?;
                 }
                 _ = tokio::signal::ctrl_c() => break,
             }
@@ -81,23 +103,19 @@ fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Sends what the core wants sent; remembers our address in the state file.
-async fn flush(core: &mut Core, src: &CanSource, path: &Path, state: &mut State) {
-    while let Some(o) = core.poll_output() {
-        match o {
-            Output::Transmit(f) => {
-                if let Err(e) = src.send(&f).await {
-                    warn!(error = %e, "cannot send a frame");
-                }
-            }
-            Output::Event(e) => {
-                info!(event = %e);
-                if let Event::OwnAddress(Some(addr)) = e {
-                    state.set_address(addr);
-                    if let Err(err) = state.save(path) {
-                        warn!("{err}");
-                    }
-                }
+/// Sends what the gateway wants sent; remembers our address in the state file.
+async fn flush(driver: &mut Driver, src: &CanSource, path: &Path, state: &mut State) {
+    for f in driver.take_transmit() {
+        if let Err(e) = src.send(&f).await {
+            warn!(error = %e, "cannot send a frame");
+        }
+    }
+    while let Some(e) = driver.gateway_mut().poll_event() {
+        info!(event = %e);
+        if let Event::OwnAddress(Some(addr)) = e {
+            state.set_address(addr);
+            if let Err(err) = state.save(path) {
+                warn!("{err}");
             }
         }
     }
@@ -124,14 +142,20 @@ fn sorted(core: &Core) -> (Vec<&Device>, Vec<(u8, &Heard)>) {
     (devices, core.registry().heard_iter().collect())
 }
 
-fn print(out: &mut impl Write, core: &Core, json: bool) -> io::Result<()> {
+/// The table; `wall` turns the gateway's time into the time a person reads.
+fn print(
+    out: &mut impl Write,
+    core: &Core,
+    wall: &dyn Fn(Micros) -> Micros,
+    json: bool,
+) -> io::Result<()> {
     let (devices, heard) = sorted(core);
     if json {
         for d in devices {
-            writeln!(out, "{}", device_json(d))?;
+            writeln!(out, "{}", device_json(d, wall))?;
         }
         for (a, h) in heard {
-            writeln!(out, "{}", heard_json(a, h))?;
+            writeln!(out, "{}", heard_json(a, h, wall))?;
         }
         return Ok(());
     }
@@ -196,7 +220,7 @@ fn print(out: &mut impl Write, core: &Core, json: bool) -> io::Result<()> {
                 }),
             install,
             state_name(d.lifecycle).into(),
-            time(d.last_heard),
+            time(wall(d.last_heard)),
         ]);
     }
     for (a, h) in heard {
@@ -204,7 +228,7 @@ fn print(out: &mut impl Write, core: &Core, json: bool) -> io::Result<()> {
         r[0] = a.to_string();
         r[1] = "(no NAME yet)".into();
         r[13] = "heard".into();
-        r[14] = time(h.last_heard);
+        r[14] = time(wall(h.last_heard));
         rows.push(r);
     }
     let mut width = [0usize; 15];
@@ -262,7 +286,7 @@ impl Obj {
     }
 }
 
-fn device_json(d: &Device) -> String {
+fn device_json(d: &Device, wall: &dyn Fn(Micros) -> Micros) -> String {
     let n = d.name;
     let p = d.product.as_ref();
     let c = d.config.as_ref();
@@ -305,17 +329,17 @@ fn device_json(d: &Device) -> String {
         .num("heartbeat_interval_ms", d.heartbeat_interval)
         .str("state", Some(state_name(d.lifecycle)))
         .num("online", Some(d.online()))
-        .str("last_heard", Some(&time(d.last_heard)))
+        .str("last_heard", Some(&time(wall(d.last_heard))))
         .done()
 }
 
-fn heard_json(address: u8, h: &Heard) -> String {
+fn heard_json(address: u8, h: &Heard, wall: &dyn Fn(Micros) -> Micros) -> String {
     Obj::new()
         .num("address", Some(address))
         .str("name", None)
         .str("state", Some("heard"))
         .num("online", Some(true))
         .num("frames", Some(h.frames))
-        .str("last_heard", Some(&time(h.last_heard)))
+        .str("last_heard", Some(&time(wall(h.last_heard))))
         .done()
 }

@@ -13,9 +13,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use n2k_dbus::can::socket::now_micros;
 use n2k_dbus::core::CoreConfig;
 use n2k_dbus::dbus::{Bus, PublisherConfig};
+use n2k_dbus::driver::clock::wall_now as now_micros;
 use n2k_dbus::gateway::GatewayConfig;
 use n2k_dbus::state::{machine_unique_number, State};
 use n2k_dbus::venus::{MapperConfig, Override, Rules, Selector};

@@ -1,9 +1,11 @@
 //! `n2k-dbus replay`: the whole gateway over a capture, on the capture's clock (or
 //! as fast as possible), publishing its services on a D-Bus bus.
 //!
-//! The gateway runs on its own thread, the publisher on a single-threaded tokio
-//! runtime; they meet in the outbox. Writes from D-Bus clients reach the gateway
-//! thread through the publisher's gateway channel.
+//! The gateway runs on its own thread, driven by the [`Driver`] on the capture's
+//! clock; the publisher runs on a single-threaded tokio runtime; they meet in the
+//! outbox. Writes from D-Bus clients reach the gateway thread through the
+//! publisher's gateway channel. The thread waits for what comes next — a record due,
+//! a timer, a write, the stop — and is joined before the process ends.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,11 +15,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{settled, Bus, Outbox, Publisher, Settings, WriteRequest};
+use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, Settings, WriteRequest};
+use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::Gateway;
-use n2k_dbus::logs::{CaptureClock, LogReader};
+use n2k_dbus::logs::{LogReader, Record};
 use n2k_dbus::state::machine_unique_number;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::decode::open;
 use super::{signalled, ServiceArgs};
@@ -61,17 +64,26 @@ struct Finished {
     records: u64,
     elapsed: Duration,
     services: usize,
+    clock_steps: u64,
 }
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        a.speed.is_finite() && a.speed > 0.0,
-        "--speed must be a positive number"
-    );
+    check_speed(a.speed)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(replay(a, None))
+}
+
+/// Refuses a speed that is no speed (zero, negative, not a number) or one so far
+/// from 1 that a second of capture would take longer than a day or less than a
+/// nanosecond.
+pub(super) fn check_speed(speed: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        speed.is_finite() && (1e-5..=1e9).contains(&speed),
+        "--speed must be a number from 0.00001 to 1000000000 (it is {speed}); --fast replays as fast as possible"
+    );
+    Ok(())
 }
 
 /// The replay; with `held`, it is told instead of printing when the services are
@@ -82,6 +94,15 @@ pub(super) async fn replay(
 ) -> anyhow::Result<ExitCode> {
     let quiet = held.is_some();
     let wall = Instant::now();
+    // The capture is opened and its first record read before anything is
+    // published: a missing, unreadable or empty capture fails at once.
+    let mut reader = reader(&a)?;
+    let first = reader.next_record().transpose()?;
+    anyhow::ensure!(
+        first.is_some(),
+        "{}: the capture holds no frames",
+        a.file.display()
+    );
     let outbox = Arc::new(Outbox::new());
     let settings = match Settings::connect(&a.dbus, None).await {
         Ok(s) => Some(s),
@@ -91,31 +112,37 @@ pub(super) async fn replay(
     let publisher = Publisher::new(a.services.publisher(&a.dbus), settings, Some(writes_tx));
     let done = publisher.batches_done();
     let (end_tx, end_rx) = oneshot::channel();
+    let (stop_tx, stop_rx) = watch::channel(false);
     let gateway_outbox = outbox.clone();
     let hold = a.hold;
     let thread = std::thread::Builder::new()
         .name("gateway".into())
         .spawn(move || {
-            let mut end = Some(end_tx);
-            let result = gateway_thread(&a, gateway_outbox, writes_rx, &mut end);
-            if let Some(end) = end {
-                let _ = end.send(());
-            }
-            result
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()?;
+            let feed = Feed {
+                reader,
+                next: first,
+                writes: writes_rx,
+                stop: stop_rx,
+            };
+            rt.block_on(gateway_task(a, feed, gateway_outbox, end_tx))
         })?;
 
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (publisher_stop_tx, publisher_stop_rx) = oneshot::channel::<()>();
     let publisher = tokio::spawn(publisher.run(outbox.clone(), async {
-        let _ = stop_rx.await;
+        let _ = publisher_stop_rx.await;
     }));
     let interrupted = tokio::select! {
         _ = end_rx => false,
         () = signalled() => true,
     };
+    if !interrupted {
+        // Everything the capture made goes on the bus before the end withdraws it.
+        settle(&outbox, &done).await;
+    }
     if hold && !interrupted {
-        while !settled(&outbox, &done) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         match held {
             Some(tx) => {
                 let _ = tx.send(());
@@ -124,23 +151,28 @@ pub(super) async fn replay(
         }
         signalled().await;
     }
-    let _ = stop_tx.send(());
+    // The gateway thread withdraws everything and ends; then the publisher.
+    let _ = stop_tx.send(true);
+    let finished = tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .context("waiting for the gateway thread")?
+        .map_err(|_| anyhow::anyhow!("the gateway thread panicked"))?;
+    let _ = publisher_stop_tx.send(());
     let stats = publisher.await.context("the publisher stopped")?;
-    if interrupted && !thread.is_finished() {
-        // The gateway thread ends with the process.
-        return Ok(ExitCode::SUCCESS);
-    }
-    let finished = thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the gateway thread panicked"))??;
+    let finished = finished?;
     if quiet {
         return Ok(ExitCode::SUCCESS);
     }
     let secs = finished.elapsed.as_secs_f64().max(1e-9);
     let wall = wall.elapsed().as_secs_f64().max(1e-9);
     let messages = stats.published + stats.withdrawn + stats.items_changed;
+    let steps = match finished.clock_steps {
+        0 => String::new(),
+        1 => "; the capture's clock stepped once".to_owned(),
+        n => format!("; the capture's clock stepped {n} times"),
+    };
     println!(
-        "replayed {} records in {secs:.3} s ({:.0} frames/s); {} services; D-Bus: {} published, {} ItemsChanged, {} withdrawn in {} flushes, {:.0} messages/s over {wall:.3} s; peak RSS {} kB",
+        "replayed {} records in {secs:.3} s ({:.0} frames/s){steps}; {} services; D-Bus: {} published, {} ItemsChanged, {} withdrawn in {} flushes, {:.0} messages/s over {wall:.3} s; peak RSS {} kB",
         finished.records,
         finished.records as f64 / secs,
         finished.services,
@@ -154,113 +186,166 @@ pub(super) async fn replay(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads the capture and drives the gateway; `end` is told when the capture is
-/// done. With `--hold`, it then answers writes until the publisher goes away.
-fn gateway_thread(
-    a: &ReplayArgs,
+fn reader(a: &ReplayArgs) -> anyhow::Result<LogReader<Box<dyn std::io::BufRead + Send>>> {
+    Ok(LogReader::new(open(&a.file)?, a.file.display().to_string())
+        .skip_bad_lines(a.skip_bad_lines))
+}
+
+/// What the gateway thread reads from.
+struct Feed {
+    reader: LogReader<Box<dyn std::io::BufRead + Send>>,
+    next: Option<Record>,
+    writes: mpsc::Receiver<WriteRequest>,
+    stop: watch::Receiver<bool>,
+}
+
+/// Drives the gateway over the capture; `end` is told when the capture is done.
+/// With `--hold`, it then answers writes until told to stop. On the stop it
+/// withdraws every service.
+async fn gateway_task(
+    a: ReplayArgs,
+    mut feed: Feed,
     outbox: Arc<Outbox>,
-    mut writes: mpsc::Receiver<WriteRequest>,
-    end: &mut Option<oneshot::Sender<()>>,
+    end: oneshot::Sender<()>,
 ) -> anyhow::Result<Finished> {
-    let mut reader = LogReader::new(open(&a.file)?, a.file.display().to_string())
-        .skip_bad_lines(a.skip_bad_lines);
-    let first = reader.next_record().transpose()?;
-    let iface = reader.interface().unwrap_or(&a.interface).to_owned();
+    let iface = feed.reader.interface().unwrap_or(&a.interface).to_owned();
     let unique = machine_unique_number(&iface).unwrap_or(1);
     let mut core = CoreConfig::gateway(unique);
     core.listen_only = a.listen_only;
-    let mut gateway = Gateway::new(a.services.gateway(&iface, core), outbox);
+    let mut driver = Driver::new(Gateway::new(a.services.gateway(&iface, core), outbox));
     let started = Instant::now();
     let mut records = 0u64;
-    let mut clock: Option<(Micros, Instant)> = None;
-    let mut now: Micros = 0;
-    let mut next = first;
-    // Each pass starts a second after the previous one ended, on one clock.
-    let mut offset: Micros = 0;
-    for pass in 0..a.repeat {
+    let mut pace = (!a.fast).then(|| Pace::new(a.speed));
+    let mut stopped = false;
+    'passes: for pass in 0..a.repeat {
         if pass > 0 {
-            reader = LogReader::new(open(&a.file)?, a.file.display().to_string())
-                .skip_bad_lines(a.skip_bad_lines);
-            next = reader.next_record().transpose()?;
-            offset = now + 1_000_000;
+            feed.reader = reader(&a)?;
+            feed.next = feed.reader.next_record().transpose()?;
+            driver.rewind();
         }
-        let mut capture_clock = CaptureClock::new();
-        let mut base = None;
-        while let Some(rec) = next {
-            let own = capture_clock.time(&rec);
-            let t = offset + own - *base.get_or_insert(own);
-            if !a.fast {
-                let (t0, w0) = *clock.get_or_insert((t, Instant::now()));
-                pace(&mut gateway, &mut writes, t0, w0, t, a.speed);
+        while let Some(rec) = feed.next.take() {
+            let t = driver.time_of(&rec);
+            if let Some(pace) = &mut pace {
+                if !pace.wait_for(&mut driver, &mut feed, t).await {
+                    stopped = true;
+                    break 'passes;
+                }
+            } else if records % 64 == 0 {
+                if *feed.stop.borrow() {
+                    stopped = true;
+                    break 'passes;
+                }
+                answer_writes(&mut driver, &mut feed.writes);
             }
-            gateway.on_record_at(t, &rec);
-            now = t;
+            driver.feed_record_at(t, &rec);
+            driver.take_transmit();
             records += 1;
-            gateway.take_transmit();
-            if records % 64 == 0 {
-                answer_writes(&mut gateway, &mut writes, now);
-            }
-            next = reader.next_record().transpose()?;
+            feed.next = feed.reader.next_record().transpose()?;
         }
     }
     let elapsed = started.elapsed();
-    if reader.bad_lines() > 0 {
-        eprintln!("n2k-dbus: skipped {} malformed line(s)", reader.bad_lines());
+    if feed.reader.bad_lines() > 0 {
+        eprintln!(
+            "n2k-dbus: skipped {} malformed line(s)",
+            feed.reader.bad_lines()
+        );
     }
-    let services = gateway.mapper().published();
-    if a.hold {
-        gateway.finish(now);
-        if let Some(end) = end.take() {
-            let _ = end.send(());
+    let clock_steps = driver.gateway().clock_steps();
+    if !stopped {
+        let now = driver.now();
+        if a.hold {
+            driver.gateway_mut().finish(now);
         }
-        while let Some(w) = writes.blocking_recv() {
-            answer(&mut gateway, w, now);
+        let _ = end.send(());
+        // The capture's clock stands still at its last record; writes are answered
+        // until the shell has everything on the bus (and, held, until interrupted).
+        loop {
+            tokio::select! {
+                w = feed.writes.recv() => match w {
+                    Some(w) => driver.write(now, w),
+                    None => break,
+                },
+                _ = feed.stop.changed() => break,
+            }
         }
-    } else {
-        gateway.withdraw_all();
     }
+    // The services that were on the bus, counted before the end withdraws them.
+    let services = driver.gateway().mapper().published();
+    driver.gateway_mut().withdraw_all();
     Ok(Finished {
         records,
         elapsed,
         services,
+        clock_steps,
     })
 }
 
-/// Waits until capture time `t` is due on the wall clock, running the gateway's
-/// timers and answering writes meanwhile.
-fn pace(
-    gateway: &mut Gateway,
-    writes: &mut mpsc::Receiver<WriteRequest>,
-    t0: Micros,
-    w0: Instant,
-    t: Micros,
+/// The capture's clock against the wall clock: capture time `t0` was due at `w0`.
+struct Pace {
     speed: f64,
-) {
-    let due = |t: Micros| w0 + Duration::from_secs_f64(((t - t0).max(0) as f64 / 1e6) / speed);
-    loop {
-        let wall = Instant::now();
-        let target = due(t);
-        if wall >= target {
-            return;
+    anchor: Option<(Micros, tokio::time::Instant)>,
+}
+
+impl Pace {
+    fn new(speed: f64) -> Pace {
+        Pace {
+            speed,
+            anchor: None,
         }
-        // The capture time that corresponds to now, for timers between records.
-        let virtual_now = t0 + ((wall - w0).as_secs_f64() * speed * 1e6) as Micros;
-        gateway.advance(virtual_now.min(t));
-        gateway.take_transmit();
-        answer_writes(gateway, writes, virtual_now.min(t));
-        std::thread::sleep((target - wall).min(Duration::from_millis(20)));
+    }
+
+    /// When capture time `t` is due on the wall clock.
+    fn due(&self, t: Micros) -> tokio::time::Instant {
+        let Some((t0, w0)) = self.anchor else {
+            return tokio::time::Instant::now();
+        };
+        let secs = ((t - t0).max(0) as f64 / 1e6) / self.speed;
+        w0 + Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX / 4)
+    }
+
+    /// The capture time that corresponds to now.
+    fn now(&self) -> Micros {
+        let Some((t0, w0)) = self.anchor else {
+            return 0;
+        };
+        let wall = w0.elapsed().as_secs_f64();
+        t0.saturating_add((wall * self.speed * 1e6) as Micros)
+    }
+
+    /// Waits until capture time `t` is due, firing the gateway's timers at theirs
+    /// and answering writes as they come. False when told to stop.
+    async fn wait_for(&mut self, driver: &mut Driver, feed: &mut Feed, t: Micros) -> bool {
+        self.anchor.get_or_insert((t, tokio::time::Instant::now()));
+        loop {
+            let wake = driver.next_wake();
+            let timer = wake < t;
+            let until = self.due(if timer { wake } else { t });
+            tokio::select! {
+                biased;
+                r = feed.stop.changed() => if r.is_err() || *feed.stop.borrow() {
+                    return false;
+                },
+                w = feed.writes.recv() => if let Some(w) = w {
+                    let now = self.now().min(t);
+                    driver.write(now, w);
+                },
+                () = tokio::time::sleep_until(until) => {
+                    if !timer {
+                        return true;
+                    }
+                    driver.advance(wake);
+                    driver.take_transmit();
+                }
+            }
+        }
     }
 }
 
-fn answer_writes(gateway: &mut Gateway, writes: &mut mpsc::Receiver<WriteRequest>, now: Micros) {
+fn answer_writes(driver: &mut Driver, writes: &mut mpsc::Receiver<WriteRequest>) {
     while let Ok(w) = writes.try_recv() {
-        answer(gateway, w, now);
+        let now = driver.now();
+        driver.write(now, w);
     }
-}
-
-fn answer(gateway: &mut Gateway, w: WriteRequest, now: Micros) {
-    let outcome = gateway.on_write(now, &w.service, &w.path, &w.value);
-    let _ = w.reply.send(outcome);
 }
 
 /// The process's peak resident set (VmHWM), in kB.

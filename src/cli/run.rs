@@ -1,20 +1,23 @@
 //! `n2k-dbus run`: the live daemon on one SocketCAN interface.
 //!
 //! One single-threaded tokio runtime carries everything: the socket, the gateway's
-//! timers, the writes of D-Bus clients and the publisher. The loop owns the gateway
-//! and the socket; the interface may be missing, go down and come back at any
-//! time, and none of that ends the process — only SIGTERM or SIGINT do.
+//! timers, the writes of D-Bus clients and the publisher. The loop owns the
+//! [`Driver`] and the socket; the interface may be missing, go down and come back at
+//! any time, and none of that ends the process — only SIGTERM or SIGINT do. The
+//! gateway runs on the monotonic clock: setting the system clock changes nothing
+//! but the timestamps in the log (and is counted as a clock step).
 
 use std::io;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use n2k_dbus::can::link::{link_state, LinkState};
-use n2k_dbus::can::socket::{now_micros, CanSource};
+use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::{Frame, Micros};
+use n2k_dbus::core::Event;
 use n2k_dbus::dbus::{Bus, Outbox, Publisher, Settings, WriteOutcome, WriteRequest};
+use n2k_dbus::driver::{Driver, Monotonic, WallWatch};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::network::ClaimState;
 use n2k_dbus::state::State;
@@ -78,11 +81,14 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     }));
 
     info!(interface = %iface, name = %core.name, listen_only = core.listen_only, bus = %a.dbus, "starting");
+    let clock = Monotonic::new();
     let mut live = Live {
         iface,
         config: a.services.gateway(&a.interface, core),
         outbox,
-        gateway: None,
+        clock,
+        wall: WallWatch::new(&clock),
+        driver: None,
         src: None,
         link: Link::Waiting {
             next_try: 0,
@@ -91,7 +97,6 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         },
         grace: a.link_grace.saturating_mul(SECOND as u64) as Micros,
         down_since: None,
-        claim: ClaimState::Idle,
         state,
         state_path,
         notifier: Notifier::from_env(),
@@ -101,25 +106,27 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     let stop = signalled();
     tokio::pin!(stop);
     loop {
-        let now = now_micros();
-        live.step(now).await;
-        let wake = live.next_wake(now);
+        live.step(clock.now()).await;
+        let wake = clock.instant(live.next_wake(clock.now()));
         tokio::select! {
             biased;
             () = &mut stop => break,
             r = recv(&mut live.src) => match r {
                 Ok(frame) => live.on_frame(&frame),
-                Err(e) => live.lost(now_micros(), &e.to_string()),
+                Err(e) => live.lost(clock.now(), &e.to_string()),
             },
             Some(w) = writes.recv() => live.on_write(w),
-            () = tokio::time::sleep(wake) => {}
+            () = tokio::time::sleep_until(wake) => {}
         }
     }
 
     live.notifier.notify("STOPPING=1");
-    let services = live.gateway.as_ref().map_or(0, |g| g.mapper().published());
-    if let Some(g) = &mut live.gateway {
-        g.withdraw_all();
+    let services = live
+        .driver
+        .as_ref()
+        .map_or(0, |d| d.gateway().mapper().published());
+    if let Some(d) = &mut live.driver {
+        d.gateway_mut().withdraw_all();
     }
     let _ = stop_tx.send(());
     let stats = publisher.await.context("the publisher stopped")?;
@@ -150,16 +157,16 @@ struct Live {
     iface: String,
     config: GatewayConfig,
     outbox: Arc<Outbox>,
+    clock: Monotonic,
+    wall: WallWatch,
     /// Created when the interface first opens; dropped (services withdrawn) when it
     /// stays down longer than `grace`.
-    gateway: Option<Gateway>,
+    driver: Option<Driver>,
     src: Option<CanSource>,
     link: Link,
     grace: Micros,
     /// Since when the interface is down.
     down_since: Option<Micros>,
-    /// Our claim as last seen, to notice changes.
-    claim: ClaimState,
     state: State,
     state_path: std::path::PathBuf,
     notifier: Notifier,
@@ -183,58 +190,62 @@ impl Live {
             },
             _ => {}
         }
-        if let (Some(since), Some(g)) = (self.down_since, &mut self.gateway) {
+        if let (Some(since), Some(d)) = (self.down_since, &mut self.driver) {
             if now >= since.saturating_add(self.grace) {
                 warn!(interface = %self.iface, "down for {} s: every service withdrawn until it returns", self.grace / SECOND);
-                g.withdraw_all();
-                self.gateway = None;
+                d.gateway_mut().withdraw_all();
+                self.driver = None;
             }
         }
-        let Some(gateway) = &mut self.gateway else {
+        let Some(driver) = &mut self.driver else {
             return;
         };
-        // A frame already ran the timers due at its time; only a wake-up needs this.
-        if now >= gateway.next_wake() {
-            if let Some(src) = &self.src {
-                gateway.set_link(src.stats());
-            }
-            gateway.advance(now);
+        if let Some(by) = self.wall.step(&self.clock) {
+            driver.gateway_mut().clock_stepped(by, "the system clock");
         }
-        self.on_claim();
-        let frames = match &mut self.gateway {
-            Some(g) => g.take_transmit(),
-            None => Vec::new(),
-        };
+        // A frame already ran the timers due at its time; only a wake-up needs this.
+        if now >= driver.next_wake() {
+            if let Some(src) = &self.src {
+                driver.gateway_mut().set_link(src.stats());
+            }
+            driver.advance(now);
+        }
+        let frames = driver.take_transmit();
+        self.on_events();
         self.send(&frames).await;
     }
 
     fn on_frame(&mut self, frame: &Frame) {
-        if let Some(g) = &mut self.gateway {
-            g.on_frame(frame.timestamp, frame);
+        if let Some(d) = &mut self.driver {
+            d.feed_frame(frame.timestamp, frame);
         }
     }
 
     fn on_write(&mut self, w: WriteRequest) {
-        let outcome = match &mut self.gateway {
-            Some(g) => g.on_write(now_micros(), &w.service, &w.path, &w.value),
-            None => WriteOutcome::Refused(format!("{} is down", self.iface)),
-        };
-        let _ = w.reply.send(outcome);
+        match &mut self.driver {
+            Some(d) => d.write(self.clock.now(), w),
+            None => {
+                let _ = w
+                    .reply
+                    .send(WriteOutcome::Refused(format!("{} is down", self.iface)));
+            }
+        }
     }
 
-    /// When the loop must run again without a frame or a write.
-    fn next_wake(&self, now: Micros) -> Duration {
+    /// When the loop must run again without a frame or a write (clock time).
+    fn next_wake(&self, now: Micros) -> Micros {
         let link = match self.link {
             Link::Waiting { next_try, .. } => next_try,
             Link::Up { next_check } => next_check,
         };
-        let gateway = self.gateway.as_ref().map_or(Micros::MAX, |g| g.next_wake());
-        let withdraw = match (self.down_since, &self.gateway) {
+        let gateway = self.driver.as_ref().map_or(Micros::MAX, |d| d.next_wake());
+        let withdraw = match (self.down_since, &self.driver) {
             (Some(since), Some(_)) => since.saturating_add(self.grace),
             _ => Micros::MAX,
         };
-        let at = link.min(gateway).min(withdraw);
-        Duration::from_micros(at.saturating_sub(now).clamp(0, MAX_RETRY) as u64)
+        // Woken at least every MAX_RETRY, which also bounds how late a step of the
+        // wall clock is noticed.
+        link.min(gateway).min(withdraw).min(now + MAX_RETRY)
     }
 
     /// Opens the interface if it is there and up; otherwise says why, once per
@@ -246,6 +257,7 @@ impl Live {
         let state = link_state(&self.iface);
         let opened = match state {
             LinkState::Up | LinkState::Unknown => CanSource::open(&self.iface)
+                .map(|s| s.stamped_by(self.clock))
                 .map_err(|e| format!("cannot open CAN interface {}: {e}", self.iface)),
             s => Err(describe_for(&self.iface, s)),
         };
@@ -256,11 +268,10 @@ impl Live {
                 self.link = Link::Up {
                     next_check: now + LINK_CHECK,
                 };
-                if self.gateway.is_none() {
+                if self.driver.is_none() {
                     let mut g = Gateway::new(self.config.clone(), self.outbox.clone());
                     g.start(now);
-                    self.gateway = Some(g);
-                    self.claim = ClaimState::Idle;
+                    self.driver = Some(Driver::new(g));
                 }
                 self.down_since = None;
                 if self.config.core.listen_only {
@@ -296,41 +307,43 @@ impl Live {
             delay: SECOND,
             last: None,
         };
-        if let Some(g) = &mut self.gateway {
-            g.link_down(now);
+        if let Some(d) = &mut self.driver {
+            d.advance(now);
+            d.gateway_mut().link_down(now);
         }
     }
 
     /// Logs and remembers our address when it changes; the first one makes us ready.
-    fn on_claim(&mut self) {
-        let Some(g) = &self.gateway else {
-            return;
-        };
-        let claim = g.core().claim_state();
-        // Only settled states count: the steps of a claim in progress say nothing.
-        let settled =
-            |c: ClaimState| matches!(c, ClaimState::Claimed { .. } | ClaimState::CannotClaim);
-        let changed = claim != self.claim && (settled(claim) || settled(self.claim));
-        self.claim = claim;
-        if !changed {
-            return;
-        }
-        match claim {
-            ClaimState::Claimed { address } => {
-                info!(interface = %self.iface, address, "address claimed");
-                self.state.set_address(address);
-                // A gateway made after the interface returns starts where this one is.
-                self.config.core.preferred_address = address;
-                if let Err(e) = self.state.save(&self.state_path) {
-                    warn!("{e}");
+    fn on_events(&mut self) {
+        while let Some(e) = self
+            .driver
+            .as_mut()
+            .and_then(|d| d.gateway_mut().poll_event())
+        {
+            let Event::OwnAddress(address) = e else {
+                continue;
+            };
+            let cannot = self
+                .driver
+                .as_ref()
+                .is_some_and(|d| d.gateway().core().claim_state() == ClaimState::CannotClaim);
+            match address {
+                Some(address) => {
+                    info!(interface = %self.iface, address, "address claimed");
+                    self.state.set_address(address);
+                    // A gateway made after the interface returns starts where this one is.
+                    self.config.core.preferred_address = address;
+                    if let Err(e) = self.state.save(&self.state_path) {
+                        warn!("{e}");
+                    }
+                    self.mark_ready(&format!("on {} at address {address}", self.iface));
                 }
-                self.mark_ready(&format!("on {} at address {address}", self.iface));
+                None if cannot => {
+                    warn!(interface = %self.iface, "no free address: transmitting nothing, listening only");
+                    self.mark_ready("no free address: listening only");
+                }
+                None => info!(interface = %self.iface, "address lost; claiming again"),
             }
-            ClaimState::CannotClaim => {
-                warn!(interface = %self.iface, "no free address: transmitting nothing, listening only");
-                self.mark_ready("no free address: listening only");
-            }
-            _ => info!(interface = %self.iface, "address lost; claiming again"),
         }
     }
 

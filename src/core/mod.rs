@@ -716,9 +716,11 @@ impl Node {
         self.run_actions(now);
         if self.heartbeat_due.is_some_and(|t| t <= now) && self.claimer.address().is_some() {
             self.send_heartbeat(now);
-            let next = self.heartbeat_due.unwrap_or(now)
-                + Micros::from(self.cfg.heartbeat_interval_ms) * 1000;
-            self.heartbeat_due = Some(next.max(now + 1));
+            // On the period, unless time jumped past the next one: then one
+            // heartbeat now and the period from here, never one per missed period.
+            let interval = Micros::from(self.cfg.heartbeat_interval_ms).max(1) * 1000;
+            let next = self.heartbeat_due.unwrap_or(now).saturating_add(interval);
+            self.heartbeat_due = Some(if next <= now { now + interval } else { next });
         }
         self.liveness(now);
         if self.active() && now >= self.scan_end {

@@ -23,7 +23,7 @@ pub mod value;
 pub use bus::Bus;
 pub use item::{Format, Item, WriteRule};
 pub use outbox::Outbox;
-pub use publisher::{settled, Publisher, PublisherConfig, PublisherStats};
+pub use publisher::{settle, settled, Carried, Publisher, PublisherConfig, PublisherStats};
 pub use service::{
     Change, PublishError, Service, ServiceOptions, ServiceSpec, WriteOutcome, WriteRequest,
 };

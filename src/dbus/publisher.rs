@@ -65,7 +65,7 @@ pub struct Publisher {
     writes_rx: mpsc::Receiver<WriteRequest>,
     gateway: Option<mpsc::Sender<WriteRequest>>,
     stats: PublisherStats,
-    done: Arc<AtomicU64>,
+    done: Arc<Carried>,
 }
 
 impl Publisher {
@@ -86,7 +86,7 @@ impl Publisher {
             writes_rx,
             gateway,
             stats: PublisherStats::default(),
-            done: Arc::new(AtomicU64::new(0)),
+            done: Arc::new(Carried::default()),
         }
     }
 
@@ -98,7 +98,7 @@ impl Publisher {
     /// The count of outbox batches [`Publisher::run`] has carried out; everything
     /// handed over is on the bus when it equals [`Outbox::batches_taken`] and the
     /// outbox is empty (see [`settled`]).
-    pub fn batches_done(&self) -> Arc<AtomicU64> {
+    pub fn batches_done(&self) -> Arc<Carried> {
         self.done.clone()
     }
 
@@ -129,7 +129,8 @@ impl Publisher {
                     let counted = !batch.is_empty();
                     self.flush(batch).await;
                     if counted {
-                        self.done.fetch_add(1, Ordering::Release);
+                        self.done.count.fetch_add(1, Ordering::Release);
+                        self.done.notify.notify_waiters();
                     }
                     next_flush = Instant::now() + self.cfg.flush_interval;
                 }
@@ -335,10 +336,31 @@ impl Publisher {
     }
 }
 
+/// The outbox batches a publisher carried out, and a signal each time one is.
+#[derive(Debug, Default)]
+pub struct Carried {
+    count: AtomicU64,
+    notify: tokio::sync::Notify,
+}
+
 /// Whether everything handed to `outbox` is on the bus (`done`: from
 /// [`Publisher::batches_done`]).
-pub fn settled(outbox: &Outbox, done: &AtomicU64) -> bool {
-    outbox.is_empty() && outbox.batches_taken() == done.load(Ordering::Acquire)
+pub fn settled(outbox: &Outbox, done: &Carried) -> bool {
+    outbox.is_empty() && outbox.batches_taken() == done.count.load(Ordering::Acquire)
+}
+
+/// Waits until everything handed to `outbox` is on the bus.
+pub async fn settle(outbox: &Outbox, done: &Carried) {
+    loop {
+        let carried = done.notify.notified();
+        tokio::pin!(carried);
+        // Registered before the check, so a batch carried out in between wakes us.
+        carried.as_mut().enable();
+        if settled(outbox, done) {
+            return;
+        }
+        carried.await;
+    }
 }
 
 async fn next_settings_event(settings: &mut Option<Settings>) -> SettingsEvent {

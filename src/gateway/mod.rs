@@ -3,6 +3,7 @@
 //! replay drive the same [`Gateway`]; only where frames come from and where
 //! transmitted frames go differ.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::can::socket::SocketStats;
@@ -14,6 +15,10 @@ use crate::venus::{BusService, Mapper, MapperConfig};
 
 /// How often the bus service is brought up to date at most.
 pub const BUS_REFRESH: Micros = 1_000_000;
+/// Clock steps logged at warning level; later ones are logged at debug level.
+pub const LOGGED_STEPS: u64 = 10;
+/// Events kept for the shell at most; the oldest goes first.
+const MAX_EVENTS: usize = 64;
 /// Frames to transmit kept at most between two drains.
 const MAX_TRANSMIT: usize = 1024;
 
@@ -31,10 +36,12 @@ pub struct Gateway {
     bus: BusService,
     outbox: Arc<Outbox>,
     started: bool,
-    outputs: Vec<(Micros, Output)>,
     transmit: Vec<Frame>,
     next_refresh: Micros,
     link: Option<SocketStats>,
+    clock_steps: u64,
+    /// Events the shell acts on (our own address), oldest first.
+    events: VecDeque<Event>,
 }
 
 impl Gateway {
@@ -47,10 +54,11 @@ impl Gateway {
             bus,
             outbox,
             started: false,
-            outputs: Vec::new(),
             transmit: Vec::new(),
             next_refresh: 0,
             link: None,
+            clock_steps: 0,
+            events: VecDeque::new(),
         }
     }
 
@@ -112,8 +120,12 @@ impl Gateway {
     /// Runs every timer due up to `now`: the core's, freshness, the bus service.
     pub fn advance(&mut self, now: Micros) {
         self.start(now);
-        let outputs = &mut self.outputs;
-        self.core.advance_to(now, &mut |t, o| outputs.push((t, o)));
+        // Each timer due fires once, at its time; what it hands out is dealt with
+        // before the next, so nothing piles up however long the gap.
+        while let Some(t) = self.core.next_tick().filter(|&t| t <= now) {
+            self.core.on_tick(t);
+            self.drain(t);
+        }
         self.drain(now);
         self.mapper.on_tick(now, &self.outbox);
         if now >= self.next_refresh {
@@ -125,6 +137,12 @@ impl Gateway {
     pub fn next_wake(&self) -> Micros {
         let core = self.core.next_tick().unwrap_or(Micros::MAX);
         core.min(self.next_refresh).min(self.mapper.next_sweep())
+    }
+
+    /// The next event for the shell: our own address changed
+    /// ([`Event::OwnAddress`]; `None` after a lost claim or when no address is free).
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
     }
 
     /// Frames the core wants on the bus, oldest first.
@@ -151,6 +169,33 @@ impl Gateway {
         outcome
     }
 
+    /// The clock the gateway is fed stepped by `by` µs (a capture's own
+    /// clock, or the system's wall clock beside the monotonic one the live daemon
+    /// runs on); the step was not taken as elapsed time. Counted on the bus service
+    /// and logged, each step once (after [`LOGGED_STEPS`], at debug level).
+    pub fn clock_stepped(&mut self, by: Micros, what: &str) {
+        self.bus.count_clock_step();
+        self.clock_steps += 1;
+        let secs = by as f64 / 1e6;
+        if self.clock_steps <= LOGGED_STEPS {
+            tracing::warn!(
+                "{what} stepped by {secs:+.3} s; taken as a clock step, not as time passing{}",
+                if self.clock_steps == LOGGED_STEPS {
+                    " (further steps are logged at debug level)"
+                } else {
+                    ""
+                }
+            );
+        } else {
+            tracing::debug!("{what} stepped by {secs:+.3} s");
+        }
+    }
+
+    /// Clock steps so far.
+    pub fn clock_steps(&self) -> u64 {
+        self.clock_steps
+    }
+
     /// The interface went down: measured values turn invalid at once; the services
     /// stay until their devices are gone or the daemon gives the link up.
     pub fn link_down(&mut self, now: Micros) {
@@ -174,11 +219,8 @@ impl Gateway {
     /// Hands the core's outputs on: frames to the transmit queue, events to the
     /// mapper (and a bus-service refresh when the device list changed).
     fn drain(&mut self, now: Micros) {
-        while let Some(o) = self.core.poll_output() {
-            self.outputs.push((now, o));
-        }
         let mut devices_changed = false;
-        for (t, o) in std::mem::take(&mut self.outputs) {
+        while let Some(o) = self.core.poll_output() {
             match o {
                 Output::Transmit(f) => {
                     if self.transmit.len() < MAX_TRANSMIT {
@@ -186,6 +228,12 @@ impl Gateway {
                     }
                 }
                 Output::Event(e) => {
+                    if let Event::OwnAddress(_) = e {
+                        if self.events.len() >= MAX_EVENTS {
+                            self.events.pop_front();
+                        }
+                        self.events.push_back(e);
+                    }
                     let name = match e {
                         Event::Appeared { name, .. }
                         | Event::Identified { name }
@@ -196,7 +244,7 @@ impl Gateway {
                     };
                     devices_changed |= name.is_some();
                     let device = name.and_then(|n| self.core.registry().get(n));
-                    self.mapper.on_event(t, &e, device, &self.outbox);
+                    self.mapper.on_event(now, &e, device, &self.outbox);
                 }
             }
         }

@@ -13,7 +13,7 @@ mod hex;
 mod writer;
 mod yacht;
 
-pub use clock::{CaptureClock, UNTIMED_SPACING};
+pub use clock::{CaptureClock, Step, FORWARD_STEP, STEP_RATIO, UNTIMED_SPACING};
 pub use writer::write_candump_log;
 
 use std::fmt;

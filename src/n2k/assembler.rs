@@ -42,12 +42,26 @@ pub fn is_fast_packet(pgn: u32) -> bool {
     pgn < 0x20000 && fast_pgns()[pgn as usize / 64] & (1 << (pgn % 64)) != 0
 }
 
+/// The most one gap between two frames adds to the reassembly clock.
+///
+/// Partial messages go stale on a clock of their own that advances with the frames
+/// on the bus: by the time between two frames, but by no more than this and never
+/// backwards. A clock step (a logger's clock set, two captures merged) thus costs a
+/// partial message nothing, and staleness after [`fast_packet::STALE_AFTER`] means
+/// that time passed *and* several frames went by.
+///
+/// [`fast_packet::STALE_AFTER`]: super::fast_packet::STALE_AFTER
+pub const MAX_FRAME_GAP: Micros = 100_000;
+
 /// Reassembles a stream of frames into messages.
 #[derive(Default)]
 pub struct Assembler {
     fast: FastPacketAssembler,
     iso: IsoTpReceiver,
-    /// Timestamp of the last expiry sweep.
+    /// The timestamp of the last frame, and the reassembly clock at it.
+    last: Option<Micros>,
+    clock: Micros,
+    /// Reassembly time of the last expiry sweep.
     swept: Micros,
 }
 
@@ -77,17 +91,19 @@ impl Assembler {
         &mut self.iso
     }
 
-    /// Takes one frame; returns a message when this frame completes one.
+    /// Takes one frame; returns a message when this frame completes one. The
+    /// message carries the frame's own timestamp.
     pub fn on_frame<'s>(&'s mut self, frame: &'s Frame) -> Option<Message<'s>> {
         let id = frame.can_id();
-        let now = frame.timestamp;
-        if now.saturating_sub(self.swept).unsigned_abs() > 1_000_000 {
+        let stamp = frame.timestamp;
+        let now = self.tick(stamp);
+        if now - self.swept > 1_000_000 {
             self.fast.expire(now);
             self.iso.expire(now);
             self.swept = now;
         }
         if id.pgn == PGN_TP_CM || id.pgn == PGN_TP_DT {
-            let c = self.iso.push(now, &id, frame.data())?;
+            let c = self.iso.push_stamped(now, stamp, &id, frame.data())?;
             return Some(Message {
                 timestamp: c.timestamp,
                 id: c.id,
@@ -97,15 +113,24 @@ impl Assembler {
         if is_fast_packet(id.pgn) {
             let data = self.fast.push(now, &id, frame.data())?;
             return Some(Message {
-                timestamp: now,
+                timestamp: stamp,
                 id,
                 data,
             });
         }
         Some(Message {
-            timestamp: now,
+            timestamp: stamp,
             id,
             data: frame.data(),
         })
+    }
+
+    /// Advances the reassembly clock to a frame stamped `stamp` (see [`MAX_FRAME_GAP`]).
+    fn tick(&mut self, stamp: Micros) -> Micros {
+        if let Some(last) = self.last {
+            self.clock += stamp.saturating_sub(last).clamp(0, MAX_FRAME_GAP);
+        }
+        self.last = Some(stamp);
+        self.clock
     }
 }

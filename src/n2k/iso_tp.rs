@@ -45,7 +45,9 @@ struct Session {
     packets: u8,
     /// Packets received, one bit each (packet numbers 1–255).
     mask: [u64; 4],
-    started: Micros,
+    /// The announcement's timestamp, which the message carries.
+    announced: Micros,
+    /// The last packet, on the staleness clock.
     last: Micros,
     buf: Vec<u8>,
 }
@@ -88,12 +90,25 @@ impl IsoTpReceiver {
 
     /// Adds a TP.CM or TP.DT frame; returns a message when one completes.
     pub fn push(&mut self, now: Micros, id: &CanId, data: &[u8]) -> Option<Completed<'_>> {
+        self.push_stamped(now, now, id, data)
+    }
+
+    /// [`IsoTpReceiver::push`] of a frame stamped `stamp` on a clock other than the
+    /// one staleness is judged by (`now`); a message carries the stamp of its
+    /// announcement.
+    pub fn push_stamped(
+        &mut self,
+        now: Micros,
+        stamp: Micros,
+        id: &CanId,
+        data: &[u8],
+    ) -> Option<Completed<'_>> {
         if let Some(i) = self.done.take() {
             self.sessions.swap_remove(i);
         }
         match id.pgn {
             PGN_TP_CM => {
-                self.control(now, id, data);
+                self.control(now, stamp, id, data);
                 None
             }
             PGN_TP_DT => self.data(now, id, data),
@@ -118,7 +133,7 @@ impl IsoTpReceiver {
             .position(|s| s.source == source && s.destination == destination)
     }
 
-    fn control(&mut self, now: Micros, id: &CanId, data: &[u8]) {
+    fn control(&mut self, now: Micros, stamp: Micros, id: &CanId, data: &[u8]) {
         if data.len() < 8 {
             self.stats.invalid += 1;
             return;
@@ -157,7 +172,7 @@ impl IsoTpReceiver {
                     size,
                     packets,
                     mask: [0; 4],
-                    started: now,
+                    announced: stamp,
                     last: now,
                     buf: vec![0xFF; usize::from(packets) * 7],
                 });
@@ -218,7 +233,7 @@ impl IsoTpReceiver {
         self.done = Some(i);
         let s = &self.sessions[i];
         Some(Completed {
-            timestamp: s.started,
+            timestamp: s.announced,
             id: CanId {
                 priority: s.priority,
                 pgn: s.pgn,

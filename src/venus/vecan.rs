@@ -27,6 +27,8 @@ pub struct BusService {
     name: String,
     /// What the bus currently shows, to send only differences.
     shown: Option<ItemTree>,
+    /// Steps of the clock the gateway was fed (a capture's, or the system's).
+    clock_steps: u64,
 }
 
 /// The bus service's key of a NAME: `0000` and NAME bits 0–31, or NAME bits 32–47
@@ -47,7 +49,13 @@ impl BusService {
                 super::identity::bus_element(iface)
             ),
             shown: None,
+            clock_steps: 0,
         }
+    }
+
+    /// Counts a step of the clock (shown as `/Statistics/ClockSteps`).
+    pub fn count_clock_step(&mut self) {
+        self.clock_steps += 1;
     }
 
     /// `com.victronenergy.vecan.<if>`.
@@ -146,6 +154,7 @@ impl BusService {
             "/Statistics/Incomplete/IsoTp",
             count(asm.iso_tp.aborted + asm.iso_tp.stale),
         );
+        put("/Statistics/ClockSteps", count(self.clock_steps));
         put(
             "/Statistics/BusLoad",
             Item::new(Value::from(core.bus_load(now))).with_format(Format::unit(1, "%")),

@@ -1,0 +1,122 @@
+//! The one way a [`Gateway`] is driven, whatever feeds it: the live daemon, a
+//! replayed capture, the device table, the tests.
+//!
+//! The driver owns the gateway and the clock it runs on. It feeds it frames (live,
+//! stamped on the monotonic clock) or capture records (on a [`CaptureClock`], which
+//! turns the capture's own timestamps into a time that never runs backwards and does
+//! not take a clock step for elapsed time), fires the gateway's timers at their
+//! time, hands it the writes of D-Bus clients, and gives back what it transmits. The
+//! shells around it own the sockets, the pacing and the D-Bus connections only.
+
+pub mod clock;
+
+pub use clock::{Monotonic, WallWatch};
+
+use crate::can::{Frame, Micros};
+use crate::dbus::WriteRequest;
+use crate::gateway::Gateway;
+use crate::logs::{CaptureClock, Record};
+
+/// A gateway and its clock.
+pub struct Driver {
+    gateway: Gateway,
+    capture: CaptureClock,
+    /// Capture clock steps already reported to the gateway.
+    steps: u64,
+    now: Micros,
+}
+
+impl Driver {
+    /// A driver of `gateway`; it joins the bus at the first input.
+    pub fn new(gateway: Gateway) -> Driver {
+        Driver {
+            gateway,
+            capture: CaptureClock::new(),
+            steps: 0,
+            now: 0,
+        }
+    }
+
+    /// The gateway, for its tables and counters.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// The gateway, to end it (withdraw, finish).
+    pub fn gateway_mut(&mut self) -> &mut Gateway {
+        &mut self.gateway
+    }
+
+    /// The time of the latest input or timer.
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
+    /// The time `record` is replayed at (it must be fed next, with
+    /// [`Driver::feed_record_at`]); a step of the capture's clock is reported here.
+    pub fn time_of(&mut self, record: &Record) -> Micros {
+        let t = self.capture.time(record);
+        if self.capture.steps() > self.steps {
+            self.steps = self.capture.steps();
+            if let Some(step) = self.capture.last_step() {
+                self.gateway.clock_stepped(step.by, "the capture's clock");
+            }
+        }
+        t
+    }
+
+    /// A capture record at its replay time `t` (from [`Driver::time_of`]): the
+    /// timers due before it fire first.
+    pub fn feed_record_at(&mut self, t: Micros, record: &Record) {
+        self.now = self.now.max(t);
+        self.gateway.on_record_at(self.now, record);
+    }
+
+    /// A capture record on the capture's clock.
+    pub fn feed_record(&mut self, record: &Record) -> Micros {
+        let t = self.time_of(record);
+        self.feed_record_at(t, record);
+        t
+    }
+
+    /// A capture replayed again starts a moment after the end of the last pass.
+    pub fn rewind(&mut self) {
+        self.capture.rewind();
+    }
+
+    /// The capture's own time at replay time `t`: what a person reads.
+    pub fn capture_time(&self, t: Micros) -> Micros {
+        self.capture.own_time(t)
+    }
+
+    /// A frame from the bus at `now` on the live (monotonic) clock.
+    pub fn feed_frame(&mut self, now: Micros, frame: &Frame) {
+        self.now = self.now.max(now);
+        self.gateway.on_frame(self.now, frame);
+    }
+
+    /// Fires every timer due up to `now`.
+    pub fn advance(&mut self, now: Micros) {
+        self.now = self.now.max(now);
+        self.gateway.advance(self.now);
+    }
+
+    /// When the gateway has timers to fire next.
+    pub fn next_wake(&self) -> Micros {
+        self.gateway.next_wake()
+    }
+
+    /// Decides a client's write at `now` and answers it.
+    pub fn write(&mut self, now: Micros, w: WriteRequest) {
+        self.now = self.now.max(now);
+        let outcome = self
+            .gateway
+            .on_write(self.now, &w.service, &w.path, &w.value);
+        let _ = w.reply.send(outcome);
+    }
+
+    /// The frames the gateway wants on the bus, oldest first.
+    pub fn take_transmit(&mut self) -> Vec<Frame> {
+        self.gateway.take_transmit()
+    }
+}
