@@ -60,6 +60,10 @@ fn style(a: &DecodeArgs) -> Style {
 }
 
 pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        !a.si || a.format == OutputFormat::CanboatJson,
+        "--si goes with --format canboat-json (the n2k-dbus format is always in SI units)"
+    );
     let style = style(&a);
     let stdout = io::stdout().lock();
     let mut p = Printer {
@@ -80,8 +84,10 @@ pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
     let mut reader =
         LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(a.skip_bad_lines);
     let mut replay = Replay::new();
+    let mut records = 0u64;
     while let Some(rec) = reader.next_record() {
         let rec = rec?;
+        records += 1;
         let r = match replay.on_record(&rec) {
             Some(m) => p.message(&m),
             None => Ok(()),
@@ -95,7 +101,19 @@ pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
     }
     p.out.flush()?;
     report_bad_lines(reader.bad_lines());
+    no_frames(records, path)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A capture without a single frame is refused: it is almost always the wrong
+/// file, or one whose lines were all skipped.
+pub(super) fn no_frames(records: u64, path: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        records > 0,
+        "{}: the capture holds no frames",
+        path.display()
+    );
+    Ok(())
 }
 
 fn report_bad_lines(n: u64) {
@@ -131,7 +149,9 @@ pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut skipped_messages = 0u64;
     let mut iface: Option<String> = None;
+    let mut records = 0u64;
     while let Some(rec) = reader.next_record() {
+        records += 1;
         match rec? {
             Record::Frame(f) => {
                 let name = iface
@@ -151,5 +171,6 @@ pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
         eprintln!("n2k-dbus: {skipped_messages} reassembled message(s) have no CAN frames and were not written");
     }
     report_bad_lines(reader.bad_lines());
+    no_frames(records, &a.file)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -38,10 +38,18 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        a.speed.is_finite() && a.speed > 0.0,
-        "--speed must be a positive number"
-    );
+    super::replay::check_speed(a.speed)?;
+    if let Some(c) = &a.capture {
+        // A capture that cannot be read fails here, before any bus is started (the
+        // demo skips malformed lines, but not a file that is no capture at all).
+        let mut reader =
+            n2k_dbus::logs::LogReader::new(super::decode::open(c)?, c.display().to_string());
+        match reader.next_record() {
+            None => super::decode::no_frames(0, c)?,
+            Some(Err(e @ n2k_dbus::logs::LogError::NotText { .. })) => return Err(e.into()),
+            Some(_) => {}
+        }
+    }
     let dir = std::env::temp_dir().join(format!("n2k-dbus-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let daemon = PrivateBus::start(&dir)?;

@@ -61,12 +61,15 @@ fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Driver> {
     let mut reader =
         LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(skip_bad_lines);
     let mut driver = Driver::new(gateway("can0", CoreConfig::gateway(0).listen_only()));
+    let mut records = 0;
     while let Some(rec) = reader.next_record() {
         driver.feed_record(&rec?);
+        records += 1;
     }
     if reader.bad_lines() > 0 {
         eprintln!("n2k-dbus: skipped {} malformed line(s)", reader.bad_lines());
     }
+    super::decode::no_frames(records, path)?;
     Ok(driver)
 }
 

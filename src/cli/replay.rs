@@ -81,7 +81,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
 pub(super) fn check_speed(speed: f64) -> anyhow::Result<()> {
     anyhow::ensure!(
         speed.is_finite() && (1e-5..=1e9).contains(&speed),
-        "--speed must be a number from 0.00001 to 1000000000 (it is {speed}); --fast replays as fast as possible"
+        "--speed must be a number from 0.00001 to 1000000000 (it is {speed:?})"
     );
     Ok(())
 }

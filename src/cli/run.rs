@@ -65,9 +65,14 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         warn!(dir = %a.node.state_dir.display(), error = %e, "cannot create the state folder; nothing will be remembered");
     }
     let settings_file = a.node.state_dir.join(format!("{iface}.settings"));
-    let settings = Settings::connect(&a.dbus, Some(settings_file))
-        .await
-        .with_context(|| format!("cannot connect to the {} bus", a.dbus))?;
+    let mut notifier = Notifier::from_env();
+    let stop = signalled();
+    tokio::pin!(stop);
+    let Some(settings) = connect(&a.dbus, &settings_file, &mut notifier, &mut stop).await else {
+        notifier.notify("STOPPING=1");
+        info!("stopped before the bus was reachable");
+        return Ok(ExitCode::SUCCESS);
+    };
     let outbox = Arc::new(Outbox::new());
     let (writes_tx, mut writes) = mpsc::channel(64);
     let publisher = Publisher::new(
@@ -99,12 +104,10 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         down_since: None,
         state,
         state_path,
-        notifier: Notifier::from_env(),
+        notifier,
         ready: false,
         send_errors: 0,
     };
-    let stop = signalled();
-    tokio::pin!(stop);
     loop {
         live.step(clock.now()).await;
         let wake = clock.instant(live.next_wake(clock.now()));
@@ -136,6 +139,47 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         "stopped; every service withdrawn"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Connects to the bus, trying again while it is not there (a system bus that
+/// starts after us, a socket not yet created): 1 s, doubling up to 10 s, said once
+/// per kind of failure. `None` when stopped meanwhile.
+async fn connect(
+    bus: &Bus,
+    settings_file: &std::path::Path,
+    notifier: &mut Notifier,
+    stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> Option<Settings> {
+    let mut delay = SECOND;
+    let mut last: Option<String> = None;
+    loop {
+        match Settings::connect(bus, Some(settings_file.to_owned())).await {
+            Ok(s) => {
+                if last.is_some() {
+                    info!(bus = %bus, "the bus is reachable");
+                }
+                return Some(s);
+            }
+            Err(e) => {
+                let why = format!("cannot connect to the {bus} bus: {e}");
+                if last.as_ref() != Some(&why) {
+                    warn!(
+                        "{why}; trying again in {} s, then less and less often",
+                        delay / SECOND
+                    );
+                } else {
+                    debug!("{why}; trying again in {} s", delay / SECOND);
+                }
+                notifier.notify(&format!("STATUS={why}"));
+                last = Some(why);
+            }
+        }
+        tokio::select! {
+            () = stop.as_mut() => return None,
+            () = tokio::time::sleep(std::time::Duration::from_micros(delay as u64)) => {}
+        }
+        delay = (delay * 2).min(MAX_RETRY);
+    }
 }
 
 /// Where the interface stands.

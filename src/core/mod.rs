@@ -167,9 +167,24 @@ impl Core {
         self.node.on_tick(now);
     }
 
+    /// Before the timers run up to `now`: a periodic timer that missed whole periods
+    /// (a gap in time: a suspended machine, a quiet capture) fires once at `now`,
+    /// not once per missed period. One-shot timers keep their times.
+    pub fn catch_up(&mut self, now: Micros) {
+        let n = &mut self.node;
+        let interval = Micros::from(n.cfg.heartbeat_interval_ms).max(1) * 1000;
+        if let Some(due) = n.heartbeat_due {
+            if due.saturating_add(interval) <= now {
+                n.heartbeat_due = Some(now);
+                n.wake = Some(n.wake.map_or(now, |w| w.min(now)));
+            }
+        }
+    }
+
     /// Runs every timer due up to and including `now`, in time order, handing each
     /// output to `sink` with the time it arose: the virtual clock of a replay.
     pub fn advance_to(&mut self, now: Micros, sink: &mut impl FnMut(Micros, Output)) {
+        self.catch_up(now);
         while let Some(t) = self.next_tick() {
             if t > now {
                 break;

@@ -122,6 +122,7 @@ impl Gateway {
         self.start(now);
         // Each timer due fires once, at its time; what it hands out is dealt with
         // before the next, so nothing piles up however long the gap.
+        self.core.catch_up(now);
         while let Some(t) = self.core.next_tick().filter(|&t| t <= now) {
             self.core.on_tick(t);
             self.drain(t);

@@ -108,11 +108,18 @@ pub enum LogError {
         line: usize,
         text: String,
     },
-    #[error("{path}: {source}")]
-    Io {
+    #[error("{path}:{line}: not a text capture: byte {offset} is 0x{byte:02X} (captures are text: candump, canboat, Yacht Devices)")]
+    NotText {
         path: String,
-        source: std::io::Error,
+        line: usize,
+        /// From the start of the file, counting from 0.
+        offset: u64,
+        byte: u8,
     },
+    /// Not marked as the error's source: the message already says it, and
+    /// printing the chain would say it twice.
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
 }
 
 /// The longest line the reader accepts; longer lines are errors, not memory growth.
@@ -123,6 +130,8 @@ pub struct LogReader<R> {
     src: R,
     path: String,
     line_no: usize,
+    /// Bytes read before the current line.
+    offset: u64,
     buf: Vec<u8>,
     format: Option<Format>,
     skip_bad_lines: bool,
@@ -146,6 +155,7 @@ impl<R: BufRead> LogReader<R> {
             src,
             path: path.into(),
             line_no: 0,
+            offset: 0,
             buf: Vec::with_capacity(256),
             format: None,
             skip_bad_lines: false,
@@ -184,14 +194,28 @@ impl<R: BufRead> LogReader<R> {
             {
                 Ok(0) => return None,
                 Ok(n) => n,
-                Err(source) => {
+                Err(error) => {
                     return Some(Err(LogError::Io {
                         path: self.path.clone(),
-                        source,
+                        error,
                     }))
                 }
             };
             self.line_no += 1;
+            let start = self.offset;
+            self.offset += n as u64;
+            if let Some(at) = self.buf.iter().position(|&b| !is_text(b)) {
+                if self.skip_bad_lines {
+                    self.bad_lines += 1;
+                    continue;
+                }
+                return Some(Err(LogError::NotText {
+                    path: self.path.clone(),
+                    line: self.line_no,
+                    offset: start + at as u64,
+                    byte: self.buf[at],
+                }));
+            }
             if n > MAX_LINE && !self.buf.ends_with(b"\n") {
                 // Skip the rest of the over-long line.
                 let mut sink = Vec::new();
@@ -229,7 +253,7 @@ impl<R: BufRead> LogReader<R> {
                         f
                     }
                     None => {
-                        let text = line.chars().take(120).collect();
+                        let text = printable(line);
                         let e = LogError::UnknownFormat {
                             path: self.path.clone(),
                             line: self.line_no,
@@ -267,11 +291,7 @@ impl<R: BufRead> LogReader<R> {
             self.bad_lines += 1;
             return None;
         }
-        let text = String::from_utf8_lossy(&self.buf)
-            .trim_end()
-            .chars()
-            .take(120)
-            .collect();
+        let text = printable(String::from_utf8_lossy(&self.buf).trim_end());
         Some(LogError::BadLine {
             path: self.path.clone(),
             line: self.line_no,
@@ -287,6 +307,27 @@ impl<R: BufRead> Iterator for LogReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_record()
     }
+}
+
+/// Bytes a text capture may hold: printable ASCII, tab, line ends, and the bytes
+/// of UTF-8 (comments in some captures carry names with accents).
+fn is_text(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7E | 0x80..=0xFF)
+}
+
+/// At most 120 characters of `line` to quote in an error, control characters
+/// escaped so that they never reach a terminal.
+fn printable(line: &str) -> String {
+    line.chars()
+        .take(120)
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_default());
+            escaped
+                .into_iter()
+                .flatten()
+                .chain((!c.is_control()).then_some(c))
+        })
+        .collect()
 }
 
 /// Lines that carry no frame in any format: blank lines, comments, headers.

@@ -225,3 +225,28 @@ fn fuzzer_findings_are_errors_not_panics() {
         assert!(matches!(r, Some(Err(_))), "{line}: {r:?}");
     }
 }
+
+#[test]
+fn binary_input_is_not_a_text_capture() {
+    let mut bytes = b"(1.000000) can0 18EEFF01#05A0BE1C00A0A0C0\n".to_vec();
+    bytes.extend_from_slice(b"\x7fELF\x02\x01\x01\x00\n");
+    let mut r = LogReader::new(&bytes[..], "a.out");
+    assert!(r.next_record().unwrap().is_ok());
+    let e = r.next_record().unwrap().unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "a.out:2: not a text capture: byte 42 is 0x7F (captures are text: candump, canboat, Yacht Devices)"
+    );
+}
+
+#[test]
+fn control_characters_are_never_echoed() {
+    // C1 controls are valid UTF-8; U+009B is a terminal's CSI.
+    let e = LogReader::new("hello\u{9b}31mred\u{85}\n".as_bytes(), "t.log")
+        .next_record()
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(!e.chars().any(|c| c.is_control()), "{e:?}");
+    assert!(e.contains(r"hello\u{9b}31mred\u{85}"), "{e}");
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
 use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig};
+use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::logs::{CaptureClock, LogReader, Record};
 use n2k_dbus::venus::{MapperConfig, Rules};
@@ -20,14 +21,17 @@ pub const BUS_ITEM: &str = "com.victronenergy.BusItem";
 
 pub type Items = HashMap<String, HashMap<String, OwnedValue>>;
 
-/// The gateway and publisher over one private bus.
+/// The gateway, driven as the daemon drives it, and a publisher over one private
+/// bus.
 pub struct Rig {
     pub bus: PrivateBus,
-    pub gateway: Gateway,
+    pub driver: Driver,
     pub publisher: Publisher,
     pub client: zbus::Connection,
     records: Vec<(Micros, Record)>,
     next: usize,
+    /// The replay time of the next record, once the driver's clock gave it.
+    next_at: Option<Micros>,
 }
 
 /// The records of a capture with the times they are replayed at.
@@ -79,11 +83,12 @@ impl Rig {
         let client = bus.client().await;
         Rig {
             bus,
-            gateway,
+            driver: Driver::new(gateway),
             publisher,
             client,
             records,
             next: 0,
+            next_at: None,
         }
     }
 
@@ -92,18 +97,25 @@ impl Rig {
         self.records.last().map_or(0, |r| r.0)
     }
 
+    /// The gateway.
+    pub fn gateway(&mut self) -> &mut Gateway {
+        self.driver.gateway_mut()
+    }
+
     /// Replays the records up to time `t` (included), runs the timers to `t`, and
     /// carries what the gateway published out on the bus.
     pub async fn run_to(&mut self, t: Micros) {
-        while let Some((at, r)) = self.records.get(self.next) {
-            if *at > t {
+        while let Some((_, r)) = self.records.get(self.next) {
+            let at = *self.next_at.get_or_insert_with(|| self.driver.time_of(r));
+            if at > t {
                 break;
             }
-            self.gateway.on_record_at(*at, r);
-            self.gateway.take_transmit();
+            self.driver.feed_record_at(at, r);
+            self.driver.take_transmit();
             self.next += 1;
+            self.next_at = None;
         }
-        self.gateway.advance(t);
+        self.driver.advance(t);
         self.flush().await;
     }
 
@@ -111,12 +123,12 @@ impl Rig {
     pub async fn run_all_and_hold(&mut self) {
         let end = self.end();
         self.run_to(end).await;
-        self.gateway.finish(end);
+        self.gateway().finish(end);
         self.flush().await;
     }
 
     pub async fn flush(&mut self) {
-        let batch = self.gateway.outbox().take();
+        let batch = self.driver.gateway().outbox().take();
         self.publisher.flush(batch).await;
     }
 

@@ -32,7 +32,12 @@ pub fn num(f: &Value, k: &str) -> u64 {
 }
 
 pub fn reference(file: &str) -> (BTreeMap<u8, Expected>, Option<String>) {
-    let gz = File::open(samples().join("decodes").join(format!("{file}.json.gz"))).expect("decode");
+    reference_in(&format!("decodes/{file}.json.gz"))
+}
+
+/// [`reference`] of the decode at `rel` in the samples.
+pub fn reference_in(rel: &str) -> (BTreeMap<u8, Expected>, Option<String>) {
+    let gz = File::open(samples().join(rel)).expect("decode");
     let mut out: BTreeMap<u8, Expected> = BTreeMap::new();
     let mut last_time = None;
     for line in BufReader::new(GzDecoder::new(gz)).lines() {
