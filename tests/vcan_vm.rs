@@ -498,4 +498,61 @@ fn the_daemon_on_vcan_in_a_real_kernel() {
             .trim(),
         "0"
     );
+
+    // F: the system clock set a year forwards, then back. The daemon runs on the
+    // monotonic clock: no service withdrawn, the heartbeat on its 60 s period (one
+    // at the claim, one a minute later: about 70 s pass), no burst of frames, the
+    // same memory; each step counted and logged.
+    let tank = &single.services;
+    let before = names(&file("f-names-before.txt"));
+    let after = names(&file("f-names-after.txt"));
+    assert!(
+        tank.iter().all(|s| before.contains(s)),
+        "before: {before:?}"
+    );
+    assert!(tank.iter().all(|s| after.contains(s)), "after: {after:?}");
+    let owners = owner_changes(&file("f-owners.txt"));
+    for s in tank {
+        let changes: Vec<&(String, String)> = owners.iter().filter(|(n, _)| n == s).collect();
+        // Published once, released at SIGTERM, never withdrawn in between.
+        let owned: Vec<bool> = changes.iter().map(|(_, o)| !o.is_empty()).collect();
+        assert_eq!(owned, [true, false], "{s}: {changes:?}");
+    }
+    let f = bus_log(&file("f-bus.log"));
+    let ours: Vec<&Seen> = f.iter().filter(|s| s.source() == 110).collect();
+    let heartbeats = ours.iter().filter(|s| s.pgn() == 126993).count();
+    assert_eq!(heartbeats, 2, "heartbeats in about 70 s: {ours:?}");
+    assert!(ours.len() <= 30, "a burst: {} frames from us", ours.len());
+    let kb = |n: &str| -> u64 {
+        std::fs::read_to_string(file(n))
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{n}: VmRSS"))
+    };
+    let (rss0, rss1, rss2) = (
+        kb("f-rss-before.txt"),
+        kb("f-rss-stepped.txt"),
+        kb("f-rss-after.txt"),
+    );
+    assert!(
+        rss1.max(rss2) <= rss0 + 512,
+        "RSS {rss0} → {rss1} → {rss2} kB"
+    );
+    let f_log = std::fs::read_to_string(file("f-run.log")).unwrap_or_default();
+    assert!(
+        f_log.contains("the system clock stepped by +3153"),
+        "{f_log}"
+    );
+    assert!(
+        f_log.contains("the system clock stepped by -3153"),
+        "{f_log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(file("f-run.exit"))
+            .expect("exit")
+            .trim(),
+        "0"
+    );
 }

@@ -172,7 +172,7 @@ pub(super) async fn replay(
         n => format!("; the capture's clock stepped {n} times"),
     };
     println!(
-        "replayed {} records in {secs:.3} s ({:.0} frames/s){steps}; {} services; D-Bus: {} published, {} ItemsChanged, {} withdrawn in {} flushes, {:.0} messages/s over {wall:.3} s; peak RSS {} kB",
+        "replayed {} records in {secs:.6} s ({:.0} frames/s){steps}; {} services; D-Bus: {} published, {} ItemsChanged, {} withdrawn in {} flushes, {:.0} messages/s over {wall:.3} s; peak RSS {} kB",
         finished.records,
         finished.records as f64 / secs,
         finished.services,

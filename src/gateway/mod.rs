@@ -42,6 +42,8 @@ pub struct Gateway {
     clock_steps: u64,
     /// Events the shell acts on (our own address), oldest first.
     events: VecDeque<Event>,
+    /// A device event since the bus service's device list was last refreshed.
+    devices_dirty: bool,
 }
 
 impl Gateway {
@@ -59,6 +61,7 @@ impl Gateway {
             link: None,
             clock_steps: 0,
             events: VecDeque::new(),
+            devices_dirty: true,
         }
     }
 
@@ -211,9 +214,16 @@ impl Gateway {
         self.outbox.withdraw(self.bus.service_name());
     }
 
+    /// Brings the bus service up to date: the device list when it changed, the
+    /// statistics every time.
     fn refresh(&mut self, now: Micros) {
-        self.bus
-            .refresh(&self.core, self.link.as_ref(), now, &self.outbox);
+        let link = self.link.as_ref();
+        if std::mem::take(&mut self.devices_dirty) {
+            self.bus.refresh(&self.core, link, now, &self.outbox);
+        } else {
+            self.bus
+                .refresh_statistics(&self.core, link, now, &self.outbox);
+        }
         self.next_refresh = now + BUS_REFRESH;
     }
 
@@ -234,6 +244,8 @@ impl Gateway {
                             self.events.pop_front();
                         }
                         self.events.push_back(e);
+                    } else {
+                        self.devices_dirty = true;
                     }
                     let name = match e {
                         Event::Appeared { name, .. }

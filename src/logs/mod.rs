@@ -130,8 +130,9 @@ pub struct LogReader<R> {
     src: R,
     path: String,
     line_no: usize,
-    /// Bytes read before the current line.
+    /// Bytes read so far, and before the current line.
     offset: u64,
+    start: u64,
     buf: Vec<u8>,
     format: Option<Format>,
     skip_bad_lines: bool,
@@ -156,6 +157,7 @@ impl<R: BufRead> LogReader<R> {
             path: path.into(),
             line_no: 0,
             offset: 0,
+            start: 0,
             buf: Vec::with_capacity(256),
             format: None,
             skip_bad_lines: false,
@@ -202,20 +204,8 @@ impl<R: BufRead> LogReader<R> {
                 }
             };
             self.line_no += 1;
-            let start = self.offset;
+            self.start = self.offset;
             self.offset += n as u64;
-            if let Some(at) = self.buf.iter().position(|&b| !is_text(b)) {
-                if self.skip_bad_lines {
-                    self.bad_lines += 1;
-                    continue;
-                }
-                return Some(Err(LogError::NotText {
-                    path: self.path.clone(),
-                    line: self.line_no,
-                    offset: start + at as u64,
-                    byte: self.buf[at],
-                }));
-            }
             if n > MAX_LINE && !self.buf.ends_with(b"\n") {
                 // Skip the rest of the over-long line.
                 let mut sink = Vec::new();
@@ -253,17 +243,17 @@ impl<R: BufRead> LogReader<R> {
                         f
                     }
                     None => {
-                        let text = printable(line);
-                        let e = LogError::UnknownFormat {
-                            path: self.path.clone(),
-                            line: self.line_no,
-                            text,
-                        };
                         if self.skip_bad_lines {
                             self.bad_lines += 1;
                             continue;
                         }
-                        return Some(Err(e));
+                        return Some(Err(self.not_text().unwrap_or_else(|| {
+                            LogError::UnknownFormat {
+                                path: self.path.clone(),
+                                line: self.line_no,
+                                text: printable(line),
+                            }
+                        })));
                     }
                 },
             };
@@ -285,11 +275,26 @@ impl<R: BufRead> LogReader<R> {
         }
     }
 
+    /// The error for a line that holds bytes no text capture has (looked for only
+    /// once a line failed, so that reading costs nothing more).
+    fn not_text(&self) -> Option<LogError> {
+        let at = self.buf.iter().position(|&b| !is_text(b))?;
+        Some(LogError::NotText {
+            path: self.path.clone(),
+            line: self.line_no,
+            offset: self.start + at as u64,
+            byte: self.buf[at],
+        })
+    }
+
     /// Builds the error for the current line, or counts it when skipping bad lines.
     fn fail(&mut self, expected: &'static str, format: Option<Format>) -> Option<LogError> {
         if self.skip_bad_lines {
             self.bad_lines += 1;
             return None;
+        }
+        if let Some(e) = self.not_text() {
+            return Some(e);
         }
         let text = printable(String::from_utf8_lossy(&self.buf).trim_end());
         Some(LogError::BadLine {

@@ -16,21 +16,29 @@ pub struct Message<'a> {
     pub data: &'a [u8],
 }
 
-/// Which PGNs travel as fast packets: one bit per PGN of the two data pages.
+/// Which PGNs travel as fast packets: one bit per PGN of the two data pages. Built
+/// in one walk of the definitions (a search per PGN cost milliseconds at start).
 fn fast_pgns() -> &'static [u64] {
     static SET: OnceLock<Vec<u64>> = OnceLock::new();
     SET.get_or_init(|| {
         let mut bits = vec![0u64; 0x20000 / 64];
-        for p in 0..0x20000u32 {
-            let vs = pgn::variants(p);
-            let fast = if vs.is_empty() {
-                // The range rule canboat applies to PGNs it does not know.
-                (0x10000..=0x1EFFF).contains(&p) || (0x1FF00..=0x1FFFF).contains(&p)
-            } else {
-                vs.iter().any(|d| d.transport == Transport::Fast)
-            };
+        let mut set = |p: u32, fast: bool| {
+            let (word, bit) = (p as usize / 64, 1u64 << (p % 64));
             if fast {
-                bits[p as usize / 64] |= 1 << (p % 64);
+                bits[word] |= bit;
+            } else {
+                bits[word] &= !bit;
+            }
+        };
+        // The range rule canboat applies to PGNs it does not know…
+        for p in (0x10000..=0x1EFFF).chain(0x1FF00..=0x1FFFF) {
+            set(p, true);
+        }
+        // …and what the definitions say of the PGNs they define.
+        for group in pgn::all().chunk_by(|a, b| a.pgn == b.pgn) {
+            let p = group[0].pgn;
+            if p < 0x20000 {
+                set(p, group.iter().any(|d| d.transport == Transport::Fast));
             }
         }
         bits

@@ -122,6 +122,18 @@ impl BusService {
                 put(&format!("/Devices/{key}/{leaf}"), item);
             }
         }
+        self.put_statistics(&mut put, core, link, now);
+        t
+    }
+
+    /// The `/Statistics/*` items as of `now`.
+    fn put_statistics(
+        &self,
+        put: &mut impl FnMut(&str, Item),
+        core: &Core,
+        link: Option<&SocketStats>,
+        now: Micros,
+    ) {
         let st = core.stats();
         let asm = core.assembler().stats();
         let count = |v: u64| Item::new(Value::Int(i64::try_from(v).unwrap_or(i64::MAX)));
@@ -159,7 +171,42 @@ impl BusService {
             "/Statistics/BusLoad",
             Item::new(Value::from(core.bus_load(now))).with_format(Format::unit(1, "%")),
         );
-        t
+    }
+
+    /// Brings only the statistics up to date: they change every second, the device
+    /// list only with the devices (then [`BusService::refresh`]).
+    pub fn refresh_statistics(
+        &mut self,
+        core: &Core,
+        link: Option<&SocketStats>,
+        now: Micros,
+        outbox: &Outbox,
+    ) {
+        if self.shown.is_none() {
+            return self.refresh(core, link, now, outbox);
+        }
+        let mut items = Vec::new();
+        self.put_statistics(
+            &mut |p: &str, i: Item| items.push((p.to_owned(), i)),
+            core,
+            link,
+            now,
+        );
+        let Some(shown) = &mut self.shown else {
+            return;
+        };
+        for (path, item) in items {
+            if shown.get(&path) == Some(&item) {
+                continue;
+            }
+            match shown.get(&path) {
+                Some(old) if old.write == item.write => {
+                    outbox.set(&self.name, &path, item.value.clone())
+                }
+                _ => outbox.insert(&self.name, &path, item.clone()),
+            }
+            let _ = shown.insert(&path, item);
+        }
     }
 
     /// Brings the bus up to date: the first call publishes, later calls send only

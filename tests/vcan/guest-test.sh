@@ -109,4 +109,39 @@ stop $PID
 echo $? > /out/listen.exit
 sleep 0.5
 stop $DUMP
+step "F: the system clock set a year forwards, then back, while the daemon runs"
+# A tank sender that keeps sending, paced by sleep (canplayer paces by the wall
+# clock, which this phase sets).
+claim=$(sed -n 1p /data/single-tank.log | cut -d' ' -f3)
+level=$(sed -n 2p /data/single-tank.log | cut -d' ' -f3)
+rss() { grep VmRSS "/proc/$1/status" > "$2"; }
+dbus-monitor --address $B "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged'" > /out/f-owners.txt 2>&1 &
+MON=$!
+candump -L vcan0 > /out/f-bus.log &
+DUMP=$!
+sleep 0.5
+$N2K --state-dir /tmp/state-f --unique-number 1236 --address 110 > /out/f-run.log 2>&1 &
+PID=$!
+await /out/f-run.log "address claimed" 1
+cansend vcan0 "$claim"
+( while true; do cansend vcan0 "$level"; sleep 1; done ) &
+SENDER=$!
+sleep 10
+names /out/f-names-before.txt
+rss $PID /out/f-rss-before.txt
+now=$(date +%s); date -s "@$((now + 31536000))" > /dev/null
+step "F: $(date)"
+sleep 20
+rss $PID /out/f-rss-stepped.txt
+now=$(date +%s); date -s "@$((now - 31536000))" > /dev/null
+step "F: $(date)"
+sleep 36
+names /out/f-names-after.txt
+rss $PID /out/f-rss-after.txt
+kill $SENDER 2>/dev/null
+stop $PID
+echo $? > /out/f-run.exit
+sleep 0.5
+stop $DUMP
+stop $MON
 step "done"
