@@ -8,10 +8,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use n2k_dbus::json::{self, Style, Units};
+use n2k_dbus::logs::Messages;
 use n2k_dbus::logs::{write_candump_log, LogReader};
 use n2k_dbus::n2k::Assembler;
 use n2k_dbus::pgn;
-use n2k_dbus::replay::Replay;
 
 mod common;
 use common::{frames, Count};
@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("candump-log→canboat-json", |b| {
         b.iter(|| {
-            let mut replay = Replay::new();
+            let mut replay = Messages::new();
             let mut line = String::with_capacity(1024);
             let mut bytes = 0usize;
             for rec in LogReader::new(log.as_slice(), "bench.log") {

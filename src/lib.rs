@@ -2,7 +2,8 @@
 //!
 //! The data flow, one module per stage:
 //! - [`can`]: CAN frames and identifiers, the live SocketCAN source;
-//! - [`logs`]: capture files (candump, canboat, Yacht Devices) in and candump out;
+//! - [`logs`]: capture files (candump, canboat, Yacht Devices) in and candump out,
+//!   their clock, their records as messages;
 //! - [`n2k`]: transport — fast packet and ISO TP reassembly and fragmentation;
 //! - [`pgn`]: the PGN definitions (compiled from `pgn-defs/`) and the decoder;
 //! - [`network`]: NAMEs, the address table, our own address claim;
@@ -12,7 +13,6 @@
 //! - [`driver`]: the one way a gateway is driven: clock, inputs, timers, writes;
 //! - [`dbus`]: Venus OS services on D-Bus, one connection per service;
 //! - [`json`]: decoded messages as canboat-compatible JSON;
-//! - [`replay`]: capture records into messages;
 //! - [`state`]: what survives a restart (our address, our unique number);
 //! - [`venus`]: the Venus services built from what the core knows.
 #![forbid(unsafe_code)]
@@ -28,7 +28,6 @@ pub mod logs;
 pub mod n2k;
 pub mod network;
 pub mod pgn;
-pub mod replay;
 pub mod state;
 pub mod time;
 pub mod venus;

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use n2k_dbus::json::{self, Style, Units};
 use n2k_dbus::logs::LogReader;
+use n2k_dbus::logs::Messages;
 use n2k_dbus::pgn;
-use n2k_dbus::replay::Replay;
 use serde_json::{Map, Value};
 
 fn samples() -> PathBuf {
@@ -43,7 +43,7 @@ fn clock_of(name: &str) -> Clock {
 fn our_decode(path: &Path) -> Vec<Value> {
     let f = BufReader::new(File::open(path).expect("open sample"));
     let mut reader = LogReader::new(f, path.display().to_string()).skip_bad_lines(true);
-    let mut replay = Replay::new();
+    let mut replay = Messages::new();
     let mut out = Vec::new();
     let mut line = String::new();
     while let Some(rec) = reader.next_record() {

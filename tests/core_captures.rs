@@ -1,6 +1,8 @@
 //! The core in listen-only mode over real captures: the device table it builds must
 //! hold exactly the NAMEs and product information in canboat's reference decode.
 
+mod core_feed;
+
 mod reference;
 
 use n2k_dbus::core::{Core, CoreConfig, Output};
@@ -23,7 +25,7 @@ fn replay_listen_only(file: &str) -> Core {
     let mut core = Core::new(CoreConfig::gateway(1001).listen_only());
     let mut transmitted = 0;
     for r in LogReader::new(text.as_bytes(), file) {
-        core.replay(&r.expect("capture line"), &mut |_, o| {
+        core_feed::feed(&mut core, &r.expect("capture line"), &mut |_, o| {
             transmitted += usize::from(matches!(o, Output::Transmit(_)));
         });
     }

@@ -13,6 +13,8 @@
 //! frames back to it), so each log holds the other nodes' answers at the times the
 //! protocol lets them come.
 
+mod core_feed;
+
 use std::path::Path;
 
 use n2k_dbus::can::Micros;
@@ -96,7 +98,7 @@ fn replay(path: &Path, sc: &Scenario) -> (Vec<String>, Vec<String>, Core) {
                 sink(s, o);
             }
         }
-        core.replay(&r, &mut sink);
+        core_feed::feed(&mut core, &r, &mut sink);
         last = Some(r.timestamp());
     }
     core.advance_to(sc.end.or(last).unwrap_or(0), &mut sink);

@@ -2,6 +2,8 @@
 //! node of a real capture, as canboat's reference decode names it, and a device
 //! instance written by a client going onto the bus as a 126208 command.
 
+mod core_feed;
+
 mod private_bus;
 mod reference;
 
@@ -67,7 +69,7 @@ async fn every_node_of_a_capture_is_listed_as_the_reference_decode_names_it() {
         let r = r.expect("capture line");
         last = r.timestamp();
         records += 1;
-        core.replay(&r, &mut |_, _| {});
+        core_feed::feed(&mut core, &r, &mut |_, _| {});
     }
 
     let bus = PrivateBus::start();
@@ -202,7 +204,7 @@ async fn a_device_instance_written_on_the_bus_service_is_commanded_and_followed(
     let bus = PrivateBus::start();
     let outbox = Arc::new(Outbox::new());
     let mut vecan = BusService::new("can0");
-    vecan.refresh(&core, None, 2_100_000, &outbox);
+    vecan.refresh(&core, None, 2_100_000, &*outbox);
     let (to_gateway, mut writes) = mpsc::channel(8);
     let mut publisher = publisher(&bus, Some(to_gateway));
     publisher.flush(outbox.take()).await;
@@ -260,7 +262,7 @@ async fn a_device_instance_written_on_the_bus_service_is_commanded_and_followed(
     let renamed = device.with_device_instance(13);
     core.on_frame(2_300_000, &claim(2_300_000, 0x23, renamed));
     while core.poll_output().is_some() {}
-    vecan.refresh(&core, None, 2_300_000, &outbox);
+    vecan.refresh(&core, None, 2_300_000, &*outbox);
     let mut shown = None;
     for _ in 0..100 {
         let items = get_items(&client).await;

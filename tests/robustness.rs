@@ -3,10 +3,10 @@
 
 use n2k_dbus::can::Frame;
 use n2k_dbus::json::{self, Style, Units};
+use n2k_dbus::logs::Messages;
 use n2k_dbus::logs::{LogReader, Record};
 use n2k_dbus::n2k::Assembler;
 use n2k_dbus::pgn;
-use n2k_dbus::replay::Replay;
 
 #[path = "flood/mod.rs"]
 mod flood;
@@ -145,7 +145,7 @@ fn mutated_real_captures() {
                 let k = rng.below(b.len() as u64) as usize;
                 b[k] = rng.byte();
             }
-            let mut replay = Replay::new();
+            let mut replay = Messages::new();
             let mut reader = LogReader::new(b.as_slice(), name).skip_bad_lines(true);
             while let Some(r) = reader.next_record() {
                 if let Ok(rec) = r {

@@ -7,11 +7,11 @@ use std::path::Path;
 use n2k_dbus::can::{CanId, Frame};
 use n2k_dbus::json::{self, Style, Units};
 use n2k_dbus::logs::LogReader;
+use n2k_dbus::logs::Messages;
 use n2k_dbus::n2k::fast_packet::{fragment, FastPacketAssembler};
 use n2k_dbus::n2k::iso_tp::{bam_frames, IsoTpReceiver};
 use n2k_dbus::n2k::Assembler;
 use n2k_dbus::pgn;
-use n2k_dbus::replay::Replay;
 
 /// Replays a capture and returns (pgn, source, decoded JSON) per message.
 fn replay(name: &str) -> Vec<(u32, u8, serde_json::Value)> {
@@ -19,7 +19,7 @@ fn replay(name: &str) -> Vec<(u32, u8, serde_json::Value)> {
         .join("candump-samples/analyzer-tests")
         .join(name);
     let mut reader = LogReader::new(BufReader::new(File::open(&path).unwrap()), name);
-    let mut r = Replay::new();
+    let mut r = Messages::new();
     let mut out = Vec::new();
     while let Some(rec) = reader.next_record() {
         let rec = rec.unwrap();

@@ -3,10 +3,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use n2k_dbus::logs::LogReader;
-use n2k_dbus::replay::Replay;
+use n2k_dbus::logs::Messages;
 
 fuzz_target!(|data: &[u8]| {
-    let mut replay = Replay::new();
+    let mut replay = Messages::new();
     let mut reader = LogReader::new(data, "fuzz.log").skip_bad_lines(true);
     while let Some(rec) = reader.next_record() {
         if let Ok(rec) = rec {

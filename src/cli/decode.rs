@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use n2k_dbus::json::{self, Style, Units};
+use n2k_dbus::logs::Messages;
 use n2k_dbus::logs::{write_candump_log, LogReader, Record};
 use n2k_dbus::n2k::{Assembler, Message};
 use n2k_dbus::pgn;
-use n2k_dbus::replay::Replay;
 use tracing::info;
 
 use super::{ConvertArgs, DecodeArgs, OutputFormat};
@@ -83,7 +83,7 @@ pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
         .context("a capture file or --interface is needed")?;
     let mut reader =
         LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(a.skip_bad_lines);
-    let mut replay = Replay::new();
+    let mut replay = Messages::new();
     let mut records = 0u64;
     while let Some(rec) = reader.next_record() {
         let rec = rec?;

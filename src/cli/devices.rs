@@ -108,7 +108,7 @@ fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
 
 /// Sends what the gateway wants sent; remembers our address in the state file.
 async fn flush(driver: &mut Driver, src: &CanSource, path: &Path, state: &mut State) {
-    for f in driver.take_transmit() {
+    while let Some(f) = driver.poll_transmit() {
         if let Err(e) = src.send(&f).await {
             warn!(error = %e, "cannot send a frame");
         }

@@ -238,7 +238,7 @@ async fn gateway_task(
                 answer_writes(&mut driver, &mut feed.writes);
             }
             driver.feed_record_at(t, &rec);
-            driver.take_transmit();
+            driver.discard_transmit();
             records += 1;
             feed.next = feed.reader.next_record().transpose()?;
         }
@@ -334,7 +334,7 @@ impl Pace {
                         return true;
                     }
                     driver.advance(wake);
-                    driver.take_transmit();
+                    driver.discard_transmit();
                 }
             }
         }

@@ -16,7 +16,7 @@ use n2k_dbus::can::link::{link_state, LinkState};
 use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::{Frame, Micros};
 use n2k_dbus::core::Event;
-use n2k_dbus::dbus::{Bus, Outbox, Publisher, Settings, WriteOutcome, WriteRequest};
+use n2k_dbus::dbus::{Bus, Outbox, Publisher, Settings, WriteOutcome, WriteRefusal, WriteRequest};
 use n2k_dbus::driver::{Driver, Monotonic, WallWatch};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::network::ClaimState;
@@ -254,7 +254,7 @@ impl Live {
             }
             driver.advance(now);
         }
-        let frames = driver.take_transmit();
+        let frames: Vec<Frame> = std::iter::from_fn(|| driver.poll_transmit()).collect();
         self.on_events();
         self.send(&frames).await;
     }
@@ -269,9 +269,9 @@ impl Live {
         match &mut self.driver {
             Some(d) => d.write(self.clock.now(), w),
             None => {
-                let _ = w
-                    .reply
-                    .send(WriteOutcome::Refused(format!("{} is down", self.iface)));
+                let _ = w.reply.send(WriteOutcome::Refused(WriteRefusal::LinkDown(
+                    self.iface.clone(),
+                )));
             }
         }
     }

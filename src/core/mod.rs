@@ -3,9 +3,10 @@
 //! argument, so a recorded bus replays exactly and every timing rule is testable.
 //!
 //! Driving it: call [`Core::start`] once, then [`Core::on_frame`] for every frame
-//! (or [`Core::on_record`] for capture records) and [`Core::on_tick`] whenever the
-//! time [`Core::next_tick`] asked for has come; after each call drain
-//! [`Core::poll_output`].
+//! (or [`Core::on_message`] for a message a capture tool reassembled) and
+//! [`Core::on_tick`] whenever the time [`Core::next_tick`] asked for has come; after
+//! each call drain [`Core::poll_output`]. The [`Gateway`](crate::gateway::Gateway)
+//! does this.
 
 mod config;
 mod load;
@@ -23,7 +24,6 @@ pub use load::{frame_bits, LoadMeter};
 use crate::can::id::BROADCAST;
 use crate::can::{CanId, Frame, Micros};
 use crate::devices::{Lifecycle, Naming, Registry};
-use crate::logs::Record;
 use crate::n2k::{fast_packet, is_fast_packet, Assembler, Message};
 use crate::network::mgmt::{self, NULL_ADDRESS};
 use crate::network::{
@@ -140,25 +140,22 @@ impl Core {
         Some(Received { message, device })
     }
 
-    /// One capture record: a frame, or a message the capture tool reassembled.
-    pub fn on_record<'s>(&'s mut self, now: Micros, record: &'s Record) -> Option<Received<'s>> {
-        match record {
-            Record::Frame(f) => self.on_frame(now, f),
-            Record::Message(m) => {
-                self.node.stats.frames += 1;
-                // The frames a reassembled message took on the wire.
-                let len = m.data.len();
-                if len <= 8 {
-                    self.node.load.add(now, len);
-                } else {
-                    for _ in 0..(len + 1).div_ceil(7) {
-                        self.node.load.add(now, 8);
-                    }
-                }
-                let message = m.message();
-                let device = self.node.on_message(now, &message);
-                Some(Received { message, device })
+    /// One message that arrived reassembled (a capture tool reassembled it): counted
+    /// as the frames it took on the wire, then handled as a completed message.
+    pub fn on_message<'m>(&mut self, now: Micros, message: &Message<'m>) -> Received<'m> {
+        self.node.stats.frames += 1;
+        let len = message.data.len();
+        if len <= 8 {
+            self.node.load.add(now, len);
+        } else {
+            for _ in 0..(len + 1).div_ceil(7) {
+                self.node.load.add(now, 8);
             }
+        }
+        let device = self.node.on_message(now, message);
+        Received {
+            message: *message,
+            device,
         }
     }
 
@@ -194,26 +191,6 @@ impl Core {
                 sink(t, o);
             }
         }
-    }
-
-    /// Feeds one capture record on the capture's own clock: starts the core at the
-    /// first record, runs the timers due before the record, then the record itself.
-    /// Outputs go to `sink` with their time; returns the sender's NAME when known.
-    pub fn replay(
-        &mut self,
-        record: &Record,
-        sink: &mut impl FnMut(Micros, Output),
-    ) -> Option<Name> {
-        let t = record.timestamp();
-        if !self.node.started {
-            self.start(t);
-        }
-        self.advance_to(t, sink);
-        let device = self.on_record(t, record).and_then(|r| r.device);
-        while let Some(o) = self.poll_output() {
-            sink(t, o);
-        }
-        device
     }
 
     /// When [`Core::on_tick`] must be called next.

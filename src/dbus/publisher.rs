@@ -20,7 +20,9 @@ use tokio::time::Instant;
 use super::bus::Bus;
 use super::item::{Item, WriteRule};
 use super::outbox::{Outbox, Pending};
-use super::service::{Change, Service, ServiceOptions, ServiceSpec, WriteOutcome, WriteRequest};
+use super::service::{
+    Change, Service, ServiceOptions, ServiceSpec, WriteOutcome, WriteRefusal, WriteRequest,
+};
 use super::settings::{DeviceSettings, Settings, SettingsEvent};
 use super::value::Value;
 
@@ -258,9 +260,7 @@ impl Publisher {
                         mpsc::error::TrySendError::Full(w) | mpsc::error::TrySendError::Closed(w),
                     ) = g.try_send(w)
                     {
-                        let _ = w
-                            .reply
-                            .send(WriteOutcome::Refused("the gateway is busy".into()));
+                        let _ = w.reply.send(WriteOutcome::Refused(WriteRefusal::Busy));
                     }
                 }
                 None => {

@@ -85,8 +85,47 @@ pub enum WriteOutcome {
     /// Accepted: the value will arrive as an update once it took effect (a device
     /// confirming a new instance, the settings service confirming a name).
     Accepted,
-    /// Refused: nothing changes (`SetValue` answers 2).
-    Refused(String),
+    /// Refused: nothing changes; `SetValue` answers the refusal's code.
+    Refused(WriteRefusal),
+}
+
+/// Why the owner of an item refused a write, each with the code Victron's
+/// `SetValue` answers (`victron-dbus.md` §6): 1 for a path that is not writable or a
+/// value of the wrong type, 2 for a value the owner's logic does not take.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum WriteRefusal {
+    #[error("{0} is not writable")]
+    NotWritable(String),
+    #[error("{0} takes an integer")]
+    NotAnInteger(String),
+    #[error("{value} is not a device instance (0 to 255)")]
+    NotADeviceInstance { value: i64 },
+    #[error("no device {0} on the bus")]
+    NoDevice(String),
+    #[error("the device cannot be told: {0}")]
+    Command(#[from] crate::core::CommandError),
+    #[error("{0} is down")]
+    LinkDown(String),
+    #[error("the settings service refused the name (code {0})")]
+    SettingsRefused(i32),
+    #[error("the settings service cannot be reached: {0}")]
+    SettingsUnreachable(String),
+    #[error("the gateway is busy")]
+    Busy,
+    #[error("the gateway dropped the write")]
+    Dropped,
+    #[error("no decision in time")]
+    NoDecision,
+}
+
+impl WriteRefusal {
+    /// The code `SetValue` answers.
+    pub fn code(&self) -> i32 {
+        match self {
+            WriteRefusal::NotWritable(_) | WriteRefusal::NotAnInteger(_) => 1,
+            _ => 2,
+        }
+    }
 }
 
 /// Options shared by every service of a process.
@@ -518,11 +557,11 @@ async fn finish_write(
             reply: tx,
         };
         match writes.try_send(request) {
-            Err(_) => WriteOutcome::Refused("the gateway is busy".into()),
+            Err(_) => WriteOutcome::Refused(WriteRefusal::Busy),
             Ok(()) => match tokio::time::timeout(WRITE_TIMEOUT, rx).await {
                 Ok(Ok(outcome)) => outcome,
-                Ok(Err(_)) => WriteOutcome::Refused("the gateway dropped the write".into()),
-                Err(_) => WriteOutcome::Refused("no decision in time".into()),
+                Ok(Err(_)) => WriteOutcome::Refused(WriteRefusal::Dropped),
+                Err(_) => WriteOutcome::Refused(WriteRefusal::NoDecision),
             },
         }
     } else {
@@ -539,7 +578,7 @@ async fn finish_write(
         WriteOutcome::Accepted => 0,
         WriteOutcome::Refused(why) => {
             tracing::info!(service = %shared.name, path = %pending.path, "write refused: {why}");
-            2
+            why.code()
         }
     };
     if let Some(call) = reply_to {

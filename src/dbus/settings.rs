@@ -18,7 +18,7 @@ use zbus::zvariant::{self, OwnedValue};
 use zbus::{Connection, MatchRule, MessageStream};
 
 use super::bus::Bus;
-use super::service::BUS_ITEM;
+use super::service::{WriteRefusal, BUS_ITEM};
 use crate::state::State;
 
 /// The settings service's well-known name.
@@ -189,7 +189,7 @@ impl Settings {
         &mut self,
         dev: &DeviceSettings,
         name: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteRefusal> {
         if self.remote {
             let path = format!("{DEVICES}/{}/CustomName", dev.uid);
             let code: i32 = self
@@ -203,9 +203,9 @@ impl Settings {
                 )
                 .await
                 .and_then(|m| m.body().deserialize())
-                .map_err(|e| format!("settings service: {e}"))?;
+                .map_err(|e| WriteRefusal::SettingsUnreachable(e.to_string()))?;
             if code != 0 {
-                return Err(format!("the settings service refused the name ({code})"));
+                return Err(WriteRefusal::SettingsRefused(code));
             }
         }
         self.local.names.insert(dev.uid.clone(), name.to_owned());

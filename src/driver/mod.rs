@@ -69,7 +69,10 @@ impl Driver {
     /// timers due before it fire first.
     pub fn feed_record_at(&mut self, t: Micros, record: &Record) {
         self.now = self.now.max(t);
-        self.gateway.on_record_at(self.now, record);
+        match record {
+            Record::Frame(f) => self.gateway.handle_frame(self.now, f),
+            Record::Message(m) => self.gateway.handle_message(self.now, &m.message()),
+        }
     }
 
     /// A capture record on the capture's clock.
@@ -92,18 +95,18 @@ impl Driver {
     /// A frame from the bus at `now` on the live (monotonic) clock.
     pub fn feed_frame(&mut self, now: Micros, frame: &Frame) {
         self.now = self.now.max(now);
-        self.gateway.on_frame(self.now, frame);
+        self.gateway.handle_frame(self.now, frame);
     }
 
     /// Fires every timer due up to `now`.
     pub fn advance(&mut self, now: Micros) {
         self.now = self.now.max(now);
-        self.gateway.advance(self.now);
+        self.gateway.handle_timeout(self.now);
     }
 
-    /// When the gateway has timers to fire next.
+    /// When the gateway has timers to fire next (`Micros::MAX`: none yet).
     pub fn next_wake(&self) -> Micros {
-        self.gateway.next_wake()
+        self.gateway.poll_timeout().unwrap_or(Micros::MAX)
     }
 
     /// Decides a client's write at `now` and answers it.
@@ -111,12 +114,17 @@ impl Driver {
         self.now = self.now.max(now);
         let outcome = self
             .gateway
-            .on_write(self.now, &w.service, &w.path, &w.value);
+            .handle_write(self.now, &w.service, &w.path, &w.value);
         let _ = w.reply.send(outcome);
     }
 
-    /// The frames the gateway wants on the bus, oldest first.
-    pub fn take_transmit(&mut self) -> Vec<Frame> {
-        self.gateway.take_transmit()
+    /// The next frame the gateway wants on the bus, oldest first.
+    pub fn poll_transmit(&mut self) -> Option<Frame> {
+        self.gateway.poll_transmit()
+    }
+
+    /// Drops what the gateway wants to send: a replay has no bus to send it on.
+    pub fn discard_transmit(&mut self) {
+        while self.gateway.poll_transmit().is_some() {}
     }
 }

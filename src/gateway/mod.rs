@@ -1,7 +1,16 @@
-//! The whole gateway without I/O: the core, the mapper and the bus service joined,
-//! writing into the [`Outbox`] the D-Bus publisher drains. The live daemon and the
-//! replay drive the same [`Gateway`]; only where frames come from and where
-//! transmitted frames go differ.
+//! The whole gateway without I/O: the core, the mapper and the bus service joined.
+//!
+//! One way in and one way out, as quinn-proto's connection has:
+//! - inputs, each with the time it happens: [`Gateway::handle_frame`],
+//!   [`Gateway::handle_message`] (a capture's reassembled message),
+//!   [`Gateway::handle_timeout`], [`Gateway::handle_write`];
+//! - outputs: [`Gateway::poll_transmit`] (frames for the bus),
+//!   [`Gateway::poll_event`] (what the shell acts on), [`Gateway::poll_timeout`]
+//!   (when to call `handle_timeout` next); service changes go to the
+//!   [`ServiceSink`] given at creation (the D-Bus publisher's outbox).
+//!
+//! The [`Driver`](crate::driver::Driver) is the one caller: the live daemon, the
+//! replay, the device table and the tests all go through it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -9,8 +18,8 @@ use std::sync::Arc;
 use crate::can::socket::SocketStats;
 use crate::can::{Frame, Micros};
 use crate::core::{Core, CoreConfig, Event, Output, Received};
-use crate::dbus::{Outbox, Value, WriteOutcome};
-use crate::logs::Record;
+use crate::dbus::{ServiceSink, Value, WriteOutcome, WriteRefusal};
+use crate::n2k::Message;
 use crate::venus::{BusService, Mapper, MapperConfig};
 
 /// How often the bus service is brought up to date at most.
@@ -34,9 +43,9 @@ pub struct Gateway {
     core: Core,
     mapper: Mapper,
     bus: BusService,
-    outbox: Arc<Outbox>,
+    sink: Arc<dyn ServiceSink>,
     started: bool,
-    transmit: Vec<Frame>,
+    transmit: VecDeque<Frame>,
     next_refresh: Micros,
     link: Option<SocketStats>,
     clock_steps: u64,
@@ -47,16 +56,16 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway writing its services into `outbox`.
-    pub fn new(cfg: GatewayConfig, outbox: Arc<Outbox>) -> Gateway {
+    /// A gateway handing its service changes to `sink`.
+    pub fn new(cfg: GatewayConfig, sink: Arc<dyn ServiceSink>) -> Gateway {
         let bus = BusService::new(&cfg.mapper.iface);
         Gateway {
             core: Core::new(cfg.core),
             mapper: Mapper::new(cfg.mapper),
             bus,
-            outbox,
+            sink,
             started: false,
-            transmit: Vec::new(),
+            transmit: VecDeque::new(),
             next_refresh: 0,
             link: None,
             clock_steps: 0,
@@ -75,11 +84,6 @@ impl Gateway {
         &self.mapper
     }
 
-    /// The outbox the gateway writes into.
-    pub fn outbox(&self) -> &Arc<Outbox> {
-        &self.outbox
-    }
-
     /// Joins the bus at `now` (the first frame or record does it too).
     pub fn start(&mut self, now: Micros) {
         if !self.started {
@@ -94,34 +98,34 @@ impl Gateway {
         self.link = Some(link);
     }
 
-    /// One frame from the bus at `now`.
-    pub fn on_frame(&mut self, now: Micros, frame: &Frame) {
-        self.advance(now);
+    /// One frame from the bus at `now`; the timers due before it fire first.
+    pub fn handle_frame(&mut self, now: Micros, frame: &Frame) {
+        self.handle_timeout(now);
         if let Some(r) = self.core.on_frame(now, frame) {
-            deliver(&mut self.mapper, &self.outbox, now, &r);
+            deliver(&mut self.mapper, &*self.sink, now, &r);
         }
         self.drain(now);
     }
 
-    /// One capture record at replay time `now` (see [`crate::logs::CaptureClock`]).
-    pub fn on_record_at(&mut self, now: Micros, record: &Record) {
-        self.advance(now);
-        if let Some(r) = self.core.on_record(now, record) {
-            deliver(&mut self.mapper, &self.outbox, now, &r);
-        }
+    /// One message that arrived reassembled (a capture tool did it) at `now`.
+    pub fn handle_message(&mut self, now: Micros, message: &Message<'_>) {
+        self.handle_timeout(now);
+        let r = self.core.on_message(now, message);
+        deliver(&mut self.mapper, &*self.sink, now, &r);
         self.drain(now);
     }
 
     /// The end of a capture whose services stay on the bus: publishes what still
     /// waited for more of it ([`Mapper::finish`]).
     pub fn finish(&mut self, now: Micros) {
-        self.advance(now);
-        self.mapper.finish(now, &self.outbox);
+        self.handle_timeout(now);
+        self.mapper.finish(now, &*self.sink);
         self.refresh(now);
     }
 
     /// Runs every timer due up to `now`: the core's, freshness, the bus service.
-    pub fn advance(&mut self, now: Micros) {
+    /// Whatever the gap since the last input, each timer fires at most once.
+    pub fn handle_timeout(&mut self, now: Micros) {
         self.start(now);
         // Each timer due fires once, at its time; what it hands out is dealt with
         // before the next, so nothing piles up however long the gap.
@@ -131,16 +135,18 @@ impl Gateway {
             self.drain(t);
         }
         self.drain(now);
-        self.mapper.on_tick(now, &self.outbox);
+        self.mapper.on_tick(now, &*self.sink);
         if now >= self.next_refresh {
             self.refresh(now);
         }
     }
 
-    /// When [`Gateway::advance`] has something to do next.
-    pub fn next_wake(&self) -> Micros {
+    /// When [`Gateway::handle_timeout`] has something to do next (`None` before
+    /// the gateway started: its first input starts it).
+    pub fn poll_timeout(&self) -> Option<Micros> {
         let core = self.core.next_tick().unwrap_or(Micros::MAX);
-        core.min(self.next_refresh).min(self.mapper.next_sweep())
+        self.started
+            .then(|| core.min(self.next_refresh).min(self.mapper.next_sweep()))
     }
 
     /// The next event for the shell: our own address changed
@@ -149,13 +155,13 @@ impl Gateway {
         self.events.pop_front()
     }
 
-    /// Frames the core wants on the bus, oldest first.
-    pub fn take_transmit(&mut self) -> Vec<Frame> {
-        std::mem::take(&mut self.transmit)
+    /// The next frame to put on the bus, oldest first.
+    pub fn poll_transmit(&mut self) -> Option<Frame> {
+        self.transmit.pop_front()
     }
 
-    /// Decides a client's write on one of the gateway's services.
-    pub fn on_write(
+    /// Decides a client's write on one of the gateway's services at `now`.
+    pub fn handle_write(
         &mut self,
         now: Micros,
         service: &str,
@@ -167,7 +173,7 @@ impl Gateway {
         } else if path == "/TemperatureType" {
             WriteOutcome::Store
         } else {
-            WriteOutcome::Refused(format!("{path} is not writable"))
+            WriteOutcome::Refused(WriteRefusal::NotWritable(path.to_owned()))
         };
         self.drain(now);
         outcome
@@ -203,15 +209,15 @@ impl Gateway {
     /// The interface went down: measured values turn invalid at once; the services
     /// stay until their devices are gone or the daemon gives the link up.
     pub fn link_down(&mut self, now: Micros) {
-        self.advance(now);
-        self.mapper.invalidate(now, &self.outbox);
+        self.handle_timeout(now);
+        self.mapper.invalidate(now, &*self.sink);
         self.transmit.clear();
     }
 
     /// Withdraws every service: the end of a replay or a shutdown.
     pub fn withdraw_all(&mut self) {
-        self.mapper.withdraw_all(&self.outbox);
-        self.outbox.withdraw(self.bus.service_name());
+        self.mapper.withdraw_all(&*self.sink);
+        self.sink.withdraw(self.bus.service_name());
     }
 
     /// Brings the bus service up to date: the device list when it changed, the
@@ -219,10 +225,10 @@ impl Gateway {
     fn refresh(&mut self, now: Micros) {
         let link = self.link.as_ref();
         if std::mem::take(&mut self.devices_dirty) {
-            self.bus.refresh(&self.core, link, now, &self.outbox);
+            self.bus.refresh(&self.core, link, now, &*self.sink);
         } else {
             self.bus
-                .refresh_statistics(&self.core, link, now, &self.outbox);
+                .refresh_statistics(&self.core, link, now, &*self.sink);
         }
         self.next_refresh = now + BUS_REFRESH;
     }
@@ -235,7 +241,7 @@ impl Gateway {
             match o {
                 Output::Transmit(f) => {
                     if self.transmit.len() < MAX_TRANSMIT {
-                        self.transmit.push(f);
+                        self.transmit.push_back(f);
                     }
                 }
                 Output::Event(e) => {
@@ -257,7 +263,7 @@ impl Gateway {
                     };
                     devices_changed |= name.is_some();
                     let device = name.and_then(|n| self.core.registry().get(n));
-                    self.mapper.on_event(now, &e, device, &self.outbox);
+                    self.mapper.on_event(now, &e, device, &*self.sink);
                 }
             }
         }
@@ -268,7 +274,7 @@ impl Gateway {
 }
 
 /// A message the core completed, to the mapper.
-fn deliver(mapper: &mut Mapper, outbox: &Outbox, now: Micros, r: &Received<'_>) {
+fn deliver(mapper: &mut Mapper, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>) {
     let id = r.message.id;
-    mapper.on_message(now, id.source, r.device, id.pgn, r.message.data, outbox);
+    mapper.on_message(now, id.source, r.device, id.pgn, r.message.data, sink);
 }

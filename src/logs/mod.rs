@@ -10,10 +10,12 @@ mod canboat;
 mod candump;
 mod clock;
 mod hex;
+mod messages;
 mod writer;
 mod yacht;
 
 pub use clock::{CaptureClock, Step, FORWARD_STEP, STEP_RATIO, UNTIMED_SPACING};
+pub use messages::Messages;
 pub use writer::write_candump_log;
 
 use std::fmt;

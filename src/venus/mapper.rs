@@ -1,5 +1,5 @@
 //! The mapper: messages and device events in, Venus services out (into the
-//! [`Outbox`]). Sans-I/O like the core: time is an argument, nothing awaits.
+//! [`ServiceSink`], which the outbox implements). Sans-I/O like the core: time is an argument, nothing awaits.
 //!
 //! Per device it keeps the inputs the profiles feed (each with its freshness), the
 //! services decided so far and what each one last showed. The rules
@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use crate::can::Micros;
 use crate::dbus::DeviceSettings;
-use crate::dbus::{Item, ItemTree, Outbox, ServiceSpec, Value, WriteRule};
+use crate::dbus::{Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteRule};
 use crate::devices::Device;
 use crate::network::Name;
 
@@ -162,7 +162,7 @@ impl Mapper {
         now: Micros,
         event: &crate::core::Event,
         device: Option<&Device>,
-        outbox: &Outbox,
+        outbox: &dyn ServiceSink,
     ) {
         use crate::core::Event as E;
         match *event {
@@ -215,7 +215,7 @@ impl Mapper {
         name: Option<Name>,
         pgn: u32,
         data: &[u8],
-        outbox: &Outbox,
+        outbox: &dyn ServiceSink,
     ) {
         let Some(p) = profile::profile(pgn) else {
             return;
@@ -386,7 +386,7 @@ impl Mapper {
 
     /// Freshness, pending decisions and silent address-only sources, at most every
     /// [`SWEEP`].
-    pub fn on_tick(&mut self, now: Micros, outbox: &Outbox) {
+    pub fn on_tick(&mut self, now: Micros, outbox: &dyn ServiceSink) {
         if now < self.next_sweep {
             return;
         }
@@ -408,7 +408,7 @@ impl Mapper {
     /// The bus went away (the interface is down): every measured value is invalid
     /// now rather than when it would have aged out. Values that hold while the
     /// device is on the bus (battery configuration) stay.
-    pub fn invalidate(&mut self, now: Micros, outbox: &Outbox) {
+    pub fn invalidate(&mut self, now: Micros, outbox: &dyn ServiceSink) {
         let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
         for id in ids {
             if let Some(dev) = self.devices.get_mut(&id) {
@@ -426,7 +426,7 @@ impl Mapper {
     /// The end of a capture that stays on the bus (`replay --hold`): what still
     /// waits for facts (identification, DC types, a GNSS receiver, a NAME) is
     /// decided with what is known, so a short capture shows its devices too.
-    pub fn finish(&mut self, now: Micros, outbox: &Outbox) {
+    pub fn finish(&mut self, now: Micros, outbox: &dyn ServiceSink) {
         self.finished = true;
         for k in self.known.values_mut() {
             k.identified = true;
@@ -438,7 +438,7 @@ impl Mapper {
     }
 
     /// Withdraws every service (the end of a replay, a shutdown).
-    pub fn withdraw_all(&mut self, outbox: &Outbox) {
+    pub fn withdraw_all(&mut self, outbox: &dyn ServiceSink) {
         let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
         for id in ids {
             self.forget(id, outbox);
@@ -446,7 +446,7 @@ impl Mapper {
     }
 
     /// Drops a device, withdrawing its services.
-    fn forget(&mut self, id: DeviceId, outbox: &Outbox) {
+    fn forget(&mut self, id: DeviceId, outbox: &dyn ServiceSink) {
         if let Some(dev) = self.devices.remove(&id) {
             for s in dev.services.iter().filter(|s| s.published) {
                 outbox.withdraw(&s.name);
@@ -466,7 +466,7 @@ impl Mapper {
     }
 
     /// Decides what can be decided, publishes what is ready, sends what changed.
-    fn settle(&mut self, now: Micros, id: DeviceId, outbox: &Outbox) {
+    fn settle(&mut self, now: Micros, id: DeviceId, outbox: &dyn ServiceSink) {
         let ready = match self.devices.get(&id) {
             Some(dev) => self.ready(dev, now),
             None => return,

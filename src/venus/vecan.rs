@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use crate::can::socket::SocketStats;
 use crate::can::Micros;
 use crate::core::Core;
-use crate::dbus::{Format, Item, ItemTree, Outbox, ServiceSpec, Value, WriteOutcome, WriteRule};
+use crate::dbus::{
+    Format, Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteOutcome, WriteRefusal, WriteRule,
+};
 use crate::devices::Device;
 use crate::network::Name;
 
@@ -180,7 +182,7 @@ impl BusService {
         core: &Core,
         link: Option<&SocketStats>,
         now: Micros,
-        outbox: &Outbox,
+        outbox: &dyn ServiceSink,
     ) {
         if self.shown.is_none() {
             return self.refresh(core, link, now, outbox);
@@ -216,7 +218,7 @@ impl BusService {
         core: &Core,
         link: Option<&SocketStats>,
         now: Micros,
-        outbox: &Outbox,
+        outbox: &dyn ServiceSink,
     ) {
         let items = self.items(core, link, now);
         let Some(shown) = &mut self.shown else {
@@ -257,24 +259,24 @@ impl BusService {
             .strip_prefix("/Devices/")
             .and_then(|p| p.strip_suffix("/DeviceInstance"))
         else {
-            return WriteOutcome::Refused(format!("{path} is not writable"));
+            return WriteOutcome::Refused(WriteRefusal::NotWritable(path.to_owned()));
         };
         let Some(name) = keyed(core)
             .into_iter()
             .find(|(k, _)| k == key)
             .map(|(_, d)| d.name)
         else {
-            return WriteOutcome::Refused(format!("no device {key}"));
+            return WriteOutcome::Refused(WriteRefusal::NoDevice(key.to_owned()));
         };
         let Value::Int(instance) = value else {
-            return WriteOutcome::Refused("an instance is an integer".into());
+            return WriteOutcome::Refused(WriteRefusal::NotAnInteger(path.to_owned()));
         };
         let Ok(instance) = u8::try_from(*instance) else {
-            return WriteOutcome::Refused(format!("{instance} is not a device instance"));
+            return WriteOutcome::Refused(WriteRefusal::NotADeviceInstance { value: *instance });
         };
         match core.command_device_instance(now, name, instance) {
             Ok(()) => WriteOutcome::Accepted,
-            Err(e) => WriteOutcome::Refused(e.to_string()),
+            Err(e) => WriteOutcome::Refused(e.into()),
         }
     }
 }

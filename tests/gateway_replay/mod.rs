@@ -26,6 +26,7 @@ pub type Items = HashMap<String, HashMap<String, OwnedValue>>;
 pub struct Rig {
     pub bus: PrivateBus,
     pub driver: Driver,
+    pub outbox: Arc<Outbox>,
     pub publisher: Publisher,
     pub client: zbus::Connection,
     records: Vec<(Micros, Record)>,
@@ -64,12 +65,13 @@ impl Rig {
         let bus = PrivateBus::start();
         let mut core = CoreConfig::gateway(1001);
         core.listen_only = listen_only;
+        let outbox = Arc::new(Outbox::new());
         let gateway = Gateway::new(
             GatewayConfig {
                 core,
                 mapper: MapperConfig { iface, rules },
             },
-            Arc::new(Outbox::new()),
+            outbox.clone(),
         );
         let publisher = Publisher::new(
             PublisherConfig {
@@ -84,6 +86,7 @@ impl Rig {
         Rig {
             bus,
             driver: Driver::new(gateway),
+            outbox,
             publisher,
             client,
             records,
@@ -111,7 +114,7 @@ impl Rig {
                 break;
             }
             self.driver.feed_record_at(at, r);
-            self.driver.take_transmit();
+            self.driver.discard_transmit();
             self.next += 1;
             self.next_at = None;
         }
@@ -128,7 +131,7 @@ impl Rig {
     }
 
     pub async fn flush(&mut self) {
-        let batch = self.driver.gateway().outbox().take();
+        let batch = self.outbox.take();
         self.publisher.flush(batch).await;
     }
 

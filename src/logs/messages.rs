@@ -1,17 +1,18 @@
-//! Replaying a capture: its records (frames, or messages reassembled by the tool that
-//! wrote it) become messages, the same way live frames do.
+//! A capture's records as messages, for the tools that decode a capture without a
+//! gateway (`decode`, the conformance test): frames go through transport
+//! reassembly, messages the capture tool reassembled pass as they are.
 
-use crate::logs::Record;
+use super::Record;
 use crate::n2k::{Assembler, Message};
 
 /// Turns capture records into messages.
 #[derive(Default)]
-pub struct Replay {
+pub struct Messages {
     assembler: Assembler,
 }
 
-impl Replay {
-    /// A replay with a fresh assembler.
+impl Messages {
+    /// A fresh reassembly.
     pub fn new() -> Self {
         Self::default()
     }
