@@ -11,6 +11,7 @@
 //! - [`core`]: the sans-I/O node that ties the stages together;
 //! - [`gateway`]: core, Venus mapper and bus service joined, still without I/O;
 //! - [`driver`]: the one way a gateway is driven: clock, inputs, timers, writes;
+//! - [`model`]: the D-Bus item model (values, items, trees, service specs), pure;
 //! - [`dbus`]: Venus OS services on D-Bus, one connection per service;
 //! - [`json`]: decoded messages as canboat-compatible JSON;
 //! - [`state`]: what survives a restart (our address, our unique number);
@@ -25,6 +26,7 @@ pub mod driver;
 pub mod gateway;
 pub mod json;
 pub mod logs;
+pub mod model;
 pub mod n2k;
 pub mod network;
 pub mod pgn;

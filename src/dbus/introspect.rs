@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::tree::{ItemTree, Object};
+use crate::model::tree::{ItemTree, Object};
 
 const HEADER: &str = "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n";
 
@@ -104,7 +104,7 @@ pub fn xml(tree: &ItemTree, path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dbus::item::Item;
+    use crate::model::Item;
 
     #[test]
     fn lists_members_and_direct_children() {

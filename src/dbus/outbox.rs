@@ -13,9 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use super::item::Item;
-use super::service::{Change, ServiceSpec};
-use super::value::Value;
+use crate::model::{Change, Item, ServiceSink, ServiceSpec, Value};
 
 /// Services with pending work at most; updates for further services are dropped
 /// and counted (publishes and withdraws never are).
@@ -178,10 +176,26 @@ impl Outbox {
     }
 }
 
+/// The gateway's service changes, coalesced for the publisher.
+impl ServiceSink for Outbox {
+    fn publish(&self, spec: ServiceSpec) {
+        Outbox::publish(self, spec);
+    }
+    fn withdraw(&self, name: &str) {
+        Outbox::withdraw(self, name);
+    }
+    fn set(&self, name: &str, path: &str, value: Value) {
+        Outbox::set(self, name, path, value);
+    }
+    fn insert(&self, name: &str, path: &str, item: Item) {
+        Outbox::insert(self, name, path, item);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dbus::tree::ItemTree;
+    use crate::model::ItemTree;
 
     fn spec(name: &str) -> ServiceSpec {
         ServiceSpec::new(

@@ -18,13 +18,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::bus::Bus;
-use super::item::{Item, WriteRule};
 use super::outbox::{Outbox, Pending};
-use super::service::{
-    Change, Service, ServiceOptions, ServiceSpec, WriteOutcome, WriteRefusal, WriteRequest,
+use super::service::{Service, ServiceOptions, WriteRequest};
+use super::settings::{Settings, SettingsEvent};
+use crate::model::{
+    Change, DeviceSettings, Item, ServiceSpec, Value, WriteOutcome, WriteRefusal, WriteRule,
 };
-use super::settings::{DeviceSettings, Settings, SettingsEvent};
-use super::value::Value;
 
 /// Longest custom name, the GUI's limit.
 pub const CUSTOM_NAME_CHARS: usize = 32;

@@ -21,10 +21,8 @@ use zbus::{Connection, Message, MessageStream};
 
 use super::bus::Bus;
 use super::introspect;
-use super::item::{Item, Refusal};
-use super::settings::DeviceSettings;
-use super::tree::{ItemTree, Object};
-use super::value::Value;
+use crate::model::tree::{ItemTree, Object};
+use crate::model::{Change, Item, Refusal, ServiceSpec, Value, WriteOutcome, WriteRefusal};
 
 /// The one interface of every Venus object.
 pub const BUS_ITEM: &str = "com.victronenergy.BusItem";
@@ -34,27 +32,6 @@ const DO_NOT_QUEUE: u32 = 4;
 
 /// How long a write may wait for its owner's decision before it is refused.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What to publish: a well-known name and the complete tree, invalid where unknown.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServiceSpec {
-    pub name: String,
-    pub items: ItemTree,
-    /// For device services: where `/DeviceInstance` and `/CustomName` live in the
-    /// settings; the publisher fills both paths from there.
-    pub settings: Option<DeviceSettings>,
-}
-
-impl ServiceSpec {
-    /// A service without settings-backed paths.
-    pub fn new(name: impl Into<String>, items: ItemTree) -> ServiceSpec {
-        ServiceSpec {
-            name: name.into(),
-            items,
-            settings: None,
-        }
-    }
-}
 
 /// Why a service could not be published.
 #[derive(Debug, Error)]
@@ -77,57 +54,6 @@ pub struct WriteRequest {
     pub reply: oneshot::Sender<WriteOutcome>,
 }
 
-/// The owner's decision on a write.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WriteOutcome {
-    /// Accepted: the service stores the value and signals it now.
-    Store,
-    /// Accepted: the value will arrive as an update once it took effect (a device
-    /// confirming a new instance, the settings service confirming a name).
-    Accepted,
-    /// Refused: nothing changes; `SetValue` answers the refusal's code.
-    Refused(WriteRefusal),
-}
-
-/// Why the owner of an item refused a write, each with the code Victron's
-/// `SetValue` answers (`victron-dbus.md` §6): 1 for a path that is not writable or a
-/// value of the wrong type, 2 for a value the owner's logic does not take.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum WriteRefusal {
-    #[error("{0} is not writable")]
-    NotWritable(String),
-    #[error("{0} takes an integer")]
-    NotAnInteger(String),
-    #[error("{value} is not a device instance (0 to 255)")]
-    NotADeviceInstance { value: i64 },
-    #[error("no device {0} on the bus")]
-    NoDevice(String),
-    #[error("the device cannot be told: {0}")]
-    Command(#[from] crate::core::CommandError),
-    #[error("{0} is down")]
-    LinkDown(String),
-    #[error("the settings service refused the name (code {0})")]
-    SettingsRefused(i32),
-    #[error("the settings service cannot be reached: {0}")]
-    SettingsUnreachable(String),
-    #[error("the gateway is busy")]
-    Busy,
-    #[error("the gateway dropped the write")]
-    Dropped,
-    #[error("no decision in time")]
-    NoDecision,
-}
-
-impl WriteRefusal {
-    /// The code `SetValue` answers.
-    pub fn code(&self) -> i32 {
-        match self {
-            WriteRefusal::NotWritable(_) | WriteRefusal::NotAnInteger(_) => 1,
-            _ => 2,
-        }
-    }
-}
-
 /// Options shared by every service of a process.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceOptions {
@@ -135,15 +61,6 @@ pub struct ServiceOptions {
     pub properties_changed: bool,
     /// Where checked writes go; without one, writes are stored directly.
     pub writes: Option<mpsc::Sender<WriteRequest>>,
-}
-
-/// A change to a published tree.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// A new value for an existing path.
-    Set(String, Value),
-    /// A new path, or a path's complete item replaced.
-    Insert(String, Item),
 }
 
 /// State shared between the owner of a service and its dispatcher.

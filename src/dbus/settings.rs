@@ -18,7 +18,8 @@ use zbus::zvariant::{self, OwnedValue};
 use zbus::{Connection, MatchRule, MessageStream};
 
 use super::bus::Bus;
-use super::service::{WriteRefusal, BUS_ITEM};
+use super::service::BUS_ITEM;
+use crate::model::{DeviceSettings, WriteRefusal};
 use crate::state::State;
 
 /// The settings service's well-known name.
@@ -26,17 +27,6 @@ pub const SETTINGS: &str = "com.victronenergy.settings";
 const DEVICES: &str = "/Settings/Devices";
 const INSTANCE_PREFIX: &str = "instance.";
 const NAME_PREFIX: &str = "custom_name.";
-
-/// Where a device service keeps its instance and name in the settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceSettings {
-    /// `<uid>` in `/Settings/Devices/<uid>/…`; unique per service.
-    pub uid: String,
-    /// The service type, the class of `ClassAndVrmInstance` (`battery`, `tank`).
-    pub class: String,
-    /// The instance asked for; the one given may differ.
-    pub preferred_instance: u32,
-}
 
 /// The instance and name a device service gets.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::can::socket::SocketStats;
 use crate::can::{Frame, Micros};
 use crate::core::{Core, CoreConfig, Event, Output, Received};
-use crate::dbus::{ServiceSink, Value, WriteOutcome, WriteRefusal};
+use crate::model::{ServiceSink, Value, WriteOutcome, WriteRefusal};
 use crate::n2k::Message;
 use crate::venus::{BusService, Mapper, MapperConfig};
 

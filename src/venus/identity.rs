@@ -2,7 +2,7 @@
 //! paths every Venus product service carries (victron-dbus.md §7), filled from the
 //! NAME, 126996 Product Information and 126998 Configuration Information.
 
-use crate::dbus::{Format, Item, Value};
+use crate::model::{Format, Item, Value};
 use crate::network::{ConfigInfo, Name, ProductInfo};
 
 use super::kind::Kind;

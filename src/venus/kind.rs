@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::dbus::Format;
+use crate::model::Format;
 
 /// A Venus service type: the `<type>` of `com.victronenergy.<type>.…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -22,9 +22,9 @@
 use std::collections::BTreeMap;
 
 use crate::can::Micros;
-use crate::dbus::DeviceSettings;
-use crate::dbus::{Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteRule};
 use crate::devices::Device;
+use crate::model::DeviceSettings;
+use crate::model::{Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteRule};
 use crate::network::Name;
 
 use super::fields::Fields;

@@ -3,7 +3,7 @@
 //! tank `/Remaining` and `/Status`, `/Ac/Power` summed over the lines, the GPS fix.
 
 use crate::can::Micros;
-use crate::dbus::Value;
+use crate::model::Value;
 
 use super::kind::Kind;
 use super::profile::{self, Input};

@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use crate::can::socket::SocketStats;
 use crate::can::Micros;
 use crate::core::Core;
-use crate::dbus::{
+use crate::devices::Device;
+use crate::model::{
     Format, Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteOutcome, WriteRefusal, WriteRule,
 };
-use crate::devices::Device;
 use crate::network::Name;
 
 /// What `/Mgmt/ProcessName` says.

@@ -1,10 +1,10 @@
 //! Where the gateway hands its service changes: publish a service, change or add
 //! a path, withdraw a service. The gateway only states what it wants; the
-//! [`Outbox`](super::Outbox) implements this for the D-Bus publisher, and anything
+//! D-Bus publisher's outbox (`dbus::Outbox`) implements this, and anything
 //! else (a test, a recorder) may.
 
 use super::item::Item;
-use super::service::ServiceSpec;
+use super::spec::ServiceSpec;
 use super::value::Value;
 
 /// The receiver of a gateway's service changes.
@@ -17,19 +17,4 @@ pub trait ServiceSink: Send + Sync {
     fn set(&self, name: &str, path: &str, value: Value);
     /// A path added, or one whose description changed.
     fn insert(&self, name: &str, path: &str, item: Item);
-}
-
-impl ServiceSink for super::Outbox {
-    fn publish(&self, spec: ServiceSpec) {
-        super::Outbox::publish(self, spec);
-    }
-    fn withdraw(&self, name: &str) {
-        super::Outbox::withdraw(self, name);
-    }
-    fn set(&self, name: &str, path: &str, value: Value) {
-        super::Outbox::set(self, name, path, value);
-    }
-    fn insert(&self, name: &str, path: &str, item: Item) {
-        super::Outbox::insert(self, name, path, item);
-    }
 }

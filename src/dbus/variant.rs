@@ -1,28 +1,12 @@
-//! Values as Venus services carry them on D-Bus.
-//!
-//! Victron's clients read "no value" as an empty array of int32 and a real empty
-//! list as an empty array of uint32; numbers are `d` or an integer type, texts `s`
-//! (`victron-dbus.md` §4). This is the one place that knows those rules.
-
-use std::fmt;
+//! How a [`Value`] travels on D-Bus (`victron-dbus.md` §4): Victron's clients read
+//! "no value" as an empty array of int32 and a real empty list as an empty array of
+//! uint32; numbers are `d` or an integer type, texts `s`. This is the one place that
+//! knows those rules.
 
 use thiserror::Error;
 use zbus::zvariant::{self, Array};
 
-/// One item's value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// Not known, not fresh or not applicable: `ai []` on the bus.
-    Invalid,
-    /// Integers travel as `i`, or `x` when they do not fit 32 bits.
-    Int(i64),
-    /// Measurements travel as `d`.
-    Real(f64),
-    /// Texts travel as `s`.
-    Text(String),
-    /// A valid list with nothing in it: `au []`, never `ai []`.
-    EmptyList,
-}
+use crate::model::Value;
 
 /// A variant a client sent that no Venus item can hold.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -30,11 +14,6 @@ pub enum Value {
 pub struct UnsupportedValue(pub String);
 
 impl Value {
-    /// Whether the value is known.
-    pub fn is_valid(&self) -> bool {
-        !matches!(self, Value::Invalid)
-    }
-
     /// The value wrapped as Venus clients expect it inside a variant.
     pub fn to_variant(&self) -> zvariant::Value<'static> {
         match self {
@@ -74,66 +53,6 @@ impl Value {
     }
 }
 
-impl fmt::Display for Value {
-    /// The plain rendering `str(value)` gives in velib_python.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Invalid => f.write_str("---"),
-            Value::EmptyList => f.write_str("[]"),
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Real(r) if r.fract() == 0.0 && r.abs() < 1e15 => write!(f, "{r:.1}"),
-            Value::Real(r) => write!(f, "{r}"),
-            Value::Text(s) => f.write_str(s),
-        }
-    }
-}
-
-impl From<i64> for Value {
-    fn from(v: i64) -> Value {
-        Value::Int(v)
-    }
-}
-
-impl From<i32> for Value {
-    fn from(v: i32) -> Value {
-        Value::Int(i64::from(v))
-    }
-}
-
-impl From<u32> for Value {
-    fn from(v: u32) -> Value {
-        Value::Int(i64::from(v))
-    }
-}
-
-impl From<f64> for Value {
-    fn from(v: f64) -> Value {
-        if v.is_finite() {
-            Value::Real(v)
-        } else {
-            Value::Invalid
-        }
-    }
-}
-
-impl From<&str> for Value {
-    fn from(v: &str) -> Value {
-        Value::Text(v.to_owned())
-    }
-}
-
-impl From<String> for Value {
-    fn from(v: String) -> Value {
-        Value::Text(v)
-    }
-}
-
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Value {
-        v.map_or(Value::Invalid, Into::into)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,13 +80,5 @@ mod tests {
             Value::from_variant(&zvariant::Value::from(vec![1u8])),
             Err(UnsupportedValue("ay".into()))
         );
-    }
-
-    #[test]
-    fn plain_text_matches_python_str() {
-        assert_eq!(Value::Real(85.0).to_string(), "85.0");
-        assert_eq!(Value::Real(-1.5).to_string(), "-1.5");
-        assert_eq!(Value::Int(1046).to_string(), "1046");
-        assert_eq!(Value::Invalid.to_string(), "---");
     }
 }
