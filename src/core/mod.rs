@@ -23,6 +23,7 @@ pub use load::{frame_bits, LoadMeter};
 
 use crate::can::id::BROADCAST;
 use crate::can::{CanId, Frame, Micros};
+use crate::devices::lifecycle::{Bus, DeviceLifecycle, LifecycleAction};
 use crate::devices::{Lifecycle, Naming, Registry};
 use crate::n2k::{fast_packet, is_fast_packet, Assembler, Message};
 use crate::network::mgmt::{self, NULL_ADDRESS};
@@ -72,14 +73,13 @@ struct Node {
     actions: Vec<ClaimAction>,
     stats: CoreStats,
     started: bool,
-    /// Until then the answers to our request for every claim are still coming.
-    scan_end: Micros,
+    /// Discovery, pacing, liveness and identification of the other devices.
+    lifecycle: DeviceLifecycle,
+    lifecycle_actions: Vec<LifecycleAction>,
     heartbeat_due: Option<Micros>,
     heartbeat_seq: u8,
     /// Fast-packet sequence counters per PGN we send.
     fp_seq: Vec<(u32, u8)>,
-    last_info_request: Option<Micros>,
-    last_name_request: Option<Micros>,
     wake: Option<Micros>,
     last_contention: Option<(u8, [Name; 2], Micros)>,
     last_duplicate: Option<(Name, Micros)>,
@@ -101,12 +101,11 @@ impl Core {
                 actions: Vec::new(),
                 stats: CoreStats::default(),
                 started: false,
-                scan_end: 0,
+                lifecycle: DeviceLifecycle::default(),
+                lifecycle_actions: Vec::new(),
                 heartbeat_due: None,
                 heartbeat_seq: 0,
                 fp_seq: Vec::new(),
-                last_info_request: None,
-                last_name_request: None,
                 wake: None,
                 last_contention: None,
                 last_duplicate: None,
@@ -123,7 +122,7 @@ impl Core {
             return;
         }
         n.started = true;
-        n.scan_end = now + SCAN_TIME;
+        n.lifecycle.start(now);
         if !n.cfg.listen_only {
             n.claimer.start(now, &mut n.actions);
             n.run_actions(now);
@@ -714,10 +713,22 @@ impl Node {
             let next = self.heartbeat_due.unwrap_or(now).saturating_add(interval);
             self.heartbeat_due = Some(if next <= now { now + interval } else { next });
         }
-        self.liveness(now);
-        if self.active() && now >= self.scan_end {
-            self.discovery(now);
+        let mut actions = std::mem::take(&mut self.lifecycle_actions);
+        let active = self.active();
+        let bus = Bus {
+            registry: &mut self.registry,
+            table: &mut self.table,
+            active,
+        };
+        self.lifecycle.on_tick(now, bus, &mut actions);
+        for a in actions.drain(..) {
+            match a {
+                LifecycleAction::Request { address, pgn } => self.request(now, address, pgn),
+                LifecycleAction::Identified(name) => self.event(Event::Identified { name }),
+                LifecycleAction::Gone(name) => self.event(Event::Gone { name }),
+            }
         }
+        self.lifecycle_actions = actions;
         self.wake = Some(self.compute_wake().max(now + 1));
     }
 }

@@ -1,10 +1,12 @@
 //! The devices stage: every device on the bus by its NAME, its identity (product and
 //! configuration information) and its lifecycle (design.md §4).
 //!
-//! The records live here; the decisions that need the bus (requests, probes) are
-//! taken by the core, which owns the clock and the transmit queue.
+//! The records live here, and the lifecycle that decides on them ([`lifecycle`]:
+//! discovery, pacing, liveness, identification) as a state machine; the core wires
+//! it to the bus, sending its requests and reporting its events.
 
 pub mod device;
+pub mod lifecycle;
 pub mod registry;
 
 pub use device::{Device, Heard, Lifecycle, Tries};
