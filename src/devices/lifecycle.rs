@@ -153,59 +153,14 @@ impl DeviceLifecycle {
     /// information, forgotten sources; then (active) at most one NAME request or
     /// probe and one information request.
     pub fn on_tick(&mut self, now: Micros, bus: Bus<'_>, out: &mut Vec<LifecycleAction>) {
-        let active = bus.active;
-        let (registry, table) = (&mut *bus.registry, &mut *bus.table);
-        self.liveness(
-            now,
-            Bus {
-                registry,
-                table,
-                active,
-            },
-            out,
-        );
-        if active && now >= self.scan_end {
-            self.discovery(now, registry, table, out);
-        }
-    }
-
-    /// Gone devices, identification without product information, forgotten sources.
-    fn liveness(&mut self, now: Micros, bus: Bus<'_>, out: &mut Vec<LifecycleAction>) {
         let Bus {
             registry,
             table,
             active,
         } = bus;
-        let mut gone = Vec::new();
-        let mut identified = Vec::new();
-        for d in registry.iter_mut() {
-            if !d.online() {
-                continue;
-            }
-            if gone_at(d, active).is_some_and(|t| now >= t) {
-                gone.push(d.name);
-                continue;
-            }
-            if identify_at(d, active).is_some_and(|t| now >= t) {
-                d.lifecycle = Lifecycle::Identified;
-                identified.push(d.name);
-            }
-        }
-        gone.sort();
-        identified.sort();
-        out.extend(identified.into_iter().map(LifecycleAction::Identified));
-        for name in gone {
-            registry.set_gone(name);
-            table.release_name(name);
-            out.push(LifecycleAction::Gone(name));
-        }
-        let stale: Vec<u8> = registry
-            .heard_iter()
-            .filter(|(_, h)| now - h.last_heard > HEARD_FORGET)
-            .map(|(a, _)| a)
-            .collect();
-        for a in stale {
-            registry.forget_heard(a);
+        liveness(now, registry, table, active, out);
+        if active && now >= self.scan_end {
+            self.discovery(now, registry, table, out);
         }
     }
 
@@ -307,6 +262,47 @@ impl DeviceLifecycle {
             }
         }
         wake
+    }
+}
+
+/// Gone devices, identification without product information, forgotten sources.
+fn liveness(
+    now: Micros,
+    registry: &mut Registry,
+    table: &mut AddressTable,
+    active: bool,
+    out: &mut Vec<LifecycleAction>,
+) {
+    let mut gone = Vec::new();
+    let mut identified = Vec::new();
+    for d in registry.iter_mut() {
+        if !d.online() {
+            continue;
+        }
+        if gone_at(d, active).is_some_and(|t| now >= t) {
+            gone.push(d.name);
+            continue;
+        }
+        if identify_at(d, active).is_some_and(|t| now >= t) {
+            d.lifecycle = Lifecycle::Identified;
+            identified.push(d.name);
+        }
+    }
+    gone.sort();
+    identified.sort();
+    out.extend(identified.into_iter().map(LifecycleAction::Identified));
+    for name in gone {
+        registry.set_gone(name);
+        table.release_name(name);
+        out.push(LifecycleAction::Gone(name));
+    }
+    let stale: Vec<u8> = registry
+        .heard_iter()
+        .filter(|(_, h)| now - h.last_heard > HEARD_FORGET)
+        .map(|(a, _)| a)
+        .collect();
+    for a in stale {
+        registry.forget_heard(a);
     }
 }
 
