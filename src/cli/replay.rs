@@ -59,6 +59,9 @@ pub struct ReplayArgs {
     pub repeat: u32,
 }
 
+/// How long an interrupted replay waits for the gateway thread to end.
+const STOP_WAIT: Duration = Duration::from_secs(2);
+
 /// What the gateway thread reports at the end.
 struct Finished {
     records: u64,
@@ -115,19 +118,22 @@ pub(super) async fn replay(
     let (stop_tx, stop_rx) = watch::channel(false);
     let gateway_outbox = outbox.clone();
     let hold = a.hold;
+    let (finished_tx, finished_rx) = oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("gateway".into())
         .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()?;
             let feed = Feed {
                 reader,
                 next: first,
                 writes: writes_rx,
                 stop: stop_rx,
             };
-            rt.block_on(gateway_task(a, feed, gateway_outbox, end_tx))
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(gateway_task(a, feed, gateway_outbox, end_tx)));
+            let _ = finished_tx.send(result);
         })?;
 
     let (publisher_stop_tx, publisher_stop_rx) = oneshot::channel::<()>();
@@ -151,15 +157,23 @@ pub(super) async fn replay(
         }
         signalled().await;
     }
-    // The gateway thread withdraws everything and ends; then the publisher.
+    // The gateway thread withdraws everything and ends; then the publisher. Told to
+    // stop, it ends at its next record; one blocked reading a pipe that says nothing
+    // more is left to the end of the process (the publisher withdraws anyway).
     let _ = stop_tx.send(true);
-    let finished = tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .context("waiting for the gateway thread")?
-        .map_err(|_| anyhow::anyhow!("the gateway thread panicked"))?;
+    let finished = if interrupted {
+        tokio::time::timeout(STOP_WAIT, finished_rx).await.ok()
+    } else {
+        Some(finished_rx.await)
+    };
     let _ = publisher_stop_tx.send(());
     let stats = publisher.await.context("the publisher stopped")?;
-    let finished = finished?;
+    let Some(finished) = finished else {
+        eprintln!("n2k-dbus: the capture's input is still blocked; ending without it");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let finished = finished.map_err(|_| anyhow::anyhow!("the gateway thread panicked"))??;
+    let _ = thread.join();
     if quiet {
         return Ok(ExitCode::SUCCESS);
     }

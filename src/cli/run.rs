@@ -352,7 +352,6 @@ impl Live {
             last: None,
         };
         if let Some(d) = &mut self.driver {
-            d.advance(now);
             d.gateway_mut().link_down(now);
         }
     }
