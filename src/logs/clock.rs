@@ -107,12 +107,12 @@ impl CaptureClock {
         if own < front {
             self.behind += 1;
             if self.behind >= BEHIND_RECORDS {
-                self.step(own, own - front);
+                self.step(own, own.saturating_sub(front));
             }
             return self.last;
         }
         self.behind = 0;
-        let gap = own - front;
+        let gap = own.saturating_sub(front);
         if gap > FORWARD_STEP.max(self.spacing.saturating_mul(STEP_RATIO)) {
             self.step(own, gap);
             return self.last;
@@ -122,6 +122,7 @@ impl CaptureClock {
         if self.gaps == 0 {
             self.spacing = gap;
         } else {
+            // Both are at least 0: the difference cannot overflow.
             self.spacing += (gap - self.spacing) / 8;
         }
         self.gaps = self.gaps.saturating_add(1);
@@ -283,6 +284,27 @@ mod tests {
         }
         assert_eq!(c.steps(), 0);
         assert_eq!(last, 1_000 * S + 999 * 10_000);
+    }
+
+    #[test]
+    fn extreme_timestamps_neither_overflow_nor_run_backwards() {
+        let mut c = CaptureClock::new();
+        let mut last = Micros::MIN;
+        for own in [
+            Micros::MIN,
+            Micros::MAX,
+            0,
+            Micros::MAX,
+            Micros::MIN,
+            -1,
+            Micros::MAX,
+        ] {
+            for _ in 0..70 {
+                let t = c.at(own);
+                assert!(t >= last, "{t} after {last}");
+                last = t;
+            }
+        }
     }
 
     #[test]
