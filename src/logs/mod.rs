@@ -3,8 +3,8 @@
 //! [`LogReader`] detects the format from the first line that holds a frame and then
 //! reads the whole file in it. A line that does not parse is an error naming the
 //! file, the line and what was expected — or, with `skip_bad_lines`, it is counted
-//! and skipped. Timestamps are taken as they are; captures whose clock jumps
-//! backwards are read without complaint.
+//! and skipped. Timestamps are taken as they are, steps and all; the
+//! [`CaptureClock`] turns them into a time a gateway can run on.
 
 mod canboat;
 mod candump;
