@@ -108,11 +108,7 @@ fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
 
 /// Sends what the gateway wants sent; remembers our address in the state file.
 async fn flush(driver: &mut Driver, src: &CanSource, path: &Path, state: &mut State) {
-    while let Some(f) = driver.poll_transmit() {
-        if let Err(e) = src.send(&f).await {
-            warn!(error = %e, "cannot send a frame");
-        }
-    }
+    driver.transmit(src).await;
     while let Some(e) = driver.gateway_mut().poll_event() {
         info!(event = %e);
         if let Event::OwnAddress(Some(addr)) = e {

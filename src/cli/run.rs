@@ -106,7 +106,6 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         state_path,
         notifier,
         ready: false,
-        send_errors: 0,
     };
     loop {
         live.step(clock.now()).await;
@@ -215,7 +214,6 @@ struct Live {
     state_path: std::path::PathBuf,
     notifier: Notifier,
     ready: bool,
-    send_errors: u64,
 }
 
 impl Live {
@@ -254,9 +252,11 @@ impl Live {
             }
             driver.advance(now);
         }
-        let frames: Vec<Frame> = std::iter::from_fn(|| driver.poll_transmit()).collect();
+        match &self.src {
+            Some(src) => driver.transmit(src).await,
+            None => driver.discard_transmit(),
+        }
         self.on_events();
-        self.send(&frames).await;
     }
 
     fn on_frame(&mut self, frame: &Frame) {
@@ -396,22 +396,6 @@ impl Live {
             self.notifier.notify(&format!("READY=1\nSTATUS={status}"));
         } else {
             self.notifier.notify(&format!("STATUS={status}"));
-        }
-    }
-
-    /// Puts the gateway's frames on the bus; failures are counted, not fatal (a bus
-    /// with nobody else on it fills the transmit queue).
-    async fn send(&mut self, frames: &[Frame]) {
-        let Some(src) = &self.src else {
-            return;
-        };
-        for f in frames {
-            if let Err(e) = src.send(f).await {
-                self.send_errors += 1;
-                if self.send_errors.is_power_of_two() {
-                    warn!(interface = %self.iface, error = %e, count = self.send_errors, "cannot send a frame");
-                }
-            }
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod clock;
 
 pub use clock::{Monotonic, WallWatch};
 
+use crate::can::socket::CanSource;
 use crate::can::{Frame, Micros};
 use crate::dbus::WriteRequest;
 use crate::gateway::Gateway;
@@ -24,6 +25,8 @@ pub struct Driver {
     /// Capture clock steps already reported to the gateway.
     steps: u64,
     now: Micros,
+    /// Frames the socket refused.
+    send_errors: u64,
 }
 
 impl Driver {
@@ -34,6 +37,7 @@ impl Driver {
             capture: CaptureClock::new(),
             steps: 0,
             now: 0,
+            send_errors: 0,
         }
     }
 
@@ -121,6 +125,26 @@ impl Driver {
     /// The next frame the gateway wants on the bus, oldest first.
     pub fn poll_transmit(&mut self) -> Option<Frame> {
         self.gateway.poll_transmit()
+    }
+
+    /// Puts what the gateway transmits on `src`, oldest first. A frame the socket
+    /// refuses is counted, not fatal (a bus with nobody else on it fills the
+    /// transmit queue); failures are logged at the 1st, 2nd, 4th, 8th … so that a
+    /// dead bus does not flood the log.
+    pub async fn transmit(&mut self, src: &CanSource) {
+        while let Some(f) = self.gateway.poll_transmit() {
+            if let Err(e) = src.send(&f).await {
+                self.send_errors += 1;
+                if self.send_errors.is_power_of_two() {
+                    tracing::warn!(interface = %src.interface(), error = %e, count = self.send_errors, "cannot send a frame");
+                }
+            }
+        }
+    }
+
+    /// Frames the socket refused so far.
+    pub fn send_errors(&self) -> u64 {
+        self.send_errors
     }
 
     /// Drops what the gateway wants to send: a replay has no bus to send it on.
