@@ -168,7 +168,7 @@ impl Core {
     /// not once per missed period. One-shot timers keep their times.
     pub fn catch_up(&mut self, now: Micros) {
         let n = &mut self.node;
-        let interval = Micros::from(n.cfg.heartbeat_interval_ms).max(1) * 1000;
+        let interval = n.heartbeat_period();
         if let Some(due) = n.heartbeat_due {
             if due.saturating_add(interval) <= now {
                 n.heartbeat_due = Some(now);
@@ -289,6 +289,11 @@ impl Core {
 }
 
 impl Node {
+    /// Our heartbeat's period (at least 1 ms, whatever the configuration says).
+    fn heartbeat_period(&self) -> Micros {
+        Micros::from(self.cfg.heartbeat_interval_ms).max(1) * 1000
+    }
+
     fn event(&mut self, e: Event) {
         self.push(Output::Event(e));
     }
@@ -602,8 +607,7 @@ impl Node {
                 ClaimAction::Claimed(address) => {
                     self.event(Event::OwnAddress(Some(address)));
                     self.send_heartbeat(now);
-                    self.heartbeat_due =
-                        Some(now + Micros::from(self.cfg.heartbeat_interval_ms) * 1000);
+                    self.heartbeat_due = Some(now + self.heartbeat_period());
                     self.soon(now);
                 }
                 ClaimAction::Lost(_) => {
@@ -709,7 +713,7 @@ impl Node {
             self.send_heartbeat(now);
             // On the period, unless time jumped past the next one: then one
             // heartbeat now and the period from here, never one per missed period.
-            let interval = Micros::from(self.cfg.heartbeat_interval_ms).max(1) * 1000;
+            let interval = self.heartbeat_period();
             let next = self.heartbeat_due.unwrap_or(now).saturating_add(interval);
             self.heartbeat_due = Some(if next <= now { now + interval } else { next });
         }

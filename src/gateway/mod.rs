@@ -48,7 +48,6 @@ pub struct Gateway {
     transmit: VecDeque<Frame>,
     next_refresh: Micros,
     link: Option<SocketStats>,
-    clock_steps: u64,
     /// Events the shell acts on (our own address), oldest first.
     events: VecDeque<Event>,
     /// A device event since the bus service's device list was last refreshed.
@@ -68,7 +67,6 @@ impl Gateway {
             transmit: VecDeque::new(),
             next_refresh: 0,
             link: None,
-            clock_steps: 0,
             events: VecDeque::new(),
             devices_dirty: true,
         }
@@ -184,13 +182,12 @@ impl Gateway {
     /// runs on); the step was not taken as elapsed time. Counted on the bus service
     /// and logged, each step once (after [`LOGGED_STEPS`], at debug level).
     pub fn clock_stepped(&mut self, by: Micros, what: &str) {
-        self.bus.count_clock_step();
-        self.clock_steps += 1;
+        let steps = self.bus.count_clock_step();
         let secs = by as f64 / 1e6;
-        if self.clock_steps <= LOGGED_STEPS {
+        if steps <= LOGGED_STEPS {
             tracing::warn!(
                 "{what} stepped by {secs:+.3} s; taken as a clock step, not as time passing{}",
-                if self.clock_steps == LOGGED_STEPS {
+                if steps == LOGGED_STEPS {
                     " (further steps are logged at debug level)"
                 } else {
                     ""
@@ -203,7 +200,7 @@ impl Gateway {
 
     /// Clock steps so far.
     pub fn clock_steps(&self) -> u64 {
-        self.clock_steps
+        self.bus.clock_steps()
     }
 
     /// The interface went down: measured values turn invalid at once; the services

@@ -55,9 +55,16 @@ impl BusService {
         }
     }
 
-    /// Counts a step of the clock (shown as `/Statistics/ClockSteps`).
-    pub fn count_clock_step(&mut self) {
+    /// Counts a step of the clock (shown as `/Statistics/ClockSteps`); returns the
+    /// count so far.
+    pub fn count_clock_step(&mut self) -> u64 {
         self.clock_steps += 1;
+        self.clock_steps
+    }
+
+    /// Clock steps so far.
+    pub fn clock_steps(&self) -> u64 {
+        self.clock_steps
     }
 
     /// `com.victronenergy.vecan.<if>`.
