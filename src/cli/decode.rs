@@ -15,9 +15,17 @@ use tracing::info;
 
 use super::{ConvertArgs, DecodeArgs, OutputFormat};
 
-/// Opens a capture (`-`: standard input); a missing, unreadable or non-regular
-/// file is refused here, before anything else starts.
-pub(super) fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
+/// A capture's reader.
+pub(super) type Capture = LogReader<Box<dyn BufRead + Send>>;
+
+/// Opens a capture for reading (`-`: standard input), skipping malformed lines or
+/// not; a missing, unreadable or non-regular file is refused here, before anything
+/// else starts.
+pub(super) fn capture(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Capture> {
+    Ok(LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(skip_bad_lines))
+}
+
+fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
     }
@@ -81,8 +89,7 @@ pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
         .file
         .as_deref()
         .context("a capture file or --interface is needed")?;
-    let mut reader =
-        LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(a.skip_bad_lines);
+    let mut reader = capture(path, a.skip_bad_lines)?;
     let mut replay = Messages::new();
     let mut records = 0u64;
     while let Some(rec) = reader.next_record() {
@@ -144,8 +151,7 @@ fn live<W: Write>(iface: &str, mut p: Printer<W>) -> anyhow::Result<ExitCode> {
 }
 
 pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
-    let mut reader = LogReader::new(open(&a.file)?, a.file.display().to_string())
-        .skip_bad_lines(a.skip_bad_lines);
+    let mut reader = capture(&a.file, a.skip_bad_lines)?;
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut skipped_messages = 0u64;
     let mut iface: Option<String> = None;

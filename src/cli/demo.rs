@@ -42,8 +42,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     if let Some(c) = &a.capture {
         // A capture that cannot be read fails here, before any bus is started (the
         // demo skips malformed lines, but not a file that is no capture at all).
-        let mut reader =
-            n2k_dbus::logs::LogReader::new(super::decode::open(c)?, c.display().to_string());
+        let mut reader = super::decode::capture(c, false)?;
         match reader.next_record() {
             None => super::decode::no_frames(0, c)?,
             Some(Err(e @ n2k_dbus::logs::LogError::NotText { .. })) => return Err(e.into()),

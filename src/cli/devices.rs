@@ -16,13 +16,12 @@ use n2k_dbus::devices::{Device, Heard, Lifecycle};
 use n2k_dbus::driver::{Driver, Monotonic};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::json::canboat::write_json_str;
-use n2k_dbus::logs::LogReader;
 use n2k_dbus::state::State;
 use n2k_dbus::time::write_iso_millis;
 use n2k_dbus::venus::{MapperConfig, Rules};
 use tracing::{info, warn};
 
-use super::decode::open;
+use super::decode::capture;
 use super::DevicesArgs;
 
 pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
@@ -58,8 +57,7 @@ fn gateway(iface: &str, core: CoreConfig) -> Gateway {
 
 /// A capture through a listen-only gateway on the capture's clock.
 fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Driver> {
-    let mut reader =
-        LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(skip_bad_lines);
+    let mut reader = capture(path, skip_bad_lines)?;
     let mut driver = Driver::new(gateway("can0", CoreConfig::gateway(0).listen_only()));
     let mut records = 0;
     while let Some(rec) = reader.next_record() {

@@ -18,11 +18,11 @@ use n2k_dbus::core::CoreConfig;
 use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, Settings, WriteRequest};
 use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::Gateway;
-use n2k_dbus::logs::{LogReader, Record};
+use n2k_dbus::logs::Record;
 use n2k_dbus::state::machine_unique_number;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::decode::open;
+use super::decode::{capture, Capture};
 use super::{signalled, ServiceArgs};
 
 #[derive(Debug, clap::Args)]
@@ -99,7 +99,7 @@ pub(super) async fn replay(
     let wall = Instant::now();
     // The capture is opened and its first record read before anything is
     // published: a missing, unreadable or empty capture fails at once.
-    let mut reader = reader(&a)?;
+    let mut reader = capture(&a.file, a.skip_bad_lines)?;
     let first = reader.next_record().transpose()?;
     anyhow::ensure!(
         first.is_some(),
@@ -200,14 +200,9 @@ pub(super) async fn replay(
     Ok(ExitCode::SUCCESS)
 }
 
-fn reader(a: &ReplayArgs) -> anyhow::Result<LogReader<Box<dyn std::io::BufRead + Send>>> {
-    Ok(LogReader::new(open(&a.file)?, a.file.display().to_string())
-        .skip_bad_lines(a.skip_bad_lines))
-}
-
 /// What the gateway thread reads from.
 struct Feed {
-    reader: LogReader<Box<dyn std::io::BufRead + Send>>,
+    reader: Capture,
     next: Option<Record>,
     writes: mpsc::Receiver<WriteRequest>,
     stop: watch::Receiver<bool>,
@@ -233,7 +228,7 @@ async fn gateway_task(
     let mut stopped = false;
     'passes: for pass in 0..a.repeat {
         if pass > 0 {
-            feed.reader = reader(&a)?;
+            feed.reader = capture(&a.file, a.skip_bad_lines)?;
             feed.next = feed.reader.next_record().transpose()?;
             driver.rewind();
         }
