@@ -80,7 +80,7 @@ fn main() {
     for file in [
         "candumpSample1.txt",
         "aava-n2k.data",
-        "real-faults/dirona-actisense-serial.raw",
+        "dirona-actisense-serial.raw",
     ] {
         let line = best_of_three(
             &bus.address,

@@ -344,7 +344,7 @@ fn alike(a: &Value, b: &Value) -> bool {
 async fn dirona_two_loggers_no_service_withdrawn() {
     // Listen-only: liveness comes from the clock alone, so a clock that ran with
     // the lagging logger's steps would age devices out.
-    let path = samples().join("real-faults/dirona-actisense-serial.raw");
+    let path = samples().join("dirona-actisense-serial.raw");
     let mut rig = Rig::new(&path, true, Rules::default()).await;
     let end = rig.end();
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -362,7 +362,7 @@ async fn dirona_two_loggers_no_service_withdrawn() {
     assert!(seen.len() >= 20, "{seen:?}");
     // Levels of the Maretron tank senders as canboat decoded their last messages.
     let mut last = std::collections::BTreeMap::new();
-    for v in canboat("real-faults/decodes/dirona-actisense-serial.raw.json.gz") {
+    for v in canboat("decodes/dirona-actisense-serial.raw.json.gz") {
         if v["pgn"] == 127505 && v["fields"]["Level"].is_number() {
             let f = &v["fields"];
             let key = (
@@ -380,8 +380,7 @@ async fn dirona_two_loggers_no_service_withdrawn() {
     }
     assert!(last.len() >= 5);
     let services = rig.services().await;
-    let (named, _) =
-        reference::reference_in("real-faults/decodes/dirona-actisense-serial.raw.json.gz");
+    let (named, _) = reference::reference_in("decodes/dirona-actisense-serial.raw.json.gz");
     for ((src, instance), (fluid, level)) in last {
         let unique = named[&(src as u8)].name.expect("a NAME").unique_number();
         let tail = format!("_uc{unique}_{}", tank_suffix(fluid as u8, instance as u8));

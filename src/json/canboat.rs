@@ -517,6 +517,33 @@ mod tests {
     }
 
     #[test]
+    fn a_command_to_a_pgn_of_several_definitions_takes_the_catch_all() {
+        // dirona-actisense-serial.raw: a Command to 130824, which B&G, Maretron and
+        // Mercury define differently; canboat shows parameter 4 as the rest in hex.
+        let data = [
+            0x01, 0x08, 0xff, 0x01, 0xf8, 0x05, 0x04, 0x00, 0x05, 0x64, 0x06, 0x05, 0x00, 0x07,
+            0x14, 0x08, 0x0a, 0x20,
+        ];
+        let m = crate::n2k::Message {
+            timestamp: 0,
+            id: crate::can::CanId {
+                priority: 0,
+                pgn: 126208,
+                source: 40,
+                destination: 24,
+            },
+            data: &data,
+        };
+        let def = crate::pgn::select(126208, &data).expect("126208");
+        let mut out = String::new();
+        write_message(&mut out, Style::canboat(Units::Si), &m, def);
+        assert!(
+            out.contains(r#""list":[{"Parameter":4,"Value":"00 05 64 06 05 00 07 14 08 0A 20"}]"#),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn g_format() {
         assert_eq!(format_g(1.5), "1.5");
         assert_eq!(format_g(123456789.0), "1.23457e+08");

@@ -84,6 +84,17 @@ pub enum Record {
 }
 
 impl Record {
+    /// Whether a node on a bus can have sent this: its source is not the global
+    /// address 255. (PGNs above 0x3FFFF are the capture tool's own, like
+    /// Actisense's system status 0x400F2, and are decoded where defined.)
+    pub fn from_a_node(&self) -> bool {
+        let source = match self {
+            Record::Frame(f) => f.can_id().source,
+            Record::Message(m) => m.id.source,
+        };
+        source != 255
+    }
+
     /// When the frame or message was seen.
     pub fn timestamp(&self) -> Micros {
         match self {

@@ -250,3 +250,21 @@ fn control_characters_are_never_echoed() {
     assert!(!e.chars().any(|c| c.is_control()), "{e:?}");
     assert!(e.contains(r"hello\u{9b}31mred\u{85}"), "{e}");
 }
+
+#[test]
+fn records_from_the_global_address_are_no_messages() {
+    // susteranna2020.raw lines 202 and 2425: the logger's own zero-length records.
+    let recs = read_all(
+        "2020-08-22T13:52:36.981Z,0,16712965,255,0,0\n\
+         2020-08-22T13:52:43.993Z,7,65301,255,0,0\n\
+         2020-08-22T13:52:43.994Z,7,65301,1,255,8,27,99,ff,68,00,00,00,00\n",
+    );
+    assert_eq!(recs.len(), 3, "the lines are well-formed");
+    let mut m = Messages::new();
+    let from: Vec<u8> = recs
+        .iter()
+        .filter_map(|r| m.on_record(r).map(|x| x.id.source))
+        .collect();
+    assert_eq!(from, [1]);
+    assert_eq!(m.not_from_a_node(), 2);
+}

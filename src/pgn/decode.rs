@@ -489,12 +489,21 @@ impl<'a> Walker<'a> {
 
     /// A group-function value: typed like field `Parameter` of the commanded PGN.
     ///
-    /// As in canboat, the commanded PGN's first definition applies (for proprietary
-    /// PGNs that is the catch-all, whose raw data field takes the rest).
+    /// As in canboat, the commanded PGN's only definition applies. A PGN with
+    /// several definitions told apart by their data (proprietary PGNs, by
+    /// manufacturer) cannot be told apart from a command, so its range's catch-all
+    /// applies, whose raw data field takes the rest.
     fn referenced_field(&mut self, v: &mut impl Visitor, f: &FieldDef, order: usize) {
         let target = self.seen.get(2).and_then(|p| u32::try_from(p).ok());
         let param = self.last_field_index();
-        let def = target.and_then(|p| super::variants(p).first());
+        let def = target.and_then(|p| match super::variants(p) {
+            [only] => Some(only),
+            [] => None,
+            several => several
+                .iter()
+                .find(|d| d.fallback)
+                .or_else(|| super::range_fallback(p)),
+        });
         let tf = match (def, param) {
             (Some(d), Some(n)) if n >= 1 && (n as usize) <= d.fields.len() => {
                 &d.fields[n as usize - 1]

@@ -39,7 +39,12 @@ pub fn variants(pgn: u32) -> &'static [PgnDef] {
 /// to and including the first definition above `pgn`. It is the range's catch-all,
 /// except just below a range start, where the next range's catch-all wins (canboat
 /// decodes 130762, in the mixed range, as a 0x1FF00 manufacturer PGN).
+/// PGNs above 0x3FFFF have no range (they fit no 29-bit identifier) and so no
+/// catch-all.
 pub fn range_fallback(pgn: u32) -> Option<&'static PgnDef> {
+    if pgn > 0x3_FFFF {
+        return None;
+    }
     let above = index().partition_point(|&p| p <= pgn);
     let end = (above + 1).min(tables::PGNS.len());
     tables::PGNS[..end].iter().rev().find(|d| d.fallback)
