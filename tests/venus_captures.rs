@@ -258,9 +258,10 @@ async fn assert_services(
     want: Vec<(String, Vec<(&'static str, Read)>)>,
 ) {
     let path = reference::samples().join(file);
+    // Listen-only, as `replay` is: a recording answers no request.
     let mut rig = Rig::with_records(
         gateway_replay::records(&path, skip_bad_lines),
-        false,
+        true,
         Rules::default(),
     )
     .await;
@@ -377,37 +378,65 @@ async fn candump_samples_2_and_3_position_sources_without_names() {
     assert_services("candumpSample3.txt", false, vec![(gps, g), (temp, t)]).await;
 }
 
-/// The battery monitor at address 0 of the Yacht Devices captures: instance 0 a
-/// battery (127506), instance 1 the second battery (/Dc/1), instances 2 and 3
-/// batteries of their own.
-fn four_instance_monitor(rf: &Ref) -> Vec<(String, Vec<(&'static str, Read)>)> {
-    vec![
-        (
-            svc("battery", "can0_sa0"),
-            battery_paths(rf, 0, 0.0, Some(1.0)),
-        ),
-        (
-            svc("battery", "can0_sa0_dc2"),
-            battery_paths(rf, 0, 2.0, None),
-        ),
-        (
-            svc("battery", "can0_sa0_dc3"),
-            battery_paths(rf, 0, 3.0, None),
-        ),
-    ]
+/// The battery services of `src` by the README's rule, from the reference: every
+/// DC instance that measures more than a voltage (a current in 127508, any 127506,
+/// any 127513) is a battery of its own, the lowest the main one (no suffix), the
+/// others `_dc<instance>`; the lowest instance with a voltage only is the main
+/// one's `/Dc/1/Voltage`.
+fn battery_services(rf: &Ref, src: u64, tail: &str) -> Vec<(String, Vec<(&'static str, Read)>)> {
+    let mut full = std::collections::BTreeSet::new();
+    let mut voltage_only = std::collections::BTreeSet::new();
+    for m in rf.msgs.iter().filter(|m| m.src == src) {
+        let Some(i) = number(&m.f, "Instance").map(|i| i as u64) else {
+            continue;
+        };
+        match m.pgn {
+            127506 | 127513 => {
+                full.insert(i);
+            }
+            127508 if number(&m.f, "Current").is_some() => {
+                full.insert(i);
+            }
+            127508 if number(&m.f, "Voltage").is_some() => {
+                voltage_only.insert(i);
+            }
+            _ => {}
+        }
+    }
+    let voltage_only: Vec<u64> = voltage_only.difference(&full).copied().collect();
+    let mut out = Vec::new();
+    for (k, &i) in full.iter().enumerate() {
+        let (name, dc1) = if k == 0 {
+            (
+                svc("battery", tail),
+                voltage_only.first().map(|&v| v as f64),
+            )
+        } else {
+            (svc("battery", &format!("{tail}_dc{i}")), None)
+        };
+        let mut paths = battery_paths(rf, src, i as f64, dc1);
+        paths.push(("/N2kDataInstance", Read::Num(i as f64)));
+        out.push((name, paths));
+    }
+    out
 }
 
 #[tokio::test]
 async fn merrimac_battery_monitor_four_gps_and_environment() {
     let rf = load("merrimac-ydwg-2020.raw", true);
-    let mut want = four_instance_monitor(&rf);
+    // The monitor at address 0: four instances, each with a current.
+    let mut want = battery_services(&rf, 0, "can0_sa0");
+    assert_eq!(want.len(), 4);
     for src in [16, 21, 22, 45] {
         want.push((svc("gps", &format!("can0_sa{src}")), gps_paths(&rf, src)));
     }
-    want.push((
-        svc("temperature", "can0_sa12_sea0"),
-        temperature_paths(&rf, 12, 0.0, 0.0),
-    ));
+    // Address 12 sends 130312 for instance 0, sea, but never a temperature in it:
+    // a channel that carried no value gets no service.
+    assert!(rf
+        .msgs
+        .iter()
+        .filter(|m| m.src == 12 && m.pgn == 130312)
+        .all(|m| number(&m.f, "Actual Temperature").is_none()));
     assert_services("merrimac-ydwg-2020.raw", false, want).await;
 }
 
@@ -424,22 +453,23 @@ async fn yacht_devices_captures_temperature_and_batteries() {
 
     // One malformed line is skipped, as canboat's analyzer skips it.
     let rf = load("sample-YDWG02-2.txt", true);
-    let want = four_instance_monitor(&rf);
+    let want = battery_services(&rf, 0, "can0_sa0");
     assert_services("sample-YDWG02-2.txt", true, want).await;
 }
 
 /// The per-line AC paths of instance `instance` of 127503 (input) or 127504: a
 /// meter may send one message per line, so each line comes from the last message
-/// that carries it.
+/// that carries it. Lines that measure something (voltage, current or power) are
+/// published as L1, L2, … in line order; a real power that its voltage and
+/// current cannot give (|P| > 1.1 × V × I + 10 W) is invalid (README "AC").
 fn ac_paths(rf: &Ref, src: u64, pgn: u64, instance: f64) -> Vec<(&'static str, Read)> {
-    let mut v = Vec::new();
-    let mut total = None;
     let paths = [
         ("/Ac/L1/Voltage", "/Ac/L1/Current", "/Ac/L1/Power"),
         ("/Ac/L2/Voltage", "/Ac/L2/Current", "/Ac/L2/Power"),
         ("/Ac/L3/Voltage", "/Ac/L3/Current", "/Ac/L3/Power"),
     ];
-    for (n, (pv, pi, pp)) in paths.into_iter().enumerate() {
+    let mut measured = Vec::new();
+    for n in 0..3 {
         let line = rf
             .msgs
             .iter()
@@ -453,16 +483,36 @@ fn ac_paths(rf: &Ref, src: u64, pgn: u64, instance: f64) -> Vec<(&'static str, R
             .filter(|(t, _)| rf.end - t <= freshness(pgn))
             .map(|(_, l)| l);
         let get = |k| line.as_ref().and_then(|l| number(l, k));
-        let p = get("Real Power");
+        let (v, i) = (get("Voltage"), get("Current"));
+        let p = get("Real Power").filter(|p| match (v, i) {
+            (Some(v), Some(i)) => p.abs() <= v.abs() * i.abs() * 1.1 + 10.0,
+            _ => true,
+        });
+        if v.is_some() || i.is_some() || p.is_some() {
+            measured.push((v, i, p));
+        }
+    }
+    let mut out = Vec::new();
+    let mut total = None;
+    for (k, (pv, pi, pp)) in paths.into_iter().enumerate() {
+        let (v, i, p) = measured.get(k).copied().unwrap_or((None, None, None));
         if let Some(p) = p {
             total = Some(total.unwrap_or(0.0) + p);
         }
-        v.push((pv, r(get("Voltage"))));
-        v.push((pi, r(get("Current"))));
-        v.push((pp, r(p)));
+        out.push((pv, r(v)));
+        out.push((pi, r(i)));
+        out.push((pp, r(p)));
     }
-    v.push(("/Ac/Power", r(total)));
-    v
+    out.push(("/Ac/Power", r(total)));
+    out.push((
+        "/NrOfPhases",
+        if measured.is_empty() {
+            Read::Invalid
+        } else {
+            Read::Num(measured.len() as f64)
+        },
+    ));
+    out
 }
 
 #[tokio::test]

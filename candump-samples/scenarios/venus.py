@@ -80,7 +80,8 @@ def temperature(sid, instance, source, celsius):
 
 def battery_status(instance, volts, amps, celsius=None):
     t = u16(0xFFFF) if celsius is None else u16(round((celsius + 273.15) / 0.01))
-    return bytes([instance]) + i16(round(volts / 0.01)) + i16(round(amps / 0.1)) + t + b"\x00"
+    a = i16(0x7FFF) if amps is None else i16(round(amps / 0.1))
+    return bytes([instance]) + i16(round(volts / 0.01)) + a + t + b"\x00"
 
 
 def dc_detailed(instance, dc_type, soc, soh, minutes):
@@ -184,7 +185,7 @@ def battery_two_instances():
     t = 0.5
     while t < 30:
         node.single(t, 6, 127508, battery_status(0, 12.8, -5.2, 25.0))
-        node.single(t + 0.01, 6, 127508, battery_status(1, 12.6, 0.0))
+        node.single(t + 0.01, 6, 127508, battery_status(1, 12.6, None))
         node.fast(t + 0.02, 6, 127506, dc_detailed(0, 0, 87, 98, 600))
         t += 1.5
     node.fast(1.0, 6, 127513, battery_config(0, 200))
@@ -196,8 +197,9 @@ def battery_two_instances():
                     ("/N2kDataInstance", 0), ("/ProductId", None)]:
         s.expect(20, svc, path, v)
     s.write("battery-two-instances.log", """A battery monitor with two DC instances (written for n2k-dbus): house battery
-(instance 0: 127508 and 127506 DC type battery) and starter (instance 1: voltage
-only). One battery service: /Dc/0 from instance 0, /Dc/1/Voltage from instance 1.""")
+(instance 0: 127508 and 127506 DC type battery) and starter (instance 1: a voltage,
+current "not available"). One battery service: /Dc/0 from instance 0, /Dc/1/Voltage
+from instance 1.""")
 
 
 def gps():

@@ -71,6 +71,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         dbus: Bus::Address(address.clone()),
         speed: a.speed,
         fast: false,
+        active: false,
         listen_only: false,
         hold: true,
         interface: "can0".into(),

@@ -38,8 +38,14 @@ pub struct ReplayArgs {
     /// Replay as fast as possible.
     #[arg(long)]
     pub fast: bool,
-    /// Take no part in the bus: no claim, no requests (nothing is sent anyway).
+    /// Take part in the bus as the daemon does (claim an address, ask devices for
+    /// what they did not send) instead of listening. A recording cannot answer, so
+    /// this is for tests of the requesting side: nothing is sent anyway, and
+    /// sources that never claimed are not published by address.
     #[arg(long)]
+    pub active: bool,
+    /// Listen only (the default; kept so that older command lines still work).
+    #[arg(long, hide = true, conflicts_with = "active")]
     pub listen_only: bool,
     /// Keep the services published after the end of the capture, until SIGINT or
     /// SIGTERM; the capture's clock stops at its last record.
@@ -220,7 +226,7 @@ async fn gateway_task(
     let iface = feed.reader.interface().unwrap_or(&a.interface).to_owned();
     let unique = machine_unique_number(&iface).unwrap_or(1);
     let mut core = CoreConfig::gateway(unique);
-    core.listen_only = a.listen_only;
+    core.listen_only = !a.active;
     let mut driver = Driver::new(Gateway::new(a.services.gateway(&iface, core), outbox));
     let started = Instant::now();
     let mut records = 0u64;

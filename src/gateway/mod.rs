@@ -52,15 +52,18 @@ pub struct Gateway {
     events: VecDeque<Event>,
     /// A device event since the bus service's device list was last refreshed.
     devices_dirty: bool,
+    /// The mapper's count of implausible values the bus service shows.
+    implausible_shown: u64,
 }
 
 impl Gateway {
     /// A gateway handing its service changes to `sink`.
     pub fn new(cfg: GatewayConfig, sink: Arc<dyn ServiceSink>) -> Gateway {
         let bus = BusService::new(&cfg.mapper.iface);
+        let by_address = cfg.core.listen_only;
         Gateway {
             core: Core::new(cfg.core),
-            mapper: Mapper::new(cfg.mapper),
+            mapper: Mapper::new(cfg.mapper).publish_by_address(by_address),
             bus,
             sink,
             started: false,
@@ -69,6 +72,7 @@ impl Gateway {
             link: None,
             events: VecDeque::new(),
             devices_dirty: true,
+            implausible_shown: 0,
         }
     }
 
@@ -220,6 +224,12 @@ impl Gateway {
     /// Brings the bus service up to date: the device list when it changed, the
     /// statistics every time.
     fn refresh(&mut self, now: Micros) {
+        let refused = self.mapper.stats().implausible;
+        if refused != self.implausible_shown {
+            self.implausible_shown = refused;
+            self.bus
+                .set_implausible(self.mapper.implausible().collect());
+        }
         let link = self.link.as_ref();
         if std::mem::take(&mut self.devices_dirty) {
             self.bus.refresh(&self.core, link, now, &*self.sink);

@@ -9,15 +9,23 @@
 //!   type) or (instance, source), decided by their first message;
 //! - a DC instance's type comes from its 127506 DC type, else from the NAME's
 //!   class/function, decided [`DECIDE_WAIT`] after the device's first DC message so
-//!   every instance it sends is known: the lowest battery instance is `/Dc/0`, the
-//!   next `/Dc/1`;
+//!   every instance it sends is known: every instance that measures more than a
+//!   voltage has a service of its own (the lowest the main one, others `_dc<i>`),
+//!   an instance with a voltage only is the main one's `/Dc/1/Voltage`;
 //! - 127507 makes a charger, 127503/127504 an AC meter whose role (grid, genset,
-//!   acload) follows the function;
+//!   acload) follows the function, its measured lines published as L1…Ln;
 //! - a GNSS receiver (60/145) is a `gps` at once; another position source only
 //!   when no receiver is on the bus after [`DECIDE_WAIT`], or when the user asks;
-//! - a service is published once its device is identified (or, known only by
-//!   address, after [`UNNAMED_WAIT`]), complete, and never renamed; it goes when
-//!   the device goes.
+//! - a service is published once its device's NAME is known (identity paths
+//!   from 126996 follow as updates); a source without a NAME only in listen-only
+//!   mode, after [`UNNAMED_WAIT`], and when its NAME arrives its services move to
+//!   it in one flush; a service is complete when published and never renamed; it
+//!   goes when the device goes;
+//! - a reading without an instance joins the device's sensor of that kind, one
+//!   sensor reported in several PGNs is one service, and a channel gets a service
+//!   only once it carried a value;
+//! - values outside what a real device can mean ([`super::plausible`]) are
+//!   invalid and counted; known misreports are corrected ([`super::quirks`]).
 
 use std::collections::BTreeMap;
 
@@ -28,9 +36,12 @@ use crate::model::{Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteRule};
 use crate::network::Name;
 
 use super::fields::Fields;
+use super::fields::Num;
 use super::identity::{self, DeviceId, Identity};
 use super::kind::Kind;
-use super::profile::{self, Input, Route};
+use super::plausible;
+use super::profile::{self, Conv, Input, Route};
+use super::quirks::{self, Quirk};
 use super::render::{self, ac_chan, sensor_chan, Inputs, Slot, Target};
 use super::rules::Rules;
 
@@ -68,6 +79,8 @@ pub struct MapperStats {
     pub withdrawn: u64,
     /// Devices, services or inputs refused at their bound.
     pub dropped: u64,
+    /// Values refused as implausible.
+    pub implausible: u64,
 }
 
 /// What a DC instance turned out to be.
@@ -86,6 +99,11 @@ struct Service {
     name: String,
     data_instance: Option<u8>,
     dc: [Option<u8>; 2],
+    /// Created by a message that named its instance. A sensor made by readings
+    /// without one (130310, 130311, instance "not available") waits
+    /// [`DECIDE_WAIT`] for a sibling with an instance to join.
+    instanced: bool,
+    created: Micros,
     published: bool,
     shown: Vec<Value>,
 }
@@ -107,10 +125,9 @@ struct Dev {
     gps: Option<bool>,
 }
 
-/// A named device's readiness and identity, from the core's events.
+/// A named device's identity, from the core's events.
 #[derive(Debug, Clone, Default)]
 struct Known {
-    identified: bool,
     identity: Identity,
 }
 
@@ -124,8 +141,19 @@ pub struct Mapper {
     next_sweep: Micros,
     /// The capture ended: nothing more will come to wait for.
     finished: bool,
+    /// Sources without a NAME are published by address (listen-only: nothing can
+    /// ask them for their NAME).
+    by_address: bool,
+    quirks: &'static [Quirk],
+    /// Values refused as implausible, per device, input and channel.
+    implausible: BTreeMap<(DeviceId, Input, u32), u64>,
+    /// The refusals of the message being mapped.
+    refused: Vec<(Input, u32, f64)>,
     stats: MapperStats,
 }
+
+/// Implausible values are counted for this many (device, input, channel) at most.
+const MAX_IMPLAUSIBLE: usize = 1024;
 
 impl Mapper {
     /// A mapper with no device yet.
@@ -138,8 +166,40 @@ impl Mapper {
             scratch: Vec::new(),
             next_sweep: 0,
             finished: false,
+            by_address: false,
+            quirks: quirks::QUIRKS,
+            implausible: BTreeMap::new(),
+            refused: Vec::new(),
             stats: MapperStats::default(),
         }
+    }
+
+    /// Publishes sources that never gave their NAME by address, after
+    /// [`UNNAMED_WAIT`] (a listen-only gateway: it may not ask them).
+    pub fn publish_by_address(mut self, yes: bool) -> Mapper {
+        self.by_address = yes;
+        self
+    }
+
+    /// Corrects the devices of `quirks` instead of [`quirks::QUIRKS`].
+    pub fn with_quirks(mut self, quirks: &'static [Quirk]) -> Mapper {
+        self.quirks = quirks;
+        self
+    }
+
+    /// Values refused as implausible so far: the service-name tail of the device,
+    /// where the value was going (`dc11/Temperature`), and how many.
+    pub fn implausible(&self) -> impl Iterator<Item = (String, String, u64)> + '_ {
+        let iface = identity::bus_element(&self.cfg.iface);
+        self.implausible
+            .iter()
+            .map(move |(&(id, input, chan), &n)| {
+                (
+                    identity::name_tail(&iface, id, None),
+                    location(input, chan),
+                    n,
+                )
+            })
     }
 
     /// Counters so far.
@@ -169,7 +229,7 @@ impl Mapper {
             E::Appeared { name, address } => {
                 self.known.entry(name).or_default();
                 if let Some(a) = address {
-                    self.forget(DeviceId::Address(a), outbox);
+                    self.hand_over(now, a, name, outbox);
                 }
             }
             E::AddressChanged { to: Some(a), .. } => {
@@ -177,7 +237,6 @@ impl Mapper {
             }
             E::Identified { name } | E::IdentityUpdated { name } => {
                 let k = self.known.entry(name).or_default();
-                k.identified = true;
                 if let Some(d) = device {
                     k.identity = Identity {
                         product: d.product.clone(),
@@ -233,6 +292,7 @@ impl Mapper {
         }
         self.stats.mapped += 1;
         let until = profile::freshness(pgn).map_or(Micros::MAX, |f| now.saturating_add(f));
+        let quirk = self.quirk_of(id, pgn);
         let dev = self.devices.entry(id).or_insert_with(|| Dev {
             id,
             first_heard: now,
@@ -249,37 +309,46 @@ impl Mapper {
         dev.last_heard = now;
         let f = &self.fields;
         let code = |id: &str| f.get(id).code().and_then(|c| u8::try_from(c).ok());
-        let mut dropped = 0;
+        let mut w = Store {
+            f,
+            until,
+            quirk,
+            dropped: 0,
+            refused: &mut self.refused,
+        };
+        w.refused.clear();
         match p.route {
             Route::Tank => {
-                let (Some(instance), fluid) = (code("instance"), code("type").unwrap_or(15)) else {
-                    return;
-                };
-                let chan = sensor_chan(instance, fluid);
-                let suffix = profile::tank_suffix(fluid, instance);
-                ensure(
-                    &self.cfg,
-                    dev,
-                    Kind::Tank,
-                    chan,
-                    Some(suffix),
-                    Some(instance),
-                    &mut dropped,
-                );
-                store(dev, p.feeds, f, chan, 0, until, &mut dropped);
+                let fluid = code("type").unwrap_or(15);
+                let instance = code("instance");
+                let (chan, instanced) = channel_of(dev, Kind::Tank, fluid, instance);
+                w.feeds(dev, p.feeds, chan, 0);
+                if carries(dev, chan, &[Input::Level, Input::TankCapacity]) {
+                    let suffix = profile::tank_suffix(fluid, (chan >> 8) as u8);
+                    let data_instance = Some((chan >> 8) as u8);
+                    ensure(
+                        &self.cfg,
+                        dev,
+                        Kind::Tank,
+                        chan,
+                        Some(suffix),
+                        data_instance,
+                        instanced,
+                        now,
+                        &mut w.dropped,
+                    );
+                }
             }
             Route::Temperature { instance, source } => {
-                let i = if instance { code("instance") } else { Some(0) };
-                let Some(i) = i else { return };
                 // Without a source the message names no sensor (all fields "not
                 // available", as some devices send).
                 let Some(s) = code(source) else { return };
-                let chan = sensor_chan(i, s);
-                ensure_sensor(&self.cfg, dev, chan, &mut dropped);
-                store(dev, p.feeds, f, chan, 0, until, &mut dropped);
+                let i = if instance { code("instance") } else { None };
+                let (chan, instanced) = channel_of(dev, Kind::Temperature, s, i);
+                w.feeds(dev, p.feeds, chan, 0);
+                ensure_sensor(&self.cfg, dev, chan, instanced, now, &mut w.dropped);
             }
             Route::Humidity | Route::Pressure => {
-                let Some(i) = code("instance") else { return };
                 let own = if p.route == Route::Humidity {
                     profile::HUMIDITY_SOURCE
                 } else {
@@ -288,34 +357,27 @@ impl Mapper {
                     }
                     profile::PRESSURE_SOURCE
                 };
-                let chan = sensor_of_instance(dev, i).unwrap_or_else(|| {
-                    let chan = sensor_chan(i, own);
-                    ensure_sensor(&self.cfg, dev, chan, &mut dropped);
-                    chan
-                });
-                store(dev, p.feeds, f, chan, 0, until, &mut dropped);
+                let (instance, instanced) = match code("instance") {
+                    Some(i) => (i, true),
+                    None => (default_instance(dev), false),
+                };
+                let chan = sensor_of_instance(dev, instance).unwrap_or(sensor_chan(instance, own));
+                w.feeds(dev, p.feeds, chan, 0);
+                ensure_sensor(&self.cfg, dev, chan, instanced, now, &mut w.dropped);
             }
             Route::Environment => {
                 for (source, field, pressure) in [
                     (0u8, "waterTemperature", false),
                     (1, "outsideAmbientAirTemperature", true),
                 ] {
-                    let t = profile::Conv::Celsius.apply(f.get(field));
-                    let chan = sensor_chan(0, source);
-                    let known = dev
-                        .services
-                        .iter()
-                        .any(|s| s.kind == Kind::Temperature && s.chan == chan);
-                    if t.is_none() && !known {
-                        continue; // a sensor this device does not have
-                    }
-                    ensure_sensor(&self.cfg, dev, chan, &mut dropped);
-
-                    put(dev, Input::Temperature, chan, t, until, &mut dropped);
+                    let (chan, _) = channel_of(dev, Kind::Temperature, source, None);
+                    let t = w.value(field, 0, Conv::Celsius);
+                    w.put(dev, Input::TemperatureOutsideWater, chan, t);
                     if pressure {
-                        let hpa = profile::Conv::Times(0.01).apply(f.get("atmosphericPressure"));
-                        put(dev, Input::Pressure, chan, hpa, until, &mut dropped);
+                        let hpa = w.value("atmosphericPressure", 0, Conv::Times(0.01));
+                        w.put(dev, Input::PressureEnvironment, chan, hpa);
                     }
+                    ensure_sensor(&self.cfg, dev, chan, false, now, &mut w.dropped);
                 }
             }
             Route::Dc => {
@@ -330,58 +392,160 @@ impl Mapper {
                 {
                     dev.battery_config.push(i);
                 }
-                store(dev, p.feeds, f, u32::from(i), 0, until, &mut dropped);
+                w.feeds(dev, p.feeds, u32::from(i), 0);
             }
             Route::Charger => {
                 let Some(i) = code("instance") else { return };
                 if !dev.chargers.contains(&i) && dev.chargers.len() < 16 {
                     dev.chargers.push(i);
                 }
-                store(dev, p.feeds, f, u32::from(i), 0, until, &mut dropped);
+                w.feeds(dev, p.feeds, u32::from(i), 0);
+                let first = Some(dev.chargers[0]);
                 ensure(
                     &self.cfg,
                     dev,
                     Kind::Charger,
                     0,
                     None,
-                    Some(dev.chargers[0]),
-                    &mut dropped,
+                    first,
+                    true,
+                    now,
+                    &mut w.dropped,
                 );
             }
             Route::Ac { input } => {
                 let Some(i) = code("instance") else { return };
                 let base = ac_chan(input, i, 0);
-                let lines = profile::Conv::Same.apply(f.get("numberOfLines"));
-                put(dev, Input::AcLines, base | 3, lines, until, &mut dropped);
                 for item in 1..=f.items() {
                     let Some(line) = f.get_in(item, "line").code().filter(|&l| l < 3) else {
                         continue;
                     };
-                    store(
+                    let chan = base | line as u32;
+                    w.feeds(dev, p.feeds, chan, item);
+                    w.power_fits(dev, chan);
+                }
+                let measured = (0..3).any(|l| {
+                    carries(
                         dev,
-                        p.feeds,
-                        f,
-                        base | line as u32,
-                        item,
-                        until,
-                        &mut dropped,
+                        base | l,
+                        &[Input::AcVoltage, Input::AcCurrent, Input::AcPower],
+                    )
+                });
+                if measured {
+                    let kind = ac_kind(&self.cfg.rules, name, input);
+                    let suffix = dev
+                        .services
+                        .iter()
+                        .any(|s| s.kind == kind && s.chan != base)
+                        .then(|| format!("ac_{}{i}", if input { "in" } else { "out" }));
+                    ensure(
+                        &self.cfg,
+                        dev,
+                        kind,
+                        base,
+                        suffix,
+                        Some(i),
+                        true,
+                        now,
+                        &mut w.dropped,
                     );
                 }
-                let kind = ac_kind(&self.cfg.rules, name, input);
-                let suffix = dev
-                    .services
-                    .iter()
-                    .any(|s| s.kind == kind && s.chan != base)
-                    .then(|| format!("ac_{}{i}", if input { "in" } else { "out" }));
-                ensure(&self.cfg, dev, kind, base, suffix, Some(i), &mut dropped);
             }
             Route::Gps => {
                 dev.gps_since.get_or_insert(now);
-                store(dev, p.feeds, f, 0, 0, until, &mut dropped);
+                w.feeds(dev, p.feeds, 0, 0);
             }
         }
-        self.stats.dropped += dropped;
+        self.stats.dropped += w.dropped;
+        self.count_refused(id);
         self.settle(now, id, outbox);
+    }
+
+    /// The quirk context of a message of `pgn` from `id`, when a row concerns it.
+    fn quirk_of(&self, id: DeviceId, pgn: u32) -> Option<QuirkOf> {
+        if !quirks::concerns(self.quirks, pgn) {
+            return None;
+        }
+        let DeviceId::Name(n) = id else { return None };
+        let model = self
+            .known
+            .get(&n)
+            .and_then(|k| k.identity.product.as_ref())
+            .map(|p| p.model_id.as_str())?;
+        let quirks = self.quirks;
+        let manufacturer = n.manufacturer_code();
+        // The factors of this device's rows for this PGN, found once per message.
+        let mut factors = [("", 1.0); 4];
+        let mut k = 0;
+        for q in quirks.iter().filter(|q| q.pgn == pgn) {
+            if k < factors.len() {
+                if let Some(x) = quirks::factor(quirks, manufacturer, model, pgn, q.field) {
+                    factors[k] = (q.field, x);
+                    k += 1;
+                }
+            }
+        }
+        (k > 0).then_some(QuirkOf { factors, len: k })
+    }
+
+    /// Counts the values the last message had refused, logging each kind once.
+    fn count_refused(&mut self, id: DeviceId) {
+        for &(input, chan, value) in &self.refused {
+            self.stats.implausible += 1;
+            let key = (id, input, chan);
+            let full = self.implausible.len() >= MAX_IMPLAUSIBLE;
+            match self.implausible.get_mut(&key) {
+                Some(n) => *n += 1,
+                None if !full => {
+                    self.implausible.insert(key, 1);
+                    let iface = identity::bus_element(&self.cfg.iface);
+                    tracing::warn!(
+                        device = %identity::name_tail(&iface, id, None),
+                        at = %location(input, chan),
+                        value,
+                        "a value no working sensor reports: shown as invalid, counted on the bus service (logged once)"
+                    );
+                }
+                None => self.stats.dropped += 1,
+            }
+        }
+    }
+
+    /// A source heard by address has claimed `name`: its services leave and the
+    /// NAME's arrive in the same flush, with what it sent so far.
+    fn hand_over(&mut self, now: Micros, address: u8, name: Name, outbox: &dyn ServiceSink) {
+        let from = DeviceId::Address(address);
+        let to = DeviceId::Name(name);
+        if self.devices.contains_key(&to) || self.cfg.rules.excluded(name) {
+            return self.forget(from, outbox);
+        }
+        let Some(mut dev) = self.devices.remove(&from) else {
+            return;
+        };
+        let iface = identity::bus_element(&self.cfg.iface);
+        for s in &mut dev.services {
+            if s.published {
+                outbox.withdraw(&s.name);
+                self.stats.withdrawn += 1;
+            }
+            let tail = identity::name_tail(&iface, to, s.suffix.as_deref());
+            s.name = format!("com.victronenergy.{}.{tail}", s.kind.class());
+            s.published = false;
+        }
+        dev.id = to;
+        self.devices.insert(to, dev);
+        let moved: Vec<_> = self
+            .implausible
+            .keys()
+            .filter(|k| k.0 == from)
+            .copied()
+            .collect();
+        for key in moved {
+            if let Some(n) = self.implausible.remove(&key) {
+                *self.implausible.entry((to, key.1, key.2)).or_default() += n;
+            }
+        }
+        self.settle(now, to, outbox);
     }
 
     /// Freshness, pending decisions and silent address-only sources, at most every
@@ -428,9 +592,6 @@ impl Mapper {
     /// decided with what is known, so a short capture shows its devices too.
     pub fn finish(&mut self, now: Micros, outbox: &dyn ServiceSink) {
         self.finished = true;
-        for k in self.known.values_mut() {
-            k.identified = true;
-        }
         let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
         for id in ids {
             self.settle(now, id, outbox);
@@ -455,13 +616,15 @@ impl Mapper {
         }
     }
 
+    /// Whether `dev`'s services may be published: a device known by NAME at once
+    /// (what 126996 tells later is an update), a source without one only when
+    /// publishing by address and after [`UNNAMED_WAIT`].
     fn ready(&self, dev: &Dev, now: Micros) -> bool {
-        if self.finished {
-            return true;
-        }
         match dev.id {
-            DeviceId::Name(n) => self.known.get(&n).is_some_and(|k| k.identified),
-            DeviceId::Address(_) => now - dev.first_heard >= UNNAMED_WAIT,
+            DeviceId::Name(n) => self.finished || self.known.contains_key(&n),
+            DeviceId::Address(_) => {
+                self.by_address && (self.finished || now - dev.first_heard >= UNNAMED_WAIT)
+            }
         }
     }
 
@@ -478,11 +641,12 @@ impl Mapper {
         // read where a decision or a publication needs it.
         let known = &self.known;
         let wait_over = |since: Micros| self.finished || now - since >= DECIDE_WAIT;
-        decide_dc(&self.cfg, dev, wait_over, &mut self.stats.dropped);
+        decide_dc(&self.cfg, dev, wait_over, now, &mut self.stats.dropped);
         decide_gps(
             &self.cfg,
             dev,
             wait_over,
+            now,
             || known.keys().any(|&n| is_gnss(n)),
             &mut self.stats.dropped,
         );
@@ -505,7 +669,7 @@ impl Mapper {
                         s.shown[i] = v.clone();
                     }
                 }
-            } else if ready {
+            } else if ready && (s.instanced || wait_over(s.created)) {
                 s.shown.clone_from(&self.scratch);
                 let identity = match id {
                     DeviceId::Name(n) => known.get(&n).map(|k| &k.identity),
@@ -520,24 +684,89 @@ impl Mapper {
     }
 }
 
-/// Stores the fields `feeds` read from message `f` (repetition `item`, 0 outside
-/// repeating sets) on channel `chan`.
-fn store(
-    dev: &mut Dev,
-    feeds: &[profile::Feed],
-    f: &Fields,
-    chan: u32,
-    item: u16,
+/// The quirk factors that apply to one message.
+#[derive(Debug, Clone, Copy)]
+struct QuirkOf {
+    factors: [(&'static str, f64); 4],
+    len: usize,
+}
+
+impl QuirkOf {
+    fn factor(&self, field: &str) -> Option<f64> {
+        self.factors[..self.len]
+            .iter()
+            .find(|q| q.0 == field)
+            .map(|q| q.1)
+    }
+}
+
+/// Storing one message's values: quirks corrected, implausible values refused.
+struct Store<'a> {
+    f: &'a Fields,
     until: Micros,
-    dropped: &mut u64,
-) {
-    for feed in feeds {
+    quirk: Option<QuirkOf>,
+    dropped: u64,
+    refused: &'a mut Vec<(Input, u32, f64)>,
+}
+
+impl Store<'_> {
+    /// The value of `field` (repetition `item`, 0 outside repeating sets) in Venus
+    /// units, corrected where a quirk applies.
+    fn value(&self, field: &str, item: u16, conv: Conv) -> Option<f64> {
         let n = if item == 0 {
-            f.get(feed.field)
+            self.f.get(field)
         } else {
-            f.get_in(item, feed.field)
+            self.f.get_in(item, field)
         };
-        put(dev, feed.input, chan, feed.conv.apply(n), until, dropped);
+        let n = match (n, self.quirk.and_then(|q| q.factor(field))) {
+            (Num::Real(x), Some(k)) => Num::Real(x * k),
+            (n, _) => n,
+        };
+        conv.apply(n)
+    }
+
+    /// Stores the fields `feeds` read (repetition `item`) on channel `chan`.
+    fn feeds(&mut self, dev: &mut Dev, feeds: &[profile::Feed], chan: u32, item: u16) {
+        for feed in feeds {
+            let v = self.value(feed.field, item, feed.conv);
+            self.put(dev, feed.input, chan, v);
+        }
+    }
+
+    /// Stores (or, for `None`, clears) one input; a value outside what a real
+    /// device can mean clears it and is counted.
+    fn put(&mut self, dev: &mut Dev, input: Input, chan: u32, value: Option<f64>) {
+        let value = value.filter(|&v| {
+            let ok = plausible::range_of(input, chan as u8).is_none_or(|r| r.holds(v));
+            if !ok {
+                self.refused.push((input, chan, v));
+            }
+            ok
+        });
+        put(dev, input, chan, value, self.until, &mut self.dropped);
+    }
+
+    /// Refuses a line's real power that its voltage and current cannot give.
+    fn power_fits(&mut self, dev: &mut Dev, chan: u32) {
+        let inp = Inputs(&dev.slots);
+        let (Some(p), Some(v), Some(i)) = (
+            inp.get(Input::AcPower, chan),
+            inp.get(Input::AcVoltage, chan),
+            inp.get(Input::AcCurrent, chan),
+        ) else {
+            return;
+        };
+        if !plausible::power_fits(p, v, i) {
+            self.refused.push((Input::AcPower, chan, p));
+            put(
+                dev,
+                Input::AcPower,
+                chan,
+                None,
+                self.until,
+                &mut self.dropped,
+            );
+        }
     }
 }
 
@@ -573,7 +802,56 @@ fn put(
     }
 }
 
+/// Whether channel `chan` holds a value of any of `inputs`.
+fn carries(dev: &Dev, chan: u32, inputs: &[Input]) -> bool {
+    dev.slots
+        .iter()
+        .any(|s| s.chan == chan && inputs.contains(&s.input))
+}
+
+/// The inputs that make a sensor of the temperature family worth a service.
+const SENSOR_INPUTS: &[Input] = &[
+    Input::Temperature,
+    Input::TemperatureExtended,
+    Input::TemperatureEnvironment,
+    Input::TemperatureOutsideWater,
+    Input::Humidity,
+    Input::HumidityEnvironment,
+    Input::Pressure,
+    Input::PressureEnvironment,
+];
+
+/// The channel of a tank (`second`: fluid type) or sensor (`second`: source) and
+/// whether the message named its instance. A reading without an instance (none
+/// in the PGN, or "not available") belongs to the device's channel of that fluid
+/// or source with instance 0, else its lowest, else instance 0 (README "Instances").
+fn channel_of(dev: &Dev, kind: Kind, second: u8, instance: Option<u8>) -> (u32, bool) {
+    if let Some(i) = instance {
+        return (sensor_chan(i, second), true);
+    }
+    let chan = dev
+        .services
+        .iter()
+        .filter(|s| s.kind == kind && s.chan & 0xFF == u32::from(second))
+        .map(|s| s.chan)
+        .min()
+        .unwrap_or(sensor_chan(0, second));
+    (chan, false)
+}
+
+/// The instance humidity or pressure without one joins: the device's sensor with
+/// instance 0, else its lowest.
+fn default_instance(dev: &Dev) -> u8 {
+    dev.services
+        .iter()
+        .filter(|s| s.kind == Kind::Temperature)
+        .map(|s| (s.chan >> 8) as u8)
+        .min()
+        .unwrap_or(0)
+}
+
 /// The service of `kind` on `chan`, created when new.
+#[allow(clippy::too_many_arguments)]
 fn ensure(
     cfg: &MapperConfig,
     dev: &mut Dev,
@@ -581,13 +859,16 @@ fn ensure(
     chan: u32,
     suffix: Option<String>,
     data_instance: Option<u8>,
+    instanced: bool,
+    now: Micros,
     dropped: &mut u64,
 ) {
-    if dev
+    if let Some(s) = dev
         .services
-        .iter()
-        .any(|s| s.kind == kind && s.chan == chan)
+        .iter_mut()
+        .find(|s| s.kind == kind && s.chan == chan)
     {
+        s.instanced |= instanced;
         return;
     }
     if dev.services.len() >= MAX_SERVICES {
@@ -606,13 +887,26 @@ fn ensure(
         name: format!("com.victronenergy.{}.{tail}", kind.class()),
         data_instance,
         dc: [None; 2],
+        instanced,
+        created: now,
         published: false,
         shown: Vec::new(),
     });
 }
 
-/// The temperature sensor on `chan` (instance and source), created when new.
-fn ensure_sensor(cfg: &MapperConfig, dev: &mut Dev, chan: u32, dropped: &mut u64) {
+/// The temperature sensor on `chan` (instance and source), created once a reading
+/// of it carried a value: a channel that never did gets no service.
+fn ensure_sensor(
+    cfg: &MapperConfig,
+    dev: &mut Dev,
+    chan: u32,
+    instanced: bool,
+    now: Micros,
+    dropped: &mut u64,
+) {
+    if !carries(dev, chan, SENSOR_INPUTS) {
+        return;
+    }
     let (instance, source) = ((chan >> 8) as u8, chan as u8);
     let suffix = profile::sensor_suffix(source, instance);
     ensure(
@@ -622,6 +916,8 @@ fn ensure_sensor(cfg: &MapperConfig, dev: &mut Dev, chan: u32, dropped: &mut u64
         chan,
         Some(suffix),
         Some(instance),
+        instanced,
+        now,
         dropped,
     );
 }
@@ -635,8 +931,29 @@ fn sensor_of_instance(dev: &Dev, instance: u8) -> Option<u32> {
         .min_by_key(|c| (c & 0xFF >= u32::from(profile::HUMIDITY_SOURCE), *c))
 }
 
-/// Before publication, a humidity- or pressure-only sensor joins a temperature
-/// sensor of the same instance that has appeared since.
+/// Moves every input of channel `from` to `to` (where `to` has none of its own).
+fn move_inputs(dev: &mut Dev, from: u32, to: u32) {
+    let mut k = 0;
+    while k < dev.slots.len() {
+        let s = dev.slots[k];
+        if s.chan != from {
+            k += 1;
+            continue;
+        }
+        if dev.slots.iter().any(|t| t.chan == to && t.input == s.input) {
+            dev.slots.swap_remove(k);
+        } else {
+            dev.slots[k].chan = to;
+            k += 1;
+        }
+    }
+}
+
+/// Before publication, sensors that are one sensor become one service: a
+/// humidity- or pressure-only sensor joins a temperature sensor of the same
+/// instance, and a sensor made by readings without an instance joins one of the
+/// same kind and source that has an instance (a depth transducer's sea
+/// temperature from 130310 and from 130312 instance 1 is one sensor, `sea1`).
 fn merge_sensors(dev: &mut Dev) {
     let lone: Vec<u32> = dev
         .services
@@ -655,13 +972,76 @@ fn merge_sensors(dev: &mut Dev) {
         if to & 0xFF >= u32::from(profile::HUMIDITY_SOURCE) {
             continue;
         }
-        for s in &mut dev.slots {
-            if s.chan == chan && matches!(s.input, Input::Humidity | Input::Pressure) {
-                s.chan = to;
-            }
-        }
+        move_inputs(dev, chan, to);
         dev.services
             .retain(|s| !(s.kind == Kind::Temperature && s.chan == chan));
+    }
+    let provisional: Vec<(Kind, u32)> = dev
+        .services
+        .iter()
+        .filter(|s| !s.published && !s.instanced && s.kind.is_channel())
+        .map(|s| (s.kind, s.chan))
+        .collect();
+    for (kind, chan) in provisional {
+        let sibling = dev
+            .services
+            .iter()
+            .filter(|s| s.kind == kind && s.instanced && s.chan != chan)
+            .filter(|s| s.chan & 0xFF == chan & 0xFF)
+            .map(|s| s.chan)
+            .min();
+        if let Some(to) = sibling {
+            move_inputs(dev, chan, to);
+            dev.services.retain(|s| !(s.kind == kind && s.chan == chan));
+        }
+    }
+}
+
+/// Where a refused value was going, for the bus service and the log:
+/// `outside0/Temperature`, `dc11/Temperature`, `ac_in4/L3/Power`.
+fn location(input: Input, chan: u32) -> String {
+    use Input as I;
+    let sensor = |what: &str| {
+        format!(
+            "{}/{what}",
+            profile::sensor_suffix(chan as u8, (chan >> 8) as u8)
+        )
+    };
+    let dc = |what: &str| format!("dc{chan}/{what}");
+    let ac = |what: &str| {
+        let dir = if chan >> 16 & 1 == 1 { "in" } else { "out" };
+        format!(
+            "ac_{dir}{}/L{}/{what}",
+            (chan >> 8) & 0xFF,
+            (chan & 0xFF) + 1
+        )
+    };
+    match input {
+        I::Temperature
+        | I::TemperatureExtended
+        | I::TemperatureEnvironment
+        | I::TemperatureOutsideWater => sensor("Temperature"),
+        I::Humidity | I::HumidityEnvironment => sensor("Humidity"),
+        I::Pressure | I::PressureEnvironment => sensor("Pressure"),
+        I::Level => format!(
+            "{}/Level",
+            profile::tank_suffix(chan as u8, (chan >> 8) as u8)
+        ),
+        I::TankCapacity => format!(
+            "{}/Capacity",
+            profile::tank_suffix(chan as u8, (chan >> 8) as u8)
+        ),
+        I::DcVoltage => dc("Voltage"),
+        I::DcCurrent => dc("Current"),
+        I::DcTemperature => dc("Temperature"),
+        I::Soc => dc("Soc"),
+        I::Soh => dc("Soh"),
+        I::AcVoltage => ac("Voltage"),
+        I::AcCurrent => ac("Current"),
+        I::AcPower => ac("Power"),
+        I::AcFrequency => ac("Frequency"),
+        I::AcPowerFactor => ac("PowerFactor"),
+        other => format!("{other:?}/{chan}"),
     }
 }
 
@@ -741,26 +1121,51 @@ fn dc_role(rules: &Rules, dev: &Dev, i: u8) -> DcRole {
     }
 }
 
+/// Whether DC instance `i` measures more than a voltage: a current, anything of
+/// 127506 (its DC type, state of charge, health, time to go) or battery
+/// configuration (127513). Such an instance is a battery (source, load) of its
+/// own; one that carries nothing but a voltage is the second input of the device's
+/// main one (`/Dc/1/Voltage`, a starter battery).
+fn measures_more_than_voltage(dev: &Dev, i: u8) -> bool {
+    dev.battery_config.contains(&i)
+        || carries(
+            dev,
+            u32::from(i),
+            &[
+                Input::DcCurrent,
+                Input::DcType,
+                Input::Soc,
+                Input::Soh,
+                Input::TimeToGo,
+                Input::RemainingAh,
+            ],
+        )
+}
+
 /// Decides the DC instances once the device's DC messages have had time to show
-/// every instance; later instances are decided as they come.
+/// every instance; later instances are decided as they come (README "Every
+/// battery is a battery").
 fn decide_dc(
     cfg: &MapperConfig,
     dev: &mut Dev,
     wait_over: impl Fn(Micros) -> bool,
+    now: Micros,
     dropped: &mut u64,
 ) {
     let Some(since) = dev.dc_since else { return };
     if !wait_over(since) || dev.dc.iter().all(|d| d.1.is_some()) {
         return;
     }
-    let mut todo: Vec<u8> = dev
+    // Instances that measure more first (the lowest is the main one), then those
+    // with a voltage only.
+    let mut todo: Vec<(bool, u8)> = dev
         .dc
         .iter()
         .filter(|d| d.1.is_none())
-        .map(|d| d.0)
+        .map(|d| (!measures_more_than_voltage(dev, d.0), d.0))
         .collect();
     todo.sort_unstable();
-    for i in todo {
+    for (voltage_only, i) in todo {
         let role = dc_role(&cfg.rules, dev, i);
         if let Some(d) = dev.dc.iter_mut().find(|d| d.0 == i) {
             d.1 = Some(role);
@@ -768,31 +1173,56 @@ fn decide_dc(
         let DcRole::Service(kind) = role else {
             continue;
         };
-        // The device's first instance of a kind is /Dc/0, the second /Dc/1; more
-        // get services of their own.
-        if let Some(s) = dev
+        let main = dev
             .services
             .iter_mut()
-            .find(|s| s.kind == kind && s.suffix.is_none() && s.dc[1].is_none())
-        {
-            if !s.published {
-                s.dc[1] = Some(i);
+            .find(|s| s.kind == kind && s.suffix.is_none());
+        match main {
+            // The path exists on every DC service: filling it is an update.
+            Some(m) if voltage_only && m.dc[1].is_none() => {
+                m.dc[1] = Some(i);
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                ensure(
+                    cfg,
+                    dev,
+                    kind,
+                    u32::from(i),
+                    None,
+                    Some(i),
+                    true,
+                    now,
+                    dropped,
+                );
+                set_dc0(dev, kind, i);
                 continue;
             }
         }
-        let first = !dev
-            .services
-            .iter()
-            .any(|s| s.kind == kind && s.suffix.is_none());
-        let suffix = (!first).then(|| format!("dc{i}"));
-        ensure(cfg, dev, kind, u32::from(i), suffix, Some(i), dropped);
-        if let Some(s) = dev
-            .services
-            .iter_mut()
-            .find(|s| s.kind == kind && s.chan == u32::from(i))
-        {
-            s.dc[0] = Some(i);
-        }
+        let suffix = Some(format!("dc{i}"));
+        ensure(
+            cfg,
+            dev,
+            kind,
+            u32::from(i),
+            suffix,
+            Some(i),
+            true,
+            now,
+            dropped,
+        );
+        set_dc0(dev, kind, i);
+    }
+}
+
+fn set_dc0(dev: &mut Dev, kind: Kind, i: u8) {
+    if let Some(s) = dev
+        .services
+        .iter_mut()
+        .find(|s| s.kind == kind && s.chan == u32::from(i))
+    {
+        s.dc[0] = Some(i);
     }
 }
 
@@ -801,6 +1231,7 @@ fn decide_gps(
     cfg: &MapperConfig,
     dev: &mut Dev,
     wait_over: impl Fn(Micros) -> bool,
+    now: Micros,
     gnss_on_bus: impl Fn() -> bool,
     dropped: &mut u64,
 ) {
@@ -819,7 +1250,7 @@ fn decide_gps(
     };
     dev.gps = decision;
     if decision == Some(true) {
-        ensure(cfg, dev, Kind::Gps, 0, None, None, dropped);
+        ensure(cfg, dev, Kind::Gps, 0, None, None, true, now, dropped);
     }
 }
 

@@ -16,12 +16,25 @@ pub enum Input {
     // 127505
     Level,
     TankCapacity,
-    // 130312, 130311, 130310
+    // One sensor's readings may come in several PGNs; each has its own input and
+    // the most precise one shows (130316 > 130312 > 130311 > 130310, 130313 >
+    // 130311, 130314 > 130311 > 130310).
+    // 130312
     Temperature,
-    // 130316: preferred over 130312 for the same channel
+    // 130316
     TemperatureExtended,
+    // 130311
+    TemperatureEnvironment,
+    // 130310
+    TemperatureOutsideWater,
+    // 130313
     Humidity,
+    // 130311
+    HumidityEnvironment,
+    // 130314
     Pressure,
+    // 130311, 130310
+    PressureEnvironment,
     // 127508
     DcVoltage,
     DcCurrent,
@@ -39,7 +52,6 @@ pub enum Input {
     ChargerState,
     ChargerEnabled,
     // 127503, 127504
-    AcLines,
     AcVoltage,
     AcCurrent,
     AcFrequency,
@@ -107,7 +119,8 @@ pub enum Route {
     /// A tank per (instance, fluid type).
     Tank,
     /// A temperature sensor per (instance, source); `instance: false` when the PGN
-    /// has no instance field (130311: instance 0).
+    /// has no instance field (130311), whose readings join the device's sensor of
+    /// that source.
     Temperature {
         instance: bool,
         source: &'static str,
@@ -177,9 +190,13 @@ pub const PROFILES: &[Profile] = &[
             source: "temperatureSource",
         },
         feeds: &[
-            feed("temperature", Input::Temperature, Conv::Celsius),
-            feed("humidity", Input::Humidity, Conv::Same),
-            feed("atmosphericPressure", Input::Pressure, Conv::Times(0.01)),
+            feed("temperature", Input::TemperatureEnvironment, Conv::Celsius),
+            feed("humidity", Input::HumidityEnvironment, Conv::Same),
+            feed(
+                "atmosphericPressure",
+                Input::PressureEnvironment,
+                Conv::Times(0.01),
+            ),
         ],
     },
     Profile {

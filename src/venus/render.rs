@@ -111,9 +111,13 @@ fn tank(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
 }
 
 fn temperature(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
-    let t = inp
-        .get(Input::TemperatureExtended, chan)
-        .or_else(|| inp.get(Input::Temperature, chan));
+    let first = |inputs: &[Input]| inputs.iter().find_map(|&i| inp.get(i, chan));
+    let t = first(&[
+        Input::TemperatureExtended,
+        Input::Temperature,
+        Input::TemperatureEnvironment,
+        Input::TemperatureOutsideWater,
+    ]);
     let source = (chan & 0xFF) as u8;
     let kind = match source {
         profile::HUMIDITY_SOURCE | profile::PRESSURE_SOURCE => 2,
@@ -122,8 +126,8 @@ fn temperature(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
     out.push(real(t));
     out.push(Value::Int(kind));
     out.push(Value::Int(if t.is_some() { 0 } else { 4 }));
-    out.push(real(inp.get(Input::Humidity, chan)));
-    out.push(real(inp.get(Input::Pressure, chan)));
+    out.push(real(first(&[Input::Humidity, Input::HumidityEnvironment])));
+    out.push(real(first(&[Input::Pressure, Input::PressureEnvironment])));
 }
 
 fn dc(instances: [Option<u8>; 2], inp: Inputs<'_>, out: &mut Vec<Value>) {
@@ -176,32 +180,48 @@ fn charger(chargers: &[u8], inp: Inputs<'_>, out: &mut Vec<Value>) {
     out.push(int(mode));
 }
 
+/// Whether line `c` carries a measurement (a power factor or frequency alone is
+/// not one: susteranna2020.raw's inverter/charger sends lines with nothing else).
+fn line_measured(inp: Inputs<'_>, c: u32) -> bool {
+    [Input::AcVoltage, Input::AcCurrent, Input::AcPower]
+        .iter()
+        .any(|&i| inp.get(i, c).is_some())
+}
+
+/// Clients read L1…L`<NrOfPhases>`: the lines a meter measures are published there
+/// in order, whatever numbers the meter gave them (a single line sent as line 3 is
+/// L1); `/NrOfPhases` counts them and `/Ac/Power` sums what is published.
 fn ac(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
     let mut total = None;
     let mut frequency = None;
     let mut lines = 0;
     for line in 0..3u32 {
         let c = chan | line;
-        let v = inp.get(Input::AcVoltage, c);
-        let p = inp.get(Input::AcPower, c);
-        if v.is_some() {
-            lines += 1;
+        frequency = frequency.or(inp.get(Input::AcFrequency, c));
+        if !line_measured(inp, c) {
+            continue;
         }
+        lines += 1;
+        let p = inp.get(Input::AcPower, c);
         if let Some(p) = p {
             total = Some(total.unwrap_or(0.0) + p);
         }
-        frequency = frequency.or(inp.get(Input::AcFrequency, c));
-        out.push(real(v));
+        out.push(real(inp.get(Input::AcVoltage, c)));
         out.push(real(inp.get(Input::AcCurrent, c)));
         out.push(real(p));
         out.push(real(inp.get(Input::AcPowerFactor, c)));
     }
+    for _ in lines..3 {
+        out.extend([
+            Value::Invalid,
+            Value::Invalid,
+            Value::Invalid,
+            Value::Invalid,
+        ]);
+    }
     out.push(real(total));
     out.push(real(frequency));
-    let phases = whole(inp.get(Input::AcLines, chan | 3))
-        .filter(|n| (1..=3).contains(n))
-        .or((lines > 0).then_some(lines));
-    out.push(int(phases));
+    out.push(int((lines > 0).then_some(lines)));
 }
 
 fn gps(inp: Inputs<'_>, out: &mut Vec<Value>) {

@@ -31,6 +31,9 @@ pub struct BusService {
     shown: Option<ItemTree>,
     /// Steps of the clock the gateway was fed (a capture's, or the system's).
     clock_steps: u64,
+    /// Implausible values refused: device (service-name tail), where the value was
+    /// going, how many.
+    implausible: Vec<(String, String, u64)>,
 }
 
 /// The bus service's key of a NAME: `0000` and NAME bits 0–31, or NAME bits 32–47
@@ -52,7 +55,14 @@ impl BusService {
             ),
             shown: None,
             clock_steps: 0,
+            implausible: Vec::new(),
         }
+    }
+
+    /// The implausible values the mapper refused so far, shown as
+    /// `/Statistics/Implausible/<device>/<where>` from the next refresh on.
+    pub fn set_implausible(&mut self, counts: Vec<(String, String, u64)>) {
+        self.implausible = counts;
     }
 
     /// Counts a step of the clock (shown as `/Statistics/ClockSteps`); returns the
@@ -176,6 +186,9 @@ impl BusService {
             count(asm.iso_tp.aborted + asm.iso_tp.stale),
         );
         put("/Statistics/ClockSteps", count(self.clock_steps));
+        for (device, at, n) in &self.implausible {
+            put(&format!("/Statistics/Implausible/{device}/{at}"), count(*n));
+        }
         put(
             "/Statistics/BusLoad",
             Item::new(Value::from(core.bus_load(now))).with_format(Format::unit(1, "%")),
