@@ -1294,3 +1294,6 @@ fn spec(cfg: &MapperConfig, id: DeviceId, s: &Service, identity: &Identity) -> S
     });
     spec
 }
+
+#[cfg(test)]
+mod tests;
