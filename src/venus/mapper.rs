@@ -145,7 +145,9 @@ pub struct Mapper {
     /// ask them for their NAME).
     by_address: bool,
     quirks: &'static [Quirk],
-    /// Values refused as implausible, per device, input and channel.
+    /// Values refused as implausible, per device, input and channel. A source
+    /// counted by address keeps its counts there when it claims (the bus service
+    /// never removes a path); its NAME counts from then on.
     implausible: BTreeMap<(DeviceId, Input, u32), u64>,
     /// The refusals of the message being mapped.
     refused: Vec<(Input, u32, f64)>,
@@ -534,17 +536,6 @@ impl Mapper {
         }
         dev.id = to;
         self.devices.insert(to, dev);
-        let moved: Vec<_> = self
-            .implausible
-            .keys()
-            .filter(|k| k.0 == from)
-            .copied()
-            .collect();
-        for key in moved {
-            if let Some(n) = self.implausible.remove(&key) {
-                *self.implausible.entry((to, key.1, key.2)).or_default() += n;
-            }
-        }
         self.settle(now, to, outbox);
     }
 
