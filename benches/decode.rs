@@ -1,8 +1,10 @@
 //! Throughput of the first stage: frames → messages → decoded fields (and JSON).
 //!
 //! Input: the real frame captures candumpSample1.txt and candumpSample3.txt (8,394
-//! frames between them), repeated to 50,400 frames in candump -L form.
-//! `cargo bench --bench decode` prints frames per second as criterion's "thrpt".
+//! frames between them), repeated to 50,400 frames (in memory) and to 1,007,280
+//! frames of candump -L text (the JSON path, as `decode --format canboat-json`
+//! reads a file). `cargo bench --bench decode` prints frames per second as
+//! criterion's "thrpt".
 
 use std::hint::black_box;
 
@@ -14,15 +16,17 @@ use n2k_dbus::n2k::Assembler;
 use n2k_dbus::pgn;
 
 mod common;
-use common::{frames, Count};
+use common::{frames, frames_at_least, Count};
 
 fn bench(c: &mut Criterion) {
     let frames = frames();
+    let million = frames_at_least(1_000_000);
     let mut log = Vec::new();
-    for f in &frames {
+    for f in &million {
         write_candump_log(&mut log, "can0", f).expect("write");
     }
     let mut g = c.benchmark_group("decode");
+    g.sample_size(10);
     g.throughput(Throughput::Elements(frames.len() as u64));
     g.bench_function("reassemble+decode", |b| {
         b.iter(|| {
@@ -38,6 +42,7 @@ fn bench(c: &mut Criterion) {
             black_box(n.0)
         })
     });
+    g.throughput(Throughput::Elements(million.len() as u64));
     g.bench_function("candump-log→canboat-json", |b| {
         b.iter(|| {
             let mut replay = Messages::new();

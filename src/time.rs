@@ -40,23 +40,60 @@ pub fn micros_from_civil(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, micro
 
 /// Appends `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ`, rounded to milliseconds as canboat does.
 pub fn write_iso_millis(out: &mut String, t: Micros) {
-    // canboat's candump converter prints seconds as a double with "%.3f"; rounding the
-    // same double the same way keeps timestamps identical to canboat's.
-    let text = format!("{:.3}", t as f64 / 1e6);
-    let ms = text
-        .replace('.', "")
-        .parse::<i64>()
-        .unwrap_or(t.div_euclid(1000));
+    let ms = millis_as_canboat(t);
     let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000) as u32;
+    write_civil(out, secs);
+    out.push('.');
+    push_digits(out, ms.rem_euclid(1000) as u64, 3);
+    out.push('Z');
+}
+
+/// `t` in milliseconds, rounded as canboat's candump converter rounds: it prints the
+/// seconds as a double with "%.3f". The double is within half a microsecond of `t`
+/// (its error at today's dates is about 0.12 µs), so only a remainder of exactly
+/// 500 µs can round either way; that case is decided by formatting the same double.
+fn millis_as_canboat(t: Micros) -> i64 {
+    let (floor, rest) = (t.div_euclid(1000), t.rem_euclid(1000));
+    if rest != 500 {
+        return floor + i64::from(rest > 500);
+    }
+    let text = format!("{:.3}", t as f64 / 1e6);
+    text.replace('.', "").parse::<i64>().unwrap_or(floor)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `secs` since the epoch.
+fn write_civil(out: &mut String, secs: i64) {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400) as u32;
-    let (h, mi, s) = (sod / 3600, sod / 60 % 60, sod % 60);
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{millis:03}Z"
-    );
+    let sod = secs.rem_euclid(86_400) as u64;
+    if (0..=9999).contains(&y) {
+        push_digits(out, y as u64, 4);
+    } else {
+        use std::fmt::Write;
+        let _ = write!(out, "{y:04}");
+    }
+    out.push('-');
+    push_digits(out, u64::from(m), 2);
+    out.push('-');
+    push_digits(out, u64::from(d), 2);
+    out.push('T');
+    push_digits(out, sod / 3600, 2);
+    out.push(':');
+    push_digits(out, sod / 60 % 60, 2);
+    out.push(':');
+    push_digits(out, sod % 60, 2);
+}
+
+/// Appends the `width` lowest decimal digits of `v`, zero-padded.
+fn push_digits(out: &mut String, mut v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let width = width.min(buf.len());
+    for k in (0..width).rev() {
+        buf[k] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    for &b in &buf[..width] {
+        out.push(char::from(b));
+    }
 }
 
 /// Appends `t` as `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`.
@@ -94,5 +131,24 @@ mod tests {
         let mut s = String::new();
         write_iso_millis(&mut s, micros_from_civil(2017, 8, 17, 15, 47, 46, 421_964));
         assert_eq!(s, "2017-08-17T15:47:46.422Z");
+    }
+
+    #[test]
+    fn millis_round_as_printf_rounds_the_double() {
+        // Every remainder, at dates across the range, against "%.3f" of the double.
+        for base in [
+            0i64,
+            1_000_000,
+            1_456_689_417_000_000,
+            1_598_104_356_000_000,
+            4_102_444_800_000_000,
+        ] {
+            for rest in (0..2_000).chain(999_000..1_001_000) {
+                let t = base + rest;
+                let text = format!("{:.3}", t as f64 / 1e6);
+                let want: i64 = text.replace('.', "").parse().unwrap();
+                assert_eq!(millis_as_canboat(t), want, "{t}");
+            }
+        }
     }
 }

@@ -214,20 +214,49 @@ fn push_int(out: &mut String, v: i64) {
 
 /// Appends `raw × 10^-decimals` exactly, without going through floating point.
 fn write_scaled_int(out: &mut String, raw: i64, decimals: usize) {
-    let digits = raw.unsigned_abs().to_string();
+    // Digits right to left into a buffer: no allocation per number.
+    let mut buf = [b'0'; 48];
+    let mut i = buf.len();
+    let mut n = raw.unsigned_abs();
+    let decimals = decimals.min(24);
+    let mut written = 0;
+    while n > 0 || written <= decimals {
+        if written == decimals && decimals > 0 {
+            i -= 1;
+            buf[i] = b'.';
+        }
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        written += 1;
+    }
     if raw < 0 {
         out.push('-');
     }
-    if digits.len() <= decimals {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', decimals - digits.len()));
-        out.push_str(&digits);
-    } else {
-        let (int, frac) = digits.split_at(digits.len() - decimals);
-        out.push_str(int);
-        out.push('.');
-        out.push_str(frac);
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+}
+
+/// Powers of ten a fixed-point number is scaled by.
+const POW10: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/// `a` with `prec` decimals exactly as `{:.prec$}` writes it. Where the rounding is
+/// clear, by integer arithmetic; near a tie (where the exact binary value decides),
+/// for a negative zero and for very large numbers, by the formatter.
+fn write_fixed(out: &mut String, a: f64, prec: usize) {
+    if let Some(&scale) = POW10.get(prec) {
+        let scaled = a * scale;
+        if scaled.abs() < 1e15 {
+            let r = scaled.round();
+            let frac = (scaled - scaled.trunc()).abs();
+            let margin = scaled.abs() * 1e-15 + 1e-9;
+            let negative_zero = r == 0.0 && a.is_sign_negative();
+            if (frac - 0.5).abs() > margin && !negative_zero {
+                write_scaled_int(out, r as i64, prec);
+                return;
+            }
+        }
     }
+    let _ = write!(out, "{:.*}", prec, a);
 }
 
 fn write_value(out: &mut String, units: Units, f: &FieldDef, value: Value<'_>) {
@@ -357,7 +386,7 @@ fn write_number(out: &mut String, units: Units, f: &FieldDef, raw: i64) {
         // A decimal resolution (0.1, 0.01, …) in its own unit: exact and fast.
         write_scaled_int(out, raw, prec);
     } else {
-        let _ = write!(out, "{:.*}", prec, a);
+        write_fixed(out, a, prec);
     }
     if f.key {
         out.push_str(",\"key\":true}");
@@ -449,9 +478,21 @@ pub fn write_str(out: &mut String, s: &[u8]) {
     }
 }
 
+/// Whether `b` is written escaped.
+fn escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b == b'/'
+}
+
 /// A JSON string from text, escaped as canboat escapes it.
 pub fn write_json_str(out: &mut String, text: &str) {
     out.push('"');
+    // Most text (descriptions, field names, model names) needs no escape: one
+    // pass without a branch per byte, then one copy.
+    if !text.bytes().fold(false, |any, b| any | escaped(b)) {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in text.bytes().enumerate() {
         let esc = match b {
@@ -541,6 +582,34 @@ mod tests {
             out.contains(r#""list":[{"Parameter":4,"Value":"00 05 64 06 05 00 07 14 08 0A 20"}]"#),
             "{out}"
         );
+    }
+
+    #[test]
+    fn fixed_point_is_what_the_formatter_writes() {
+        let mut x = -2000.0f64;
+        let mut seen = 0;
+        while x < 2000.0 {
+            for prec in 0..10 {
+                for v in [x, x * 1e-3, x * 1e5, x / 7.0, -0.0, 0.0, 0.125, -0.0049] {
+                    let mut ours = String::new();
+                    write_fixed(&mut ours, v, prec);
+                    assert_eq!(ours, format!("{:.*}", prec, v), "{v} {prec}");
+                    seen += 1;
+                }
+            }
+            x += 0.173;
+        }
+        assert!(seen > 1_000_000);
+        for (raw, d, want) in [
+            (0, 2, "0.00"),
+            (5, 3, "0.005"),
+            (-123, 1, "-12.3"),
+            (42, 0, "42"),
+        ] {
+            let mut s = String::new();
+            write_scaled_int(&mut s, raw, d);
+            assert_eq!(s, want);
+        }
     }
 
     #[test]

@@ -29,7 +29,8 @@ fn index() -> &'static [u32] {
 pub fn variants(pgn: u32) -> &'static [PgnDef] {
     let idx = index();
     let lo = idx.partition_point(|&p| p < pgn);
-    let hi = lo + idx[lo..].partition_point(|&p| p == pgn);
+    // A PGN has a few definitions at most: counting them beats a second search.
+    let hi = lo + idx[lo..].iter().take_while(|&&p| p == pgn).count();
     &tables::PGNS[lo..hi]
 }
 
