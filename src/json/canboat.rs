@@ -209,7 +209,7 @@ fn push_int(out: &mut String, v: i64) {
     if v < 0 {
         out.push('-');
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    push_ascii(out, &buf[i..]);
 }
 
 /// Appends `raw × 10^-decimals` exactly, without going through floating point.
@@ -233,7 +233,32 @@ fn write_scaled_int(out: &mut String, raw: i64, decimals: usize) {
     if raw < 0 {
         out.push('-');
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    push_ascii(out, &buf[i..]);
+}
+
+/// Appends `v` in decimal, zero-padded to `width` digits (more if it needs more).
+fn push_padded(out: &mut String, v: u64, width: usize) {
+    let mut buf = [b'0'; 24];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = i.min(buf.len().saturating_sub(width.min(buf.len())));
+    push_ascii(out, &buf[start..]);
+}
+
+/// Appends ASCII digits (no UTF-8 validation on the hot path).
+fn push_ascii(out: &mut String, digits: &[u8]) {
+    out.reserve(digits.len());
+    for &b in digits {
+        out.push(char::from(b));
+    }
 }
 
 /// Powers of ten a fixed-point number is scaled by.
@@ -407,16 +432,20 @@ fn write_time(out: &mut String, f: &FieldDef, t: i64) {
     let per = per_second as u64;
     let secs = v / per;
     let frac = v % per;
-    let _ = write!(
-        out,
-        "{{\"value\":{value},\"name\":\"{}{:02}:{:02}:{:02}",
-        if neg { "-" } else { "" },
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    out.push_str("{\"value\":");
+    push_int(out, value);
+    out.push_str(",\"name\":\"");
+    if neg {
+        out.push('-');
+    }
+    push_padded(out, secs / 3600, 2);
+    out.push(':');
+    push_padded(out, secs / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, secs % 60, 2);
     if digits > 0 {
-        let _ = write!(out, ".{:0width$}", frac, width = digits);
+        out.push('.');
+        push_padded(out, frac, digits);
     }
     out.push('"');
     close_key(out, f.key);
@@ -457,7 +486,9 @@ fn write_hex(out: &mut String, data: &[u8], shift: u8, bits: usize) {
         if i > 0 {
             out.push(' ');
         }
-        let _ = write!(out, "{b:02X}");
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
     }
     out.push('"');
 }
@@ -608,6 +639,21 @@ mod tests {
         ] {
             let mut s = String::new();
             write_scaled_int(&mut s, raw, d);
+            assert_eq!(s, want);
+        }
+    }
+
+    #[test]
+    fn padded_digits() {
+        for (v, w, want) in [
+            (0, 2, "00"),
+            (7, 2, "07"),
+            (123, 2, "123"),
+            (5, 4, "0005"),
+            (0, 0, "0"),
+        ] {
+            let mut s = String::new();
+            push_padded(&mut s, v, w);
             assert_eq!(s, want);
         }
     }

@@ -13,12 +13,19 @@ use crate::time::micros_from_civil;
 const MAX_LEN: usize = 1785;
 
 pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'static str> {
-    let mut cols = line.split(',');
+    // Columns split on the byte: a line is tens of short columns, and a byte
+    // split is much cheaper than a `char` pattern search per column.
+    let mut cols = line
+        .as_bytes()
+        .split(|&b| b == b',')
+        .map(|c| std::str::from_utf8(c).unwrap_or(""));
     let ts = cols.next().ok_or("expected a timestamp")?;
     let timestamp = parse_timestamp(ts.trim())
         .ok_or("expected a timestamp like 2011-04-25-06:25:03.603 or 2011-04-25T06:25:03.603Z")?;
     let mut num = |what: &'static str| -> Result<u32, &'static str> {
-        cols.next().and_then(|c| c.trim().parse().ok()).ok_or(what)
+        cols.next()
+            .and_then(|c| parse_decimal(c.trim_ascii()))
+            .ok_or(what)
     };
     let priority = num("expected a priority 0-7")?;
     let pgn = num("expected a decimal PGN")?;
@@ -33,7 +40,7 @@ pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'sta
     }
     let mut data = Vec::with_capacity(len);
     for c in cols {
-        let c = c.trim();
+        let c = c.trim_ascii();
         if c.is_empty() && data.len() == len {
             continue; // a trailing comma
         }
@@ -63,6 +70,16 @@ pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'sta
             data,
         }))),
     }
+}
+
+/// A decimal number of at most nine digits.
+fn parse_decimal(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 {
+        return None;
+    }
+    s.bytes().try_fold(0u32, |acc, b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
 }
 
 /// `2011-04-25-06:25:03.603`, `2011-04-25T06:25:03.603Z` or without fraction.

@@ -9,13 +9,13 @@ type Parsed = Result<Option<Record>, &'static str>;
 
 /// `(1436509052.249713) can0 09F8027F#1A2B3C4D5E6F7081` with an optional ` R`/` T`.
 pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
+    // The hot path of reading a capture: byte positions, no pattern searches.
     let rest = line
-        .trim_start()
+        .trim_ascii_start()
         .strip_prefix('(')
         .ok_or("expected '(' and a timestamp")?;
-    let (ts, rest) = rest
-        .split_once(')')
-        .ok_or("expected ')' after the timestamp")?;
+    let close = byte_at(rest, b')').ok_or("expected ')' after the timestamp")?;
+    let (ts, rest) = (&rest[..close], &rest[close + 1..]);
     let timestamp =
         parse_seconds(ts).ok_or("expected a timestamp of seconds with 6 or 9 decimals")?;
     let mut toks = rest.split_ascii_whitespace();
@@ -26,9 +26,8 @@ pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
         Some(_) => return Err("expected nothing after ID#DATA but an R or T direction"),
     }
     remember_interface(state, iface);
-    let (id, data) = frame
-        .split_once('#')
-        .ok_or("expected '#' after the CAN id")?;
+    let hash = byte_at(frame, b'#').ok_or("expected '#' after the CAN id")?;
+    let (id, data) = (&frame[..hash], &frame[hash + 1..]);
     if data.starts_with('#') {
         return Ok(None); // CAN FD: not NMEA 2000
     }
@@ -47,11 +46,16 @@ pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
     if raw & 0x2000_0000 != 0 {
         return Ok(None); // error frame
     }
-    let data = data.split_once('_').map_or(data, |(d, _)| d);
+    let data = byte_at(data, b'_').map_or(data, |k| &data[..k]);
     let mut buf = [0u8; 8];
     let n = hex::parse_packed(data, &mut buf)
         .ok_or("expected 0-8 data bytes as pairs of hex digits")?;
     Ok(Some(Record::Frame(Frame::new(timestamp, raw, &buf[..n]))))
+}
+
+/// The position of the ASCII byte `b` in `s` (a boundary, since `b` is ASCII).
+fn byte_at(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
 }
 
 /// `  can0  09F8027F   [8]  1A 2B 3C 4D 5E 6F 70 81`, optionally preceded by
@@ -146,7 +150,9 @@ fn remember_interface(state: &mut ParseState, iface: &str) {
 
 /// `1436509052.249713` (6 or 9 decimals; candump `-t` relative forms too) in µs.
 pub fn parse_seconds(s: &str) -> Option<Micros> {
-    let (int, frac) = s.trim().split_once('.')?;
+    let s = s.trim_ascii();
+    let dot = byte_at(s, b'.')?;
+    let (int, frac) = (&s[..dot], &s[dot + 1..]);
     if int.is_empty() || int.len() > 12 || !(frac.len() == 6 || frac.len() == 9) || !frac.is_ascii()
     {
         return None;

@@ -325,7 +325,9 @@ impl Mapper {
                 let instance = code("instance");
                 let (chan, instanced) = channel_of(dev, Kind::Tank, fluid, instance);
                 w.feeds(dev, p.feeds, chan, 0);
-                if carries(dev, chan, &[Input::Level, Input::TankCapacity]) {
+                if !existing(dev, Kind::Tank, chan, instanced)
+                    && carries(dev, chan, &[Input::Level, Input::TankCapacity])
+                {
                     let suffix = profile::tank_suffix(fluid, (chan >> 8) as u8);
                     let data_instance = Some((chan >> 8) as u8);
                     ensure(
@@ -426,15 +428,17 @@ impl Mapper {
                     w.feeds(dev, p.feeds, chan, item);
                     w.power_fits(dev, chan);
                 }
-                let measured = (0..3).any(|l| {
-                    carries(
-                        dev,
-                        base | l,
-                        &[Input::AcVoltage, Input::AcCurrent, Input::AcPower],
-                    )
-                });
-                if measured {
-                    let kind = ac_kind(&self.cfg.rules, name, input);
+                let kind = ac_kind(&self.cfg.rules, name, input);
+                let measured = |dev: &Dev| {
+                    (0..3).any(|l| {
+                        carries(
+                            dev,
+                            base | l,
+                            &[Input::AcVoltage, Input::AcCurrent, Input::AcPower],
+                        )
+                    })
+                };
+                if !existing(dev, kind, base, true) && measured(dev) {
                     let suffix = dev
                         .services
                         .iter()
@@ -641,7 +645,7 @@ impl Mapper {
             || known.keys().any(|&n| is_gnss(n)),
             &mut self.stats.dropped,
         );
-        if ready {
+        if ready && dev.services.iter().any(|s| !s.published) {
             merge_sensors(dev);
         }
         let inputs = Inputs(&dev.slots);
@@ -841,6 +845,23 @@ fn default_instance(dev: &Dev) -> u8 {
         .unwrap_or(0)
 }
 
+/// Whether `dev` has the service of `kind` on `chan` (marked as named by an
+/// instanced message if `instanced`): the check of every mapped message, before
+/// anything is computed for a new service.
+fn existing(dev: &mut Dev, kind: Kind, chan: u32, instanced: bool) -> bool {
+    match dev
+        .services
+        .iter_mut()
+        .find(|s| s.kind == kind && s.chan == chan)
+    {
+        Some(s) => {
+            s.instanced |= instanced;
+            true
+        }
+        None => false,
+    }
+}
+
 /// The service of `kind` on `chan`, created when new.
 #[allow(clippy::too_many_arguments)]
 fn ensure(
@@ -854,12 +875,7 @@ fn ensure(
     now: Micros,
     dropped: &mut u64,
 ) {
-    if let Some(s) = dev
-        .services
-        .iter_mut()
-        .find(|s| s.kind == kind && s.chan == chan)
-    {
-        s.instanced |= instanced;
+    if existing(dev, kind, chan, instanced) {
         return;
     }
     if dev.services.len() >= MAX_SERVICES {
@@ -895,7 +911,7 @@ fn ensure_sensor(
     now: Micros,
     dropped: &mut u64,
 ) {
-    if !carries(dev, chan, SENSOR_INPUTS) {
+    if existing(dev, Kind::Temperature, chan, instanced) || !carries(dev, chan, SENSOR_INPUTS) {
         return;
     }
     let (instance, source) = ((chan >> 8) as u8, chan as u8);
