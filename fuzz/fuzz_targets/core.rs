@@ -1,24 +1,51 @@
-//! Any sequence of CAN frames through an active core: reassembly, the address table,
-//! our claim, discovery and liveness, with the timers run on the frames' clock.
-//! Input: records of 14 bytes — 4 id, 1 length, 8 data, 1 time step (× 10 ms).
+//! Any sequence of CAN frames through the whole gateway: reassembly, the address
+//! table, our claim, discovery and liveness, the Venus mapping (instances,
+//! plausibility, batteries, AC lines, the hand-over from address to NAME) and the
+//! bus service, with the timers run on the frames' clock; the service changes go to
+//! an outbox that is emptied as the publisher would.
+//! Input: one byte of mode (bit 0: listen-only), then records of 14 bytes — 4 id,
+//! 1 length, 8 data, 1 time step (× 10 ms).
 #![no_main]
+
+use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use n2k_dbus::can::Frame;
-use n2k_dbus::core::{Core, CoreConfig};
+use n2k_dbus::core::CoreConfig;
+use n2k_dbus::dbus::Outbox;
+use n2k_dbus::gateway::{Gateway, GatewayConfig};
+use n2k_dbus::venus::{MapperConfig, Rules};
 
 fuzz_target!(|data: &[u8]| {
-    let mut core = Core::new(CoreConfig::gateway(1001));
+    let Some((&mode, records)) = data.split_first() else {
+        return;
+    };
+    let mut core = CoreConfig::gateway(1001);
+    core.listen_only = mode & 1 == 1;
+    let outbox = Arc::new(Outbox::new());
+    let mut gateway = Gateway::new(
+        GatewayConfig {
+            core,
+            mapper: MapperConfig {
+                iface: "can0".into(),
+                rules: Rules::default(),
+            },
+        },
+        outbox.clone(),
+    );
     let mut t = 0i64;
-    core.start(t);
-    for rec in data.chunks_exact(14) {
+    gateway.start(t);
+    for rec in records.chunks_exact(14) {
         t += i64::from(rec[13]) * 10_000;
         let id = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]);
         let len = usize::from(rec[4] % 9);
         let frame = Frame::new(t, id, &rec[5..5 + len]);
-        core.advance_to(t, &mut |_, _| {});
-        core.on_frame(t, &frame);
-        while core.poll_output().is_some() {}
+        gateway.handle_frame(t, &frame);
+        while gateway.poll_transmit().is_some() {}
+        while gateway.poll_event().is_some() {}
+        drop(outbox.take());
     }
-    core.advance_to(t + 120_000_000, &mut |_, _| {});
+    gateway.handle_timeout(t + 120_000_000);
+    gateway.finish(t + 120_000_000);
+    drop(outbox.take());
 });
