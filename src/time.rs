@@ -44,7 +44,7 @@ pub fn write_iso_millis(out: &mut String, t: Micros) {
     let secs = ms.div_euclid(1000);
     write_civil(out, secs);
     out.push('.');
-    push_digits(out, ms.rem_euclid(1000) as u64, 3);
+    push_padded(out, ms.rem_euclid(1000) as u64, 3);
     out.push('Z');
 }
 
@@ -64,50 +64,56 @@ fn millis_as_canboat(t: Micros) -> i64 {
 /// `YYYY-MM-DDTHH:MM:SS` of `secs` since the epoch.
 fn write_civil(out: &mut String, secs: i64) {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400) as u64;
     if (0..=9999).contains(&y) {
-        push_digits(out, y as u64, 4);
+        push_padded(out, y as u64, 4);
     } else {
         use std::fmt::Write;
         let _ = write!(out, "{y:04}");
     }
     out.push('-');
-    push_digits(out, u64::from(m), 2);
+    push_padded(out, u64::from(m), 2);
     out.push('-');
-    push_digits(out, u64::from(d), 2);
+    push_padded(out, u64::from(d), 2);
     out.push('T');
-    push_digits(out, sod / 3600, 2);
-    out.push(':');
-    push_digits(out, sod / 60 % 60, 2);
-    out.push(':');
-    push_digits(out, sod % 60, 2);
+    push_hms(out, secs.rem_euclid(86_400) as u64);
 }
 
-/// Appends the `width` lowest decimal digits of `v`, zero-padded.
-fn push_digits(out: &mut String, mut v: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let width = width.min(buf.len());
-    for k in (0..width).rev() {
-        buf[k] = b'0' + (v % 10) as u8;
-        v /= 10;
+/// Appends `HH:MM:SS` of `secs` (hours beyond 99 in as many digits as they need).
+pub fn push_hms(out: &mut String, secs: u64) {
+    push_padded(out, secs / 3600, 2);
+    out.push(':');
+    push_padded(out, secs / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, secs % 60, 2);
+}
+
+/// Appends `v` in decimal, zero-padded to `width` digits (more if it needs more):
+/// the digits of timestamps and JSON numbers, without the formatter.
+pub fn push_padded(out: &mut String, v: u64, width: usize) {
+    let mut buf = [b'0'; 24];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    for &b in &buf[..width] {
+    let start = i.min(buf.len().saturating_sub(width.min(buf.len())));
+    out.reserve(buf.len() - start);
+    for &b in &buf[start..] {
         out.push(char::from(b));
     }
 }
 
 /// Appends `t` as `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`.
 pub fn write_iso_micros(out: &mut String, t: Micros) {
-    let secs = t.div_euclid(1_000_000);
-    let micros = t.rem_euclid(1_000_000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400) as u32;
-    let (h, mi, s) = (sod / 3600, sod / 60 % 60, sod % 60);
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z"
-    );
+    write_civil(out, t.div_euclid(1_000_000));
+    out.push('.');
+    push_padded(out, t.rem_euclid(1_000_000) as u64, 6);
+    out.push('Z');
 }
 
 #[cfg(test)]
@@ -131,6 +137,9 @@ mod tests {
         let mut s = String::new();
         write_iso_millis(&mut s, micros_from_civil(2017, 8, 17, 15, 47, 46, 421_964));
         assert_eq!(s, "2017-08-17T15:47:46.422Z");
+        s.clear();
+        write_iso_micros(&mut s, micros_from_civil(1969, 12, 31, 23, 59, 59, 5));
+        assert_eq!(s, "1969-12-31T23:59:59.000005Z");
     }
 
     #[test]

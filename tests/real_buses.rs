@@ -43,19 +43,6 @@ struct Msg {
     f: Value,
 }
 
-/// Microseconds since 1970 of `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-fn micros(ts: &str) -> Micros {
-    let n = |a: usize, b: usize| ts[a..b].parse::<i64>().expect("timestamp");
-    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    let s = days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19);
-    s * 1_000_000 + n(20, 23) * 1000
-}
-
 fn decode(file: &str) -> Vec<Msg> {
     let gz = File::open(reference::samples().join(format!("decodes/{file}.json.gz")))
         .expect("reference decode");
@@ -71,7 +58,7 @@ fn decode(file: &str) -> Vec<Msg> {
             continue;
         };
         let at = Record::Message(RawMessage {
-            timestamp: micros(ts),
+            timestamp: reference::millis(ts) * 1000,
             id: CanId {
                 priority: 7,
                 pgn: 0,

@@ -12,7 +12,7 @@ use crate::n2k::Message;
 use crate::pgn::decode::{Text, Value, Visitor};
 use crate::pgn::defs::{FieldDef, FieldKind, Lookup};
 use crate::pgn::{self, PgnDef};
-use crate::time::{civil_from_days, write_iso_micros, write_iso_millis};
+use crate::time::{civil_from_days, push_hms, push_padded, write_iso_micros, write_iso_millis};
 
 /// Unit system of the output, as canboat's `-si` switch chooses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -236,23 +236,6 @@ fn write_scaled_int(out: &mut String, raw: i64, decimals: usize) {
     push_ascii(out, &buf[i..]);
 }
 
-/// Appends `v` in decimal, zero-padded to `width` digits (more if it needs more).
-fn push_padded(out: &mut String, v: u64, width: usize) {
-    let mut buf = [b'0'; 24];
-    let mut i = buf.len();
-    let mut n = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let start = i.min(buf.len().saturating_sub(width.min(buf.len())));
-    push_ascii(out, &buf[start..]);
-}
-
 /// Appends ASCII digits (no UTF-8 validation on the hot path).
 fn push_ascii(out: &mut String, digits: &[u8]) {
     out.reserve(digits.len());
@@ -438,11 +421,7 @@ fn write_time(out: &mut String, f: &FieldDef, t: i64) {
     if neg {
         out.push('-');
     }
-    push_padded(out, secs / 3600, 2);
-    out.push(':');
-    push_padded(out, secs / 60 % 60, 2);
-    out.push(':');
-    push_padded(out, secs % 60, 2);
+    push_hms(out, secs);
     if digits > 0 {
         out.push('.');
         push_padded(out, frac, digits);

@@ -11,6 +11,20 @@ use flate2::read::GzDecoder;
 use n2k_dbus::network::{Name, NameFields};
 use serde_json::Value;
 
+/// Milliseconds since 1970 of a reference decode's `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn millis(ts: &str) -> i64 {
+    let n = |a: usize, b: usize| ts[a..b].parse::<i64>().expect("timestamp");
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400_000 + n(11, 13) * 3_600_000 + n(14, 16) * 60_000 + n(17, 19) * 1000 + n(20, 23)
+}
+
 pub fn samples() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/candump-samples"))
 }
