@@ -18,13 +18,11 @@ mod private_bus;
 mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use flate2::read::GzDecoder;
 use gateway_replay::{check, device_services, get_items, Read, Rig};
 use n2k_dbus::can::{CanId, Micros};
 use n2k_dbus::logs::{CaptureClock, RawMessage, Record};
@@ -44,37 +42,28 @@ struct Msg {
 }
 
 fn decode(file: &str) -> Vec<Msg> {
-    let gz = File::open(reference::samples().join(format!("decodes/{file}.json.gz")))
-        .expect("reference decode");
     let mut clock = CaptureClock::new();
-    let mut out = Vec::new();
-    for line in BufReader::new(GzDecoder::new(gz)).lines().skip(1) {
-        let v: Value = serde_json::from_str(&line.expect("line")).expect("json");
-        let (Some(src), Some(pgn), Some(ts)) = (
-            v["src"].as_u64(),
-            v["pgn"].as_u64(),
-            v["timestamp"].as_str(),
-        ) else {
-            continue;
-        };
-        let at = Record::Message(RawMessage {
-            timestamp: reference::millis(ts) * 1000,
-            id: CanId {
-                priority: 7,
-                pgn: 0,
-                source: 0,
-                destination: 255,
-            },
-            data: Vec::new(),
-        });
-        out.push(Msg {
-            src,
-            pgn,
-            t: clock.time(&at),
-            f: v["fields"].clone(),
-        });
-    }
-    out
+    reference::messages(file)
+        .into_iter()
+        .map(|(src, pgn, ts, f)| {
+            let at = Record::Message(RawMessage {
+                timestamp: reference::millis(&ts) * 1000,
+                id: CanId {
+                    priority: 7,
+                    pgn: 0,
+                    source: 0,
+                    destination: 255,
+                },
+                data: Vec::new(),
+            });
+            Msg {
+                src,
+                pgn,
+                t: clock.time(&at),
+                f,
+            }
+        })
+        .collect()
 }
 
 /// A field as a number: plain, or a lookup's value.

@@ -8,10 +8,6 @@ mod gateway_replay;
 mod private_bus;
 mod reference;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-
-use flate2::read::GzDecoder;
 use gateway_replay::{check, Read, Rig};
 use n2k_dbus::venus::Rules;
 use serde_json::Value;
@@ -32,29 +28,15 @@ struct Ref {
 }
 
 fn load(file: &str, timed: bool) -> Ref {
-    let gz = File::open(
-        reference::samples()
-            .join("decodes")
-            .join(format!("{file}.json.gz")),
-    )
-    .expect("decode");
-    let mut msgs = Vec::new();
-    for line in BufReader::new(GzDecoder::new(gz)).lines() {
-        let v: Value = serde_json::from_str(&line.expect("line")).expect("json");
-        let (Some(src), Some(pgn), Some(ts)) = (
-            v["src"].as_u64(),
-            v["pgn"].as_u64(),
-            v["timestamp"].as_str(),
-        ) else {
-            continue;
-        };
-        msgs.push(Msg {
+    let msgs: Vec<Msg> = reference::messages(file)
+        .into_iter()
+        .map(|(src, pgn, ts, f)| Msg {
             src,
             pgn,
-            t: reference::millis(ts),
-            f: v["fields"].clone(),
-        });
-    }
+            t: reference::millis(&ts),
+            f,
+        })
+        .collect();
     let end = msgs.iter().map(|m| m.t).max().unwrap_or(0);
     Ref { msgs, end, timed }
 }

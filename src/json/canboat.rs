@@ -195,21 +195,10 @@ fn precision(resolution: f64) -> usize {
 
 /// Appends an integer in decimal (the hot path of JSON output).
 fn push_int(out: &mut String, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
     if v < 0 {
         out.push('-');
     }
-    push_ascii(out, &buf[i..]);
+    push_padded(out, v.unsigned_abs(), 1);
 }
 
 /// Appends `raw × 10^-decimals` exactly, without going through floating point.

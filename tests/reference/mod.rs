@@ -25,6 +25,24 @@ pub fn millis(ts: &str) -> i64 {
     days * 86_400_000 + n(11, 13) * 3_600_000 + n(14, 16) * 60_000 + n(17, 19) * 1000 + n(20, 23)
 }
 
+/// Every message of the reference decode of `file`: source, PGN, timestamp, fields.
+pub fn messages(file: &str) -> Vec<(u64, u64, String, Value)> {
+    let gz = File::open(samples().join(format!("decodes/{file}.json.gz"))).expect("decode");
+    let mut out = Vec::new();
+    for line in BufReader::new(GzDecoder::new(gz)).lines() {
+        let v: Value = serde_json::from_str(&line.expect("line")).expect("json");
+        let (Some(src), Some(pgn), Some(ts)) = (
+            v["src"].as_u64(),
+            v["pgn"].as_u64(),
+            v["timestamp"].as_str(),
+        ) else {
+            continue; // the version header
+        };
+        out.push((src, pgn, ts.to_owned(), v["fields"].clone()));
+    }
+    out
+}
+
 pub fn samples() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/candump-samples"))
 }
