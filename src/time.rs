@@ -90,7 +90,7 @@ pub fn push_hms(out: &mut String, secs: u64) {
 /// Appends `v` in decimal, zero-padded to `width` digits (more if it needs more):
 /// the digits of timestamps and JSON numbers, without the formatter.
 pub fn push_padded(out: &mut String, v: u64, width: usize) {
-    let mut buf = [b'0'; 24];
+    let mut buf = [0u8; 24];
     let mut i = buf.len();
     let mut n = v;
     loop {
@@ -101,9 +101,12 @@ pub fn push_padded(out: &mut String, v: u64, width: usize) {
             break;
         }
     }
-    let start = i.min(buf.len().saturating_sub(width.min(buf.len())));
-    out.reserve(buf.len() - start);
-    for &b in &buf[start..] {
+    let first = buf.len() - width.min(buf.len());
+    while i > first {
+        i -= 1;
+        buf[i] = b'0';
+    }
+    for &b in &buf[i..] {
         out.push(char::from(b));
     }
 }

@@ -584,6 +584,32 @@ mod tests {
     }
 
     #[test]
+    fn a_command_to_a_single_frame_proprietary_pgn_shows_the_rest_raw() {
+        // candumpSample1.txt lines 13-15: Airmar's access level command to 65287.
+        let data = [
+            0x01, 0x07, 0xff, 0x00, 0xf8, 0x04, 0x01, 0x87, 0x98, 0x04, 0x01, 0x05, 0x01, 0x07,
+            0x78, 0x56, 0x34, 0x12,
+        ];
+        let m = crate::n2k::Message {
+            timestamp: 0,
+            id: crate::can::CanId {
+                priority: 3,
+                pgn: 126208,
+                source: 1,
+                destination: 35,
+            },
+            data: &data,
+        };
+        let def = crate::pgn::select(126208, &data).expect("126208");
+        let mut out = String::new();
+        write_message(&mut out, Style::canboat(Units::Si), &m, def);
+        assert!(
+            out.contains(r#"{"Parameter":4,"Value":"01 05 01 07 78 56 34 12"}]"#),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn fixed_point_is_what_the_formatter_writes() {
         let mut x = -2000.0f64;
         let mut seen = 0;

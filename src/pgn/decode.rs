@@ -491,8 +491,8 @@ impl<'a> Walker<'a> {
     ///
     /// As in canboat, the commanded PGN's only definition applies. A PGN with
     /// several definitions told apart by their data (proprietary PGNs, by
-    /// manufacturer) cannot be told apart from a command, so its range's catch-all
-    /// applies, whose raw data field takes the rest.
+    /// manufacturer) is decoded with its range's catch-all, whose raw data field
+    /// takes the rest of the message, in a single-frame range too.
     fn referenced_field(&mut self, v: &mut impl Visitor, f: &FieldDef, order: usize) {
         let target = self.seen.get(2).and_then(|p| u32::try_from(p).ok());
         let param = self.last_field_index();
@@ -521,6 +521,14 @@ impl<'a> Walker<'a> {
         let Some(bits) = tf.bits else {
             return self.variable(v, &shown, order);
         };
+        if def.is_some_and(|d| d.fallback) && tf.kind == FieldKind::Binary {
+            // The catch-all's raw data, whatever its width in a frame: the rest.
+            let shown = FieldDef {
+                bits: None,
+                ..shown
+            };
+            return self.variable(v, &shown, order);
+        }
         // Parameter values take whole bytes, whatever the target field's width.
         let field_bits = usize::from(bits);
         let mut bytes = field_bits.div_ceil(8);
