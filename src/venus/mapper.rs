@@ -1005,7 +1005,8 @@ fn merge_sensors(dev: &mut Dev) {
 }
 
 /// Where a refused value was going, for the bus service and the log:
-/// `outside0/Temperature`, `dc11/Temperature`, `ac_in4/L3/Power`.
+/// `outside0/Temperature`, `dc11/Temperature`, `ac_in4/L3/Power` (the device's
+/// own instance and line numbers, whatever the line is published as).
 fn location(input: Input, chan: u32) -> String {
     use Input as I;
     let sensor = |what: &str| {
