@@ -556,6 +556,24 @@ mod tests {
         assert_eq!(precision(100.0), 0);
     }
 
+    /// The canboat JSON (SI) of one message.
+    fn json_of(priority: u8, pgn: u32, source: u8, destination: u8, data: &[u8]) -> String {
+        let m = crate::n2k::Message {
+            timestamp: 0,
+            id: crate::can::CanId {
+                priority,
+                pgn,
+                source,
+                destination,
+            },
+            data,
+        };
+        let def = crate::pgn::select(pgn, data).expect("a definition");
+        let mut out = String::new();
+        write_message(&mut out, Style::canboat(Units::Si), &m, def);
+        out
+    }
+
     #[test]
     fn a_command_to_a_pgn_of_several_definitions_takes_the_catch_all() {
         // dirona-actisense-serial.raw: a Command to 130824, which B&G, Maretron and
@@ -564,19 +582,7 @@ mod tests {
             0x01, 0x08, 0xff, 0x01, 0xf8, 0x05, 0x04, 0x00, 0x05, 0x64, 0x06, 0x05, 0x00, 0x07,
             0x14, 0x08, 0x0a, 0x20,
         ];
-        let m = crate::n2k::Message {
-            timestamp: 0,
-            id: crate::can::CanId {
-                priority: 0,
-                pgn: 126208,
-                source: 40,
-                destination: 24,
-            },
-            data: &data,
-        };
-        let def = crate::pgn::select(126208, &data).expect("126208");
-        let mut out = String::new();
-        write_message(&mut out, Style::canboat(Units::Si), &m, def);
+        let out = json_of(0, 126208, 40, 24, &data);
         assert!(
             out.contains(r#""list":[{"Parameter":4,"Value":"00 05 64 06 05 00 07 14 08 0A 20"}]"#),
             "{out}"
@@ -590,19 +596,7 @@ mod tests {
             0x01, 0x07, 0xff, 0x00, 0xf8, 0x04, 0x01, 0x87, 0x98, 0x04, 0x01, 0x05, 0x01, 0x07,
             0x78, 0x56, 0x34, 0x12,
         ];
-        let m = crate::n2k::Message {
-            timestamp: 0,
-            id: crate::can::CanId {
-                priority: 3,
-                pgn: 126208,
-                source: 1,
-                destination: 35,
-            },
-            data: &data,
-        };
-        let def = crate::pgn::select(126208, &data).expect("126208");
-        let mut out = String::new();
-        write_message(&mut out, Style::canboat(Units::Si), &m, def);
+        let out = json_of(3, 126208, 1, 35, &data);
         assert!(
             out.contains(r#"{"Parameter":4,"Value":"01 05 01 07 78 56 34 12"}]"#),
             "{out}"
