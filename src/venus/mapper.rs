@@ -583,8 +583,9 @@ impl Mapper {
     }
 
     /// The end of a capture that stays on the bus (`replay --hold`): what still
-    /// waits for facts (identification, DC types, a GNSS receiver, a NAME) is
-    /// decided with what is known, so a short capture shows its devices too.
+    /// waits for facts (DC types, a GNSS receiver, a sibling for a sensor without
+    /// an instance, a NAME when listening) is decided with what is known, so a
+    /// short capture shows its devices too.
     pub fn finish(&mut self, now: Micros, outbox: &dyn ServiceSink) {
         self.finished = true;
         let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
