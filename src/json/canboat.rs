@@ -556,51 +556,48 @@ mod tests {
         assert_eq!(precision(100.0), 0);
     }
 
-    /// The canboat JSON (SI) of one message.
-    fn json_of(priority: u8, pgn: u32, source: u8, destination: u8, data: &[u8]) -> String {
-        let m = crate::n2k::Message {
-            timestamp: 0,
-            id: crate::can::CanId {
-                priority,
-                pgn,
-                source,
-                destination,
-            },
-            data,
-        };
-        let def = crate::pgn::select(pgn, data).expect("a definition");
-        let mut out = String::new();
-        write_message(&mut out, Style::canboat(Units::Si), &m, def);
-        out
-    }
-
     #[test]
-    fn a_command_to_a_pgn_of_several_definitions_takes_the_catch_all() {
-        // dirona-actisense-serial.raw: a Command to 130824, which B&G, Maretron and
-        // Mercury define differently; canboat shows parameter 4 as the rest in hex.
-        let data = [
-            0x01, 0x08, 0xff, 0x01, 0xf8, 0x05, 0x04, 0x00, 0x05, 0x64, 0x06, 0x05, 0x00, 0x07,
-            0x14, 0x08, 0x0a, 0x20,
+    fn a_command_to_a_proprietary_pgn_shows_the_rest_raw() {
+        // A PGN with several definitions (by manufacturer) is decoded with its range's
+        // catch-all, whose raw data takes the rest of the command, as canboat does.
+        let cases: [(&str, u8, u8, [u8; 18], &str); 2] = [
+            (
+                "dirona-actisense-serial.raw: a Command to 130824 (B&G, Maretron, Mercury)",
+                40,
+                24,
+                [
+                    0x01, 0x08, 0xff, 0x01, 0xf8, 0x05, 0x04, 0x00, 0x05, 0x64, 0x06, 0x05, 0x00,
+                    0x07, 0x14, 0x08, 0x0a, 0x20,
+                ],
+                r#""list":[{"Parameter":4,"Value":"00 05 64 06 05 00 07 14 08 0A 20"}]"#,
+            ),
+            (
+                "candumpSample1.txt lines 13-15: Airmar's command to single-frame 65287",
+                1,
+                35,
+                [
+                    0x01, 0x07, 0xff, 0x00, 0xf8, 0x04, 0x01, 0x87, 0x98, 0x04, 0x01, 0x05, 0x01,
+                    0x07, 0x78, 0x56, 0x34, 0x12,
+                ],
+                r#"{"Parameter":4,"Value":"01 05 01 07 78 56 34 12"}]"#,
+            ),
         ];
-        let out = json_of(0, 126208, 40, 24, &data);
-        assert!(
-            out.contains(r#""list":[{"Parameter":4,"Value":"00 05 64 06 05 00 07 14 08 0A 20"}]"#),
-            "{out}"
-        );
-    }
-
-    #[test]
-    fn a_command_to_a_single_frame_proprietary_pgn_shows_the_rest_raw() {
-        // candumpSample1.txt lines 13-15: Airmar's access level command to 65287.
-        let data = [
-            0x01, 0x07, 0xff, 0x00, 0xf8, 0x04, 0x01, 0x87, 0x98, 0x04, 0x01, 0x05, 0x01, 0x07,
-            0x78, 0x56, 0x34, 0x12,
-        ];
-        let out = json_of(3, 126208, 1, 35, &data);
-        assert!(
-            out.contains(r#"{"Parameter":4,"Value":"01 05 01 07 78 56 34 12"}]"#),
-            "{out}"
-        );
+        for (what, source, destination, data, want) in cases {
+            let m = crate::n2k::Message {
+                timestamp: 0,
+                id: crate::can::CanId {
+                    priority: 3,
+                    pgn: 126208,
+                    source,
+                    destination,
+                },
+                data: &data,
+            };
+            let def = crate::pgn::select(126208, &data).expect("126208");
+            let mut out = String::new();
+            write_message(&mut out, Style::canboat(Units::Si), &m, def);
+            assert!(out.contains(want), "{what}: {out}");
+        }
     }
 
     #[test]
