@@ -43,6 +43,7 @@ fn publisher(bus: &Bus, interval: Duration) -> Publisher {
             bus: bus.clone(),
             flush_interval: interval,
             properties_changed: false,
+            coexist: None,
         },
         None,
         None,

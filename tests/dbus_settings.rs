@@ -209,6 +209,7 @@ async fn start_publisher(bus: &PrivateBus, state: Option<std::path::PathBuf>) ->
             bus: bus.bus(),
             flush_interval: Duration::from_millis(10),
             properties_changed: false,
+            coexist: None,
         },
         Some(settings),
         None,

@@ -32,6 +32,7 @@ fn publisher(bus: &PrivateBus, gateway: Option<mpsc::Sender<WriteRequest>>) -> P
             bus: bus.bus(),
             flush_interval: Duration::ZERO,
             properties_changed: false,
+            coexist: None,
         },
         None,
         gateway,

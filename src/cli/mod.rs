@@ -177,6 +177,19 @@ pub struct ServiceArgs {
     /// Also send per-path PropertiesChanged signals.
     #[arg(long)]
     pub properties_changed: bool,
+    /// Coexistence with another gateway on the interface (vecan-dbus): a device it
+    /// already shows gets no second service, and the bus service takes
+    /// com.victronenergy.n2kdbus.<if> when com.victronenergy.vecan.<if> is taken.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    pub coexist: bool,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("`{other}`: expected `on` or `off`")),
+    }
 }
 
 impl ServiceArgs {
@@ -195,12 +208,13 @@ impl ServiceArgs {
         }
     }
 
-    /// The publisher's settings for `bus`.
-    pub fn publisher(&self, bus: &Bus) -> PublisherConfig {
+    /// The publisher's settings for `bus`, publishing the devices of `iface`.
+    pub fn publisher(&self, bus: &Bus, iface: &str) -> PublisherConfig {
         PublisherConfig {
             bus: bus.clone(),
             flush_interval: Duration::from_millis(self.flush_ms),
             properties_changed: self.properties_changed,
+            coexist: self.coexist.then(|| iface.to_owned()),
         }
     }
 }

@@ -118,7 +118,12 @@ pub(super) async fn replay(
         Err(e) => anyhow::bail!("cannot connect to the {} bus: {e}", a.dbus),
     };
     let (writes_tx, writes_rx) = mpsc::channel(64);
-    let publisher = Publisher::new(a.services.publisher(&a.dbus), settings, Some(writes_tx));
+    let iface = reader.interface().unwrap_or(&a.interface).to_owned();
+    let publisher = Publisher::new(
+        a.services.publisher(&a.dbus, &iface),
+        settings,
+        Some(writes_tx),
+    );
     let done = publisher.batches_done();
     let (end_tx, end_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -76,7 +76,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     let outbox = Arc::new(Outbox::new());
     let (writes_tx, mut writes) = mpsc::channel(64);
     let publisher = Publisher::new(
-        a.services.publisher(&a.dbus),
+        a.services.publisher(&a.dbus, &iface),
         Some(settings),
         Some(writes_tx),
     );

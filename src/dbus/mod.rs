@@ -9,9 +9,11 @@
 //! - [`service`]: one service on its own connection, with its dispatcher;
 //! - [`outbox`]: the coalescing hand-off from the CAN side, never blocking it;
 //! - [`settings`]: VRM instances and custom names, from localsettings or locally;
+//! - [`coexist`]: other processes' services of our devices (vecan-dbus), not duplicated;
 //! - [`publisher`]: the task that flushes the outbox onto the bus and decides writes.
 
 pub mod bus;
+pub mod coexist;
 pub mod introspect;
 pub mod outbox;
 pub mod publisher;

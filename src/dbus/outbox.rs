@@ -36,6 +36,9 @@ pub struct Pending {
 struct Entry {
     withdraw: bool,
     publish: Option<ServiceSpec>,
+    /// When the publish was asked for (a counter): publishes are carried out in
+    /// this order, so VRM instances are assigned alike however the batches fall.
+    publish_seq: u64,
     changes: BTreeMap<String, Change>,
 }
 
@@ -44,6 +47,7 @@ struct State {
     services: BTreeMap<String, Entry>,
     dropped: u64,
     taken: u64,
+    next_seq: u64,
 }
 
 /// The coalescing queue between the core and the publisher.
@@ -65,11 +69,14 @@ impl Outbox {
 
     /// Publishes `spec` (replacing what is published under its name).
     pub fn publish(&self, spec: ServiceSpec) {
-        let mut st = self.state();
+        let mut guard = self.state();
+        let st = &mut *guard;
+        st.next_seq += 1;
         let entry = st.services.entry(spec.name.clone()).or_default();
         entry.changes.clear();
         entry.publish = Some(spec);
-        drop(st);
+        entry.publish_seq = st.next_seq;
+        drop(guard);
         self.wake.notify_one();
     }
 
@@ -131,7 +138,9 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// Everything pending, by service name; the outbox is empty afterwards.
+    /// Everything pending; the outbox is empty afterwards. Services without a
+    /// publish come first, by name, then those with one in the order the publishes
+    /// were asked for.
     pub fn take(&self) -> Vec<(String, Pending)> {
         let mut st = self.state();
         if !st.services.is_empty() {
@@ -139,19 +148,25 @@ impl Outbox {
         }
         let services = std::mem::take(&mut st.services);
         drop(st);
-        services
+        let mut batch: Vec<(u64, String, Pending)> = services
             .into_iter()
             .map(|(name, e)| {
-                (
-                    name,
-                    Pending {
-                        withdraw: e.withdraw,
-                        publish: e.publish,
-                        changes: e.changes.into_values().collect(),
-                    },
-                )
+                let seq = if e.publish.is_some() {
+                    e.publish_seq
+                } else {
+                    0
+                };
+                let pending = Pending {
+                    withdraw: e.withdraw,
+                    publish: e.publish,
+                    changes: e.changes.into_values().collect(),
+                };
+                (seq, name, pending)
             })
-            .collect()
+            .collect();
+        // Stable: names stay in order among equal sequence numbers.
+        batch.sort_by_key(|(seq, _, _)| *seq);
+        batch.into_iter().map(|(_, n, p)| (n, p)).collect()
     }
 
     /// How many non-empty batches were taken: with the publisher's count of
@@ -224,13 +239,24 @@ mod tests {
                 Change::Set("/Other".into(), Value::Int(3))
             ]
         );
-        let b = batch[1].1.publish.as_ref().expect("publish");
+        assert!(batch[1].0 == "c" && batch[1].1.withdraw && batch[1].1.publish.is_none());
+        let b = batch[2].1.publish.as_ref().expect("publish");
         assert_eq!(
             b.items.get("/Level").map(|i| &i.value),
             Some(&Value::Real(9.0))
         );
-        assert!(batch[2].1.withdraw && batch[2].1.publish.is_none());
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn publishes_come_in_the_order_they_were_asked_for() {
+        let out = Outbox::new();
+        out.publish(spec("z"));
+        out.set("m", "/Level", Value::Int(1));
+        out.publish(spec("a"));
+        out.publish(spec("k"));
+        let names: Vec<String> = out.take().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["m", "z", "a", "k"]);
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! carries it out on the bus — withdraws, then publishes, then one `ItemsChanged`
 //! per changed service — and it decides the writes that belong to D-Bus itself.
 //!
+//! With coexistence on, a device service that another process (vecan-dbus) already
+//! shows on the same interface is held back, kept current, and published once the
+//! other leaves (`coexist`). The bus service takes `com.victronenergy.n2kdbus.<if>`
+//! when `com.victronenergy.vecan.<if>` belongs to another process.
+//!
 //! `/DeviceInstance` and `/CustomName` of device services come from the settings
 //! (or the local store); a `/CustomName` write is stored there. Every other write
 //! is handed on to the gateway (the core decides, e.g. a device instance sent on the
@@ -18,11 +23,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::bus::Bus;
+use super::coexist::{DeviceKey, Foreign, ForeignEvent};
 use super::outbox::{Outbox, Pending};
+use super::service::PublishError;
 use super::service::{Service, ServiceOptions, WriteRequest};
 use super::settings::{Settings, SettingsEvent};
 use crate::model::{
-    Change, DeviceSettings, Item, ServiceSpec, Value, WriteOutcome, WriteRefusal, WriteRule,
+    Change, DeviceSettings, Item, ItemTree, ServiceSpec, Value, WriteOutcome, WriteRefusal,
+    WriteRule,
 };
 
 /// Longest custom name, the GUI's limit.
@@ -38,7 +46,15 @@ pub struct PublisherConfig {
     pub flush_interval: Duration,
     /// Also send per-path `PropertiesChanged`.
     pub properties_changed: bool,
+    /// The interface whose services of other processes are not duplicated
+    /// (`None`: coexistence off).
+    pub coexist: Option<String>,
 }
+
+/// The bus service's name prefix, and the one it takes when that name is another
+/// process's.
+const VECAN_PREFIX: &str = "com.victronenergy.vecan.";
+const FALLBACK_PREFIX: &str = "com.victronenergy.n2kdbus.";
 
 /// Counters for the bus service and the benchmarks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +66,8 @@ pub struct PublisherStats {
     /// `ItemsChanged` signals sent by flushes.
     pub items_changed: u64,
     pub writes: u64,
+    /// Device services held back because another process shows the device.
+    pub held: u64,
 }
 
 struct Live {
@@ -60,7 +78,14 @@ struct Live {
 /// Owns every published service of the process.
 pub struct Publisher {
     cfg: PublisherConfig,
+    /// By the name the gateway gave (the bus service may be on the bus under its
+    /// fallback name: [`Service::name`]).
     services: BTreeMap<String, Live>,
+    /// Services held back by coexistence, kept current, by name; with the other
+    /// process's service that shows the same device.
+    held: BTreeMap<String, (ServiceSpec, String)>,
+    /// Other processes' device services on our interface.
+    twins: BTreeMap<String, DeviceKey>,
     settings: Option<Settings>,
     writes_tx: mpsc::Sender<WriteRequest>,
     writes_rx: mpsc::Receiver<WriteRequest>,
@@ -82,6 +107,8 @@ impl Publisher {
         Publisher {
             cfg,
             services: BTreeMap::new(),
+            held: BTreeMap::new(),
+            twins: BTreeMap::new(),
             settings,
             writes_tx,
             writes_rx,
@@ -105,7 +132,7 @@ impl Publisher {
 
     /// The names currently on the bus.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.services.keys().map(String::as_str)
+        self.services.values().map(|l| l.service.name())
     }
 
     /// Flushes the outbox whenever it has something, at most once per flush
@@ -117,6 +144,7 @@ impl Publisher {
         shutdown: impl Future<Output = ()>,
     ) -> PublisherStats {
         tokio::pin!(shutdown);
+        let mut foreign = self.watch_foreign().await;
         let mut next_flush = Instant::now();
         let mut due = !outbox.is_empty();
         loop {
@@ -137,6 +165,7 @@ impl Publisher {
                 }
                 Some(w) = self.writes_rx.recv() => self.on_write(w).await,
                 ev = next_settings_event(&mut self.settings) => self.on_settings(ev).await,
+                ev = next_foreign_event(&mut foreign, &self.services) => self.on_foreign(ev).await,
             }
         }
         // What is still pending is dropped: the services go anyway.
@@ -152,24 +181,57 @@ impl Publisher {
         let mut applies = Vec::new();
         for (name, p) in batch {
             if p.withdraw {
+                self.held.remove(&name);
                 if let Some(live) = self.services.remove(&name) {
                     withdraws.push(live.service);
                 }
             }
             if let Some(spec) = p.publish {
+                self.held.remove(&name);
                 if let Some(live) = self.services.remove(&name) {
                     withdraws.push(live.service);
                 }
-                publishes.push(spec);
+                match self.twin_of(&spec) {
+                    Some(twin) => {
+                        tracing::info!(service = %name, other = %twin, "held back: another process shows this device");
+                        self.stats.held += 1;
+                        self.held.insert(name.clone(), (spec, twin));
+                    }
+                    None => publishes.push(spec),
+                }
             }
             if !p.changes.is_empty() {
-                applies.push((name, p.changes));
+                if let Some((spec, _)) = self.held.get_mut(&name) {
+                    apply_to_tree(&mut spec.items, p.changes);
+                } else {
+                    applies.push((name, p.changes));
+                }
             }
         }
         let n = withdraws.len() as u64;
         join_all(withdraws.into_iter().map(Service::withdraw)).await;
         self.stats.withdrawn += n;
+        self.publish_all(publishes).await;
 
+        let services = &self.services;
+        let sent = join_all(applies.into_iter().filter_map(|(name, changes)| {
+            let live = services.get(&name)?;
+            Some(async move {
+                match live.service.apply(changes).await {
+                    Ok(n) => u64::from(n > 0),
+                    Err(e) => {
+                        tracing::warn!(service = %name, "ItemsChanged: {e}");
+                        0
+                    }
+                }
+            })
+        }))
+        .await;
+        self.stats.items_changed += sent.iter().sum::<u64>();
+    }
+
+    /// Registers each spec with the settings and publishes them all.
+    async fn publish_all(&mut self, publishes: Vec<ServiceSpec>) {
         let mut ready = Vec::with_capacity(publishes.len());
         for mut spec in publishes {
             if let Some(dev) = spec.settings.clone() {
@@ -194,7 +256,11 @@ impl Publisher {
             async move {
                 let settings = spec.settings.clone();
                 let name = spec.name.clone();
-                (name, settings, Service::publish(bus, spec, options).await)
+                (
+                    name,
+                    settings,
+                    publish_or_fallback(bus, spec, options).await,
+                )
             }
         }))
         .await;
@@ -202,7 +268,7 @@ impl Publisher {
             match result {
                 Ok(service) => {
                     self.stats.published += 1;
-                    tracing::debug!(service = %name, "published");
+                    tracing::debug!(service = %service.name(), "published");
                     self.services.insert(name, Live { service, settings });
                 }
                 Err(e) => {
@@ -211,22 +277,89 @@ impl Publisher {
                 }
             }
         }
+    }
 
+    /// Connects the coexistence watcher and takes in what is on the bus already.
+    async fn watch_foreign(&mut self) -> Option<Foreign> {
+        let iface = self.cfg.coexist.clone()?;
+        let mut foreign = match Foreign::connect(&self.cfg.bus, &iface).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("coexistence off: cannot watch the bus: {e}");
+                return None;
+            }
+        };
         let services = &self.services;
-        let sent = join_all(applies.into_iter().filter_map(|(name, changes)| {
-            let live = services.get(&name)?;
-            Some(async move {
-                match live.service.apply(changes).await {
-                    Ok(n) => u64::from(n > 0),
-                    Err(e) => {
-                        tracing::warn!(service = %name, "ItemsChanged: {e}");
-                        0
+        let ours = |n: &str| services.values().any(|l| l.service.name() == n);
+        for ev in foreign.scan(ours).await {
+            self.on_foreign(ev).await;
+        }
+        Some(foreign)
+    }
+
+    /// The other process's service that shows the device of `spec`, if any.
+    fn twin_of(&self, spec: &ServiceSpec) -> Option<String> {
+        let key = DeviceKey::of_tree(&spec.name, &spec.items)?;
+        self.twins
+            .iter()
+            .find(|(_, k)| k.same_device(&key))
+            .map(|(n, _)| n.clone())
+    }
+
+    /// Holds back ours where another process's service appeared; publishes what
+    /// was held for one that left.
+    async fn on_foreign(&mut self, ev: ForeignEvent) {
+        match ev {
+            ForeignEvent::Appeared { name: twin, key } => {
+                self.twins.insert(twin.clone(), key.clone());
+                let doubled: Vec<String> = self
+                    .services
+                    .iter()
+                    .filter(|(n, l)| {
+                        DeviceKey::of_tree(n, &l.service.items())
+                            .is_some_and(|k| k.same_device(&key))
+                    })
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                for name in doubled {
+                    let Some(live) = self.services.remove(&name) else {
+                        continue;
+                    };
+                    let mut spec = ServiceSpec::new(name.clone(), live.service.items());
+                    spec.settings = live.settings;
+                    tracing::info!(service = %name, other = %twin, "withdrawn: another process shows this device");
+                    live.service.withdraw().await;
+                    self.stats.withdrawn += 1;
+                    self.stats.held += 1;
+                    self.held.insert(name, (spec, twin.clone()));
+                }
+            }
+            ForeignEvent::Left { name: twin } => {
+                self.twins.remove(&twin);
+                let freed: Vec<String> = self
+                    .held
+                    .iter()
+                    .filter(|(_, (_, t))| *t == twin)
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                let mut publishes = Vec::new();
+                for name in freed {
+                    let Some((spec, _)) = self.held.remove(&name) else {
+                        continue;
+                    };
+                    match self.twin_of(&spec) {
+                        Some(other) => {
+                            self.held.insert(name, (spec, other));
+                        }
+                        None => {
+                            tracing::info!(service = %name, "published: the other process's service left");
+                            publishes.push(spec);
+                        }
                     }
                 }
-            })
-        }))
-        .await;
-        self.stats.items_changed += sent.iter().sum::<u64>();
+                self.publish_all(publishes).await;
+            }
+        }
     }
 
     /// Withdraws every service.
@@ -236,8 +369,17 @@ impl Publisher {
         join_all(all.into_values().map(|l| l.service.withdraw())).await;
     }
 
-    async fn on_write(&mut self, w: WriteRequest) {
+    async fn on_write(&mut self, mut w: WriteRequest) {
         self.stats.writes += 1;
+        // The gateway knows a service by the name it gave it.
+        if let Some(given) = self
+            .services
+            .iter()
+            .find(|(n, l)| l.service.name() == &*w.service && n.as_str() != &*w.service)
+            .map(|(n, _)| n.clone())
+        {
+            w.service = given.into();
+        }
         let dev = self
             .services
             .get(&*w.service)
@@ -359,6 +501,59 @@ pub async fn settle(outbox: &Outbox, done: &Carried) {
             return;
         }
         carried.await;
+    }
+}
+
+async fn next_foreign_event(
+    foreign: &mut Option<Foreign>,
+    services: &BTreeMap<String, Live>,
+) -> ForeignEvent {
+    match foreign {
+        Some(f) => {
+            let ours = |n: &str| services.values().any(|l| l.service.name() == n);
+            f.next_event(ours).await
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Publishes `spec`; the bus service takes its fallback name when the vecan name
+/// is another process's (vecan-dbus on the same interface).
+async fn publish_or_fallback(
+    bus: &Bus,
+    spec: ServiceSpec,
+    options: ServiceOptions,
+) -> Result<Service, PublishError> {
+    let Some(iface) = spec.name.strip_prefix(VECAN_PREFIX) else {
+        return Service::publish(bus, spec, options).await;
+    };
+    let mut fallback = spec.clone();
+    fallback.name = format!("{FALLBACK_PREFIX}{iface}");
+    match Service::publish(bus, spec, options.clone()).await {
+        Err(PublishError::NameTaken(name)) => {
+            tracing::warn!(
+                "{name} belongs to another process (vecan-dbus?); the bus service is {}",
+                fallback.name
+            );
+            Service::publish(bus, fallback, options).await
+        }
+        other => other,
+    }
+}
+
+/// Folds changes into a tree that is not on the bus.
+fn apply_to_tree(tree: &mut ItemTree, changes: Vec<Change>) {
+    for c in changes {
+        match c {
+            Change::Set(path, value) => {
+                tree.set(&path, value);
+            }
+            Change::Insert(path, item) => {
+                if let Err(e) = tree.insert(path, item) {
+                    tracing::debug!("{e}");
+                }
+            }
+        }
     }
 }
 

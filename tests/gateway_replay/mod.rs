@@ -78,6 +78,7 @@ impl Rig {
                 bus: bus.bus(),
                 flush_interval: Duration::ZERO,
                 properties_changed: false,
+                coexist: None,
             },
             None,
             None,

@@ -22,8 +22,15 @@ debs=$(dirname "$work")/debs
 
 log() { echo "vm.sh: $*" >&2; }
 
+# Installing needs root (or password-less sudo); without it, say what to run.
 as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif sudo -n true 2>/dev/null; then sudo -n "$@"
+  else
+    log "this needs root to install packages; run once as root:"
+    log "  apt-get update && apt-get install --no-remove qemu-system-x86 cpio dbus-daemon dbus-bin iproute2"
+    exit 2
+  fi
 }
 
 # Host tools.
@@ -36,7 +43,7 @@ command -v dbus-send >/dev/null || need+=(dbus-bin)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends --no-remove "${need[@]}" >&2
 fi
 
 # Guest packages, downloaded once.
