@@ -66,6 +66,12 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let settings_file = a.node.state_dir.join(format!("{iface}.settings"));
     let mut notifier = Notifier::from_env();
+    // Ready as soon as it runs: waiting for the bus or the interface is part of its
+    // work (told in STATUS=), not a start-up that systemd should time out.
+    notifier.notify(&format!(
+        "READY=1\nSTATUS=starting on {iface}: connecting to the {} bus",
+        a.dbus
+    ));
     let stop = signalled();
     tokio::pin!(stop);
     let Some(settings) = connect(&a.dbus, &settings_file, &mut notifier, &mut stop).await else {
@@ -105,7 +111,6 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         state,
         state_path,
         notifier,
-        ready: false,
     };
     loop {
         live.step(clock.now()).await;
@@ -213,7 +218,6 @@ struct Live {
     state: State,
     state_path: std::path::PathBuf,
     notifier: Notifier,
-    ready: bool,
 }
 
 impl Live {
@@ -319,7 +323,7 @@ impl Live {
                 }
                 self.down_since = None;
                 if self.config.core.listen_only {
-                    self.mark_ready("listening (listen-only)");
+                    self.status(&format!("on {} (listen-only)", self.iface));
                 }
             }
             Err(why) => {
@@ -356,7 +360,7 @@ impl Live {
         }
     }
 
-    /// Logs and remembers our address when it changes; the first one makes us ready.
+    /// Logs and remembers our address when it changes.
     fn on_events(&mut self) {
         while let Some(e) = self
             .driver
@@ -379,24 +383,20 @@ impl Live {
                     if let Err(e) = self.state.save(&self.state_path) {
                         warn!("{e}");
                     }
-                    self.mark_ready(&format!("on {} at address {address}", self.iface));
+                    self.status(&format!("on {} at address {address}", self.iface));
                 }
                 None if cannot => {
                     warn!(interface = %self.iface, "no free address: transmitting nothing, listening only");
-                    self.mark_ready("no free address: listening only");
+                    self.status("no free address: listening only");
                 }
                 None => info!(interface = %self.iface, "address lost; claiming again"),
             }
         }
     }
 
-    fn mark_ready(&mut self, status: &str) {
-        if !self.ready {
-            self.ready = true;
-            self.notifier.notify(&format!("READY=1\nSTATUS={status}"));
-        } else {
-            self.notifier.notify(&format!("STATUS={status}"));
-        }
+    /// What systemd shows for the unit (`systemctl status`).
+    fn status(&self, status: &str) {
+        self.notifier.notify(&format!("STATUS={status}"));
     }
 }
 
