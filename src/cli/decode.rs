@@ -1,5 +1,6 @@
 //! `n2k-dbus decode` and `n2k-dbus convert`.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -8,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use n2k_dbus::json::{self, Style, Units};
 use n2k_dbus::logs::Messages;
-use n2k_dbus::logs::{write_candump_log, LogReader, Record};
-use n2k_dbus::n2k::{Assembler, Message};
+use n2k_dbus::logs::{write_candump_log, CaptureClock, LogReader, Record};
+use n2k_dbus::n2k::{fragment, Assembler, Message};
 use n2k_dbus::pgn;
 use tracing::info;
 
@@ -153,28 +154,48 @@ fn live<W: Write>(iface: &str, mut p: Printer<W>) -> anyhow::Result<ExitCode> {
 pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
     let mut reader = capture(&a.file, a.skip_bad_lines)?;
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let mut skipped_messages = 0u64;
+    let mut unsendable = 0u64;
     let mut iface: Option<String> = None;
     let mut records = 0u64;
+    let mut clock = CaptureClock::new();
+    // Fast-packet sequence counters, per sender and PGN, as each sender keeps them.
+    let mut seqs: HashMap<(u8, u32), u8> = HashMap::new();
+    let mut frames = Vec::new();
     while let Some(rec) = reader.next_record() {
         records += 1;
-        match rec? {
-            Record::Frame(f) => {
-                let name = iface
-                    .get_or_insert_with(|| reader.interface().unwrap_or(&a.interface).to_string());
-                if let Err(e) = write_candump_log(&mut out, name, &f) {
-                    if e.kind() == io::ErrorKind::BrokenPipe {
-                        return Ok(ExitCode::SUCCESS);
-                    }
-                    return Err(e.into());
+        let rec = rec?;
+        // candump -L has no times before 1970 (a logger whose clock was never set).
+        let now = clock.record_time(&rec).max(0);
+        frames.clear();
+        match rec {
+            Record::Frame(mut f) => {
+                f.timestamp = now;
+                frames.push(f);
+            }
+            // A reassembled message goes back into the frames a sender would send.
+            Record::Message(m) => {
+                let seq = seqs.entry((m.id.source, m.id.pgn)).or_insert(7);
+                *seq = (*seq + 1) & 7;
+                match fragment::frames(now, m.id, &m.data, *seq) {
+                    Some(f) => frames.extend(f),
+                    None => unsendable += 1,
                 }
             }
-            Record::Message(_) => skipped_messages += 1,
+        }
+        let name =
+            iface.get_or_insert_with(|| reader.interface().unwrap_or(&a.interface).to_string());
+        for f in &frames {
+            if let Err(e) = write_candump_log(&mut out, name, f) {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                return Err(e.into());
+            }
         }
     }
     out.flush()?;
-    if skipped_messages > 0 {
-        eprintln!("n2k-dbus: {skipped_messages} reassembled message(s) have no CAN frames and were not written");
+    if unsendable > 0 {
+        eprintln!("n2k-dbus: {unsendable} message(s) no CAN frame can carry (a PGN above 0x3FFFF, the capture tool's own, or too long) were not written");
     }
     report_bad_lines(reader.bad_lines());
     no_frames(records, &a.file)?;

@@ -25,7 +25,7 @@ use crate::can::id::BROADCAST;
 use crate::can::{CanId, Frame, Micros};
 use crate::devices::lifecycle::{Bus, DeviceLifecycle, LifecycleAction};
 use crate::devices::{Lifecycle, Naming, Registry};
-use crate::n2k::{fast_packet, is_fast_packet, Assembler, Message};
+use crate::n2k::{fragment, is_fast_packet, Assembler, Message};
 use crate::network::mgmt::{self, NULL_ADDRESS};
 use crate::network::{
     AddressTable, ClaimAction, ClaimChange, ClaimState, Claimer, ConfigInfo, Name, ProductInfo,
@@ -663,11 +663,8 @@ impl Node {
         if self.cfg.listen_only {
             return;
         }
-        let Ok(raw) = id.to_raw() else {
-            return;
-        };
-        if is_fast_packet(id.pgn) {
-            let seq = match self.fp_seq.iter_mut().find(|(p, _)| *p == id.pgn) {
+        let seq = if is_fast_packet(id.pgn) {
+            match self.fp_seq.iter_mut().find(|(p, _)| *p == id.pgn) {
                 Some((_, s)) => {
                     *s = (*s + 1) & 7;
                     *s
@@ -676,16 +673,14 @@ impl Node {
                     self.fp_seq.push((id.pgn, 0));
                     0
                 }
-            };
-            for f in fast_packet::fragment(seq, payload).unwrap_or_default() {
-                self.stats.transmitted += 1;
-                self.load.add(now, f.len());
-                self.push(Output::Transmit(Frame::new(now, raw, &f)));
             }
-        } else if payload.len() <= 8 {
+        } else {
+            0
+        };
+        for f in fragment::frames(now, id, payload, seq).unwrap_or_default() {
             self.stats.transmitted += 1;
-            self.load.add(now, payload.len());
-            self.push(Output::Transmit(Frame::new(now, raw, payload)));
+            self.load.add(now, f.data().len());
+            self.push(Output::Transmit(f));
         }
     }
 

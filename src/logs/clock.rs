@@ -84,12 +84,22 @@ impl CaptureClock {
 
     /// The replay time of the next record (see the module documentation).
     pub fn time(&mut self, record: &Record) -> Micros {
+        let own = self.record_time(record);
+        self.at(own)
+    }
+
+    /// The next record's own time, steps and all: its timestamp, or, in a capture
+    /// without timestamps, the nominal one (a record per [`UNTIMED_SPACING`]).
+    pub fn record_time(&mut self, record: &Record) -> Micros {
         let t = record.timestamp();
         self.timed |= t != 0;
         let n = self.records;
         self.records += 1;
-        let own = if self.timed { t } else { n * UNTIMED_SPACING };
-        self.at(own)
+        if self.timed {
+            t
+        } else {
+            n * UNTIMED_SPACING
+        }
     }
 
     /// The replay time of a record whose own time is `own`.

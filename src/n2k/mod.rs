@@ -3,6 +3,7 @@
 
 pub mod assembler;
 pub mod fast_packet;
+pub mod fragment;
 pub mod iso_tp;
 
 pub use assembler::{is_fast_packet, Assembler, Message};
