@@ -101,12 +101,20 @@ fn print_intro(address: &str, capture: &Path, bundled: bool) {
         capture.display().to_string()
     };
     println!("n2k-dbus demo: {what} through the gateway onto a private D-Bus");
-    println!("  bus      {address}");
-    println!("  busctl   busctl --address={address} list | grep victronenergy");
-    println!("  read     dbus-send --bus={address} --print-reply --dest=<service> / com.victronenergy.BusItem.GetItems");
-    println!("  dbus-spy DBUS_SYSTEM_BUS_ADDRESS={address} dbus-spy");
+    print!("{}", how_to_look(address));
     println!("  Ctrl-C ends it.");
     println!();
+}
+
+/// How to look at the bus from another terminal: printed first, and kept at the top
+/// of the refreshing table.
+fn how_to_look(address: &str) -> String {
+    format!(
+        "  bus      {address}\n  \
+         busctl   busctl --address={address} list | grep victronenergy\n  \
+         read     dbus-send --bus={address} --print-reply --dest=<service> / com.victronenergy.BusItem.GetItems\n  \
+         dbus-spy DBUS_SYSTEM_BUS_ADDRESS={address} dbus-spy\n"
+    )
 }
 
 /// A dbus-daemon of our own, ended with us. It runs in its own process group so
@@ -233,10 +241,8 @@ async fn show(address: &str, mut held: oneshot::Receiver<()>) {
         let mut out = std::io::stdout().lock();
         if tty {
             let _ = write!(out, "\x1b[H\x1b[2J");
-            let _ = writeln!(
-                out,
-                "n2k-dbus demo on {address} ({status}); Ctrl-C ends it\n"
-            );
+            let _ = writeln!(out, "n2k-dbus demo ({status}); Ctrl-C ends it");
+            let _ = writeln!(out, "{}", how_to_look(address));
         } else {
             let _ = writeln!(out, "{status}");
         }
