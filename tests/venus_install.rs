@@ -158,6 +158,8 @@ fn every_interface_runs_as_itself_and_uninstall_removes_everything() {
     assert!(boot.status.success());
     assert!(root.join("service/n2k-dbus.can0/run").is_file());
 
+    assert!(home.join("install.sh").is_file(), "the script stays for --uninstall");
+
     // Installing again (an update) changes nothing else.
     sh(&[
         "--root",

@@ -7,6 +7,7 @@
 # What it creates, all of it under DIR when --root is given (a staging folder, for
 # tests and images; every path written into the scripts carries the prefix):
 #   /data/n2k-dbus/n2k-dbus              the binary (--binary, default: beside this script)
+#   /data/n2k-dbus/install.sh            this script, for updates and --uninstall
 #   /data/n2k-dbus/state/                the daemon's state (address, unique number, settings)
 #   /data/n2k-dbus/service/<if>/run      runs `n2k-dbus run --interface <if>`; the interface is
 #                                        written into the script, not taken from its path
@@ -139,6 +140,11 @@ if [ -n "$binary" ]; then
   cp "$binary" "$home/n2k-dbus.new"
   chmod 755 "$home/n2k-dbus.new"
   mv "$home/n2k-dbus.new" "$home/n2k-dbus"
+fi
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+if [ "$self" != "$home/install.sh" ]; then
+  cp "$self" "$home/install.sh.new"
+  mv "$home/install.sh.new" "$home/install.sh"
 fi
 
 for i in "$@"; do
