@@ -40,6 +40,18 @@ fn sh(args: &[&str]) -> Output {
     out
 }
 
+/// `install.sh --root <root> --binary <binary> <ifaces>…`.
+fn install(root: &str, binary: &Path, ifaces: &[&str]) {
+    let mut args = vec![
+        "--root",
+        root,
+        "--binary",
+        binary.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(ifaces);
+    sh(&args);
+}
+
 /// Runs `<root>/service/<name>/<script>` as supervise does and returns what the stub
 /// it execs recorded.
 fn supervise(root: &Path, service: &str, script: &str, stubs: &Path, record: &Path) -> String {
@@ -81,14 +93,7 @@ fn every_interface_runs_as_itself_and_uninstall_removes_everything() {
     fs::write(root.join("data/rc.local"), "#!/bin/sh\necho mine\n").expect("rc.local");
 
     let root_s = root.to_str().expect("utf-8 path");
-    sh(&[
-        "--root",
-        root_s,
-        "--binary",
-        binary.to_str().expect("path"),
-        "can0",
-        "can1",
-    ]);
+    install(root_s, &binary, &["can0", "can1"]);
 
     let record = dir.join("record");
     let home = root.join("data/n2k-dbus");
@@ -158,16 +163,13 @@ fn every_interface_runs_as_itself_and_uninstall_removes_everything() {
     assert!(boot.status.success());
     assert!(root.join("service/n2k-dbus.can0/run").is_file());
 
-    assert!(home.join("install.sh").is_file(), "the script stays for --uninstall");
+    assert!(
+        home.join("install.sh").is_file(),
+        "the script stays for --uninstall"
+    );
 
     // Installing again (an update) changes nothing else.
-    sh(&[
-        "--root",
-        root_s,
-        "--binary",
-        binary.to_str().expect("path"),
-        "can0",
-    ]);
+    install(root_s, &binary, &["can0"]);
     let again = fs::read_to_string(root.join("data/rc.local")).expect("rc.local");
     assert_eq!(again, rc, "a second install keeps one block");
 
@@ -213,13 +215,7 @@ fn an_rc_local_it_created_goes_with_it_and_bad_names_are_refused() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not an interface name"));
 
-    sh(&[
-        "--root",
-        root_s,
-        "--binary",
-        binary.to_str().expect("path"),
-        "vecan0",
-    ]);
+    install(root_s, &binary, &["vecan0"]);
     assert!(root.join("data/rc.local").is_file());
     sh(&["--root", root_s, "--uninstall"]);
     let mut left = Vec::new();
