@@ -1,4 +1,5 @@
-//! Compiles `pgn-defs/*.def` into static Rust tables (`$OUT_DIR/pgn_tables.rs`).
+//! Compiles `pgn-defs/*.def` into static Rust tables (`$OUT_DIR/pgn_tables.rs`), and
+//! `vreg-defs/registers.def` into `$OUT_DIR/vreg_tables.rs` (`build/vreg.rs`).
 //!
 //! The definitions are data; this script is their validator. A malformed definition
 //! (unknown attribute, unknown lookup, a repeating set outside the field list, a
@@ -53,7 +54,7 @@ struct Loc {
 
 impl std::fmt::Display for Loc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "pgn-defs/{}:{}", self.file, self.line)
+        write!(f, "{}:{}", self.file, self.line)
     }
 }
 
@@ -102,7 +103,22 @@ fn main() {
     let out =
         PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pgn_tables.rs");
     fs::write(out, code).expect("write pgn_tables.rs");
+
+    println!("cargo:rerun-if-changed=vreg-defs/registers.def");
+    let code = match vreg::compile(&root.join("vreg-defs/registers.def")) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: invalid register definition: {e}");
+            std::process::exit(1);
+        }
+    };
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("vreg_tables.rs");
+    fs::write(out, code).expect("write vreg_tables.rs");
 }
+
+#[path = "build/vreg.rs"]
+mod vreg;
 
 fn compile(dir: &Path) -> Result<String> {
     let mut tables: Vec<Table> = Vec::new();
@@ -184,7 +200,7 @@ fn parse_file(file: &str, text: &str, tables: &mut Vec<Table>, pgns: &mut Vec<Pg
     let mut cur = Cur::None;
     for (i, raw) in text.lines().enumerate() {
         let loc = Loc {
-            file: file.to_string(),
+            file: format!("pgn-defs/{file}"),
             line: i + 1,
         };
         let line = raw.trim_end();

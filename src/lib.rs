@@ -7,6 +7,7 @@
 //! - [`n2k`]: transport — fast packet and ISO TP reassembly and fragmentation;
 //! - [`pgn`]: the PGN definitions (compiled from `pgn-defs/`) and the decoder;
 //! - [`network`]: NAMEs, the address table, our own address claim;
+//! - [`vreg`]: Victron's register protocol on VE.Can (register table, frames);
 //! - [`devices`]: every device by NAME, its identity and lifecycle;
 //! - [`core`]: the sans-I/O node that ties the stages together;
 //! - [`gateway`]: core, Venus mapper and bus service joined, still without I/O;
@@ -33,3 +34,4 @@ pub mod pgn;
 pub mod state;
 pub mod time;
 pub mod venus;
+pub mod vreg;
