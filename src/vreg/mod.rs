@@ -10,8 +10,11 @@
 //!
 //! - [`registers`]: what each register holds (`vreg-defs/registers.def`, compiled by
 //!   `build.rs`), and its value decoded and scaled;
-//! - [`frame`]: a payload parsed into what it says, and the payloads we send.
+//! - [`frame`]: a payload parsed into what it says, and the payloads we send;
+//! - [`engine`]: per node the registers it has shown, and reads and writes paced,
+//!   retried and confirmed (sans-I/O, like the core).
 
+pub mod engine;
 pub mod frame;
 pub mod registers;
 
