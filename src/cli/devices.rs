@@ -56,7 +56,7 @@ fn gateway(iface: &str, core: CoreConfig) -> Gateway {
 }
 
 /// A capture through a listen-only gateway on the capture's clock.
-fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Driver> {
+pub(super) fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Driver> {
     let mut reader = capture(path, skip_bad_lines)?;
     let mut driver = Driver::new(gateway("can0", CoreConfig::gateway(0).listen_only()));
     let mut records = 0;

@@ -4,6 +4,7 @@ mod decode;
 mod demo;
 mod devices;
 mod notify;
+mod registers;
 mod replay;
 mod run;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// The devices on a bus: NAME, product and configuration information, state.
     Devices(DevicesArgs),
+    /// Victron devices' VE.Can registers seen in a capture, named and scaled.
+    Registers(RegistersArgs),
     /// The daemon: join a SocketCAN interface and publish its devices on D-Bus.
     Run(run::RunArgs),
     /// The whole gateway over a capture: its Venus services on a D-Bus bus.
@@ -107,6 +110,19 @@ pub struct DevicesArgs {
     pub every: u64,
     #[command(flatten)]
     pub node: NodeArgs,
+    /// Count and skip malformed lines instead of stopping at the first one.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistersArgs {
+    /// Capture to read (any supported format; `-` reads standard input), replayed by
+    /// a listen-only node.
+    pub file: PathBuf,
+    /// Only this device: its address, or its NAME in 16 hex digits.
+    #[arg(long)]
+    pub device: Option<String>,
     /// Count and skip malformed lines instead of stopping at the first one.
     #[arg(long)]
     pub skip_bad_lines: bool,
@@ -274,6 +290,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(a) => decode::run(a),
         Command::Convert(a) => decode::convert(a),
         Command::Devices(a) => devices::run(a),
+        Command::Registers(a) => registers::run(a),
         Command::Run(a) => run::run(a),
         Command::Replay(a) => replay::run(a),
     }

@@ -31,6 +31,7 @@ use crate::network::{
     AddressTable, ClaimAction, ClaimChange, ClaimState, Claimer, ConfigInfo, Name, ProductInfo,
     Traffic,
 };
+use crate::vreg;
 
 /// Outputs waiting to be drained at most; beyond it outputs are dropped and counted.
 pub const MAX_PENDING_OUTPUTS: usize = 4096;
@@ -84,6 +85,8 @@ struct Node {
     last_contention: Option<(u8, [Name; 2], Micros)>,
     last_duplicate: Option<(Name, Micros)>,
     load: LoadMeter,
+    /// Victron devices' registers, and our reads and writes of them.
+    vreg: vreg::engine::Engine,
 }
 
 impl Core {
@@ -110,6 +113,7 @@ impl Core {
                 last_contention: None,
                 last_duplicate: None,
                 load: LoadMeter::default(),
+                vreg: vreg::engine::Engine::new(),
             },
         }
     }
@@ -226,6 +230,11 @@ impl Core {
         &self.node.registry
     }
 
+    /// Victron devices' registers (VREG), by source address.
+    pub fn vreg(&self) -> &vreg::engine::Engine {
+        &self.node.vreg
+    }
+
     /// Source address → NAME.
     pub fn table(&self) -> &AddressTable {
         &self.node.table
@@ -299,6 +308,16 @@ impl Node {
     }
 
     fn push(&mut self, o: Output) {
+        // A node's registers follow its device to a new address; an address a new
+        // device takes starts with none.
+        if let Output::Event(Event::AddressChanged { from, to, .. }) = &o {
+            match (*from, *to) {
+                (Some(f), Some(t)) => self.vreg.move_node(f, t),
+                (Some(f), None) => self.vreg.forget(f),
+                (None, Some(t)) => self.vreg.forget(t),
+                (None, None) => {}
+            }
+        }
         if self.out.len() >= MAX_PENDING_OUTPUTS {
             self.stats.outputs_dropped += 1;
             return;
@@ -340,6 +359,9 @@ impl Node {
             return None;
         }
         let name = self.hear(now, source);
+        if matches!(id.pgn, vreg::PGN_VREG | vreg::PGN_VREG_LONG) {
+            self.vreg.on_message(now, source, id.destination, m.data);
+        }
         match id.pgn {
             mgmt::PGN_ISO_REQUEST if to_us => self.on_request(now, source, id.destination, m.data),
             mgmt::PGN_HEARTBEAT => {
@@ -728,6 +750,15 @@ impl Node {
             }
         }
         self.lifecycle_actions = actions;
+        self.vreg.on_tick(now);
+        while let Some(f) = self.vreg.poll_send() {
+            let pgn = if f.payload.len() > 8 {
+                vreg::PGN_VREG_LONG
+            } else {
+                vreg::PGN_VREG
+            };
+            self.send(now, vreg::PRIORITY, pgn, f.destination, &f.payload);
+        }
         self.wake = Some(self.compute_wake().max(now + 1));
     }
 }

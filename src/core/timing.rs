@@ -22,6 +22,7 @@ impl Node {
         let devices = self
             .lifecycle
             .next_wake(&self.registry, &self.table, self.active());
-        wake.min(devices)
+        let registers = self.vreg.next_wake().unwrap_or(Micros::MAX);
+        wake.min(devices).min(registers)
     }
 }
