@@ -208,3 +208,51 @@ async fn with_coexistence_off_both_are_shown() {
     assert!(services.iter().any(|n| n == THEIRS), "{services:?}");
     stop(run);
 }
+
+/// A stand-in for Venus's settings service with the interface's CAN-bus profile.
+fn settings_with_profile(profile: i32) -> ServiceSpec {
+    let tree = ItemTree::new()
+        .with("/Settings/Canbus/can0/Profile", Item::new(profile))
+        .expect("path");
+    ServiceSpec::new("com.victronenergy.settings", tree)
+}
+
+/// vecan-dbus may start after us (at boot, svscan starts both): on a port whose
+/// profile runs it, the bus service takes the fallback name from the start, and the
+/// vecan name stays free for it; on a port without it, the vecan name is ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ve_can_profile_leaves_the_vecan_name_free() {
+    for (profile, ours, free) in [
+        (
+            1,
+            "com.victronenergy.n2kdbus.can0",
+            "com.victronenergy.vecan.can0",
+        ),
+        (
+            5,
+            "com.victronenergy.vecan.can0",
+            "com.victronenergy.n2kdbus.can0",
+        ),
+    ] {
+        let bus = PrivateBus::start();
+        let client = bus.client().await;
+        let _settings = Service::publish(
+            &bus.bus(),
+            settings_with_profile(profile),
+            ServiceOptions::default(),
+        )
+        .await
+        .expect("the settings stand-in");
+        let run = replay(&bus, &[]);
+        let names = names(&client).await;
+        assert!(
+            names.iter().any(|n| n == ours),
+            "profile {profile}: {names:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n == free),
+            "profile {profile}: {names:?}"
+        );
+        stop(run);
+    }
+}

@@ -179,6 +179,22 @@ impl Foreign {
         Some(ForeignEvent::Appeared { name, key })
     }
 
+    /// The CAN-bus profile Venus's settings give the interface
+    /// (`/Settings/Canbus/<if>/Profile`); `None` without a settings service.
+    pub async fn can_profile(&self, iface: &str) -> Option<i64> {
+        let path = format!("/Settings/Canbus/{iface}/Profile");
+        let call = self.conn.call_method(
+            Some(super::settings::SETTINGS),
+            path.as_str(),
+            Some(BUS_ITEM),
+            "GetValue",
+            &(),
+        );
+        let reply = tokio::time::timeout(READ_TIMEOUT, call).await.ok()?.ok()?;
+        let value = reply.body().deserialize::<OwnedValue>().ok()?;
+        integer(&value)
+    }
+
     /// The values of `name`: `GetItems` where it has it, else one `GetValue` per path.
     async fn read(&self, name: &str) -> zbus::Result<BTreeMap<String, OwnedValue>> {
         let items = self

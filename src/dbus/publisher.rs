@@ -55,6 +55,10 @@ pub struct PublisherConfig {
 /// process's.
 const VECAN_PREFIX: &str = "com.victronenergy.vecan.";
 const FALLBACK_PREFIX: &str = "com.victronenergy.n2kdbus.";
+/// `/Settings/Canbus/<if>/Profile` values under which Venus runs vecan-dbus on the
+/// interface: 1 VE.Can, 2 VE.Can & CAN-bus BMS, 9 VE.Can & CANopen E-drive
+/// (`victron-dbus.md` §9.5; that these start vecan-dbus is inferred from their names).
+const VECAN_PROFILES: [i64; 3] = [1, 2, 9];
 
 /// Counters for the bus service and the benchmarks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +90,9 @@ pub struct Publisher {
     held: BTreeMap<String, (ServiceSpec, String)>,
     /// Other processes' device services on our interface.
     twins: BTreeMap<String, DeviceKey>,
+    /// Victron's gateway runs on our interface (its CAN-bus profile says so): the bus
+    /// service leaves it the vecan name from the start.
+    vecan_expected: bool,
     settings: Option<Settings>,
     writes_tx: mpsc::Sender<WriteRequest>,
     writes_rx: mpsc::Receiver<WriteRequest>,
@@ -109,6 +116,7 @@ impl Publisher {
             services: BTreeMap::new(),
             held: BTreeMap::new(),
             twins: BTreeMap::new(),
+            vecan_expected: false,
             settings,
             writes_tx,
             writes_rx,
@@ -251,16 +259,14 @@ impl Publisher {
             writes: Some(self.writes_tx.clone()),
         };
         let bus = &self.cfg.bus;
+        let vecan_expected = self.vecan_expected;
         let results = join_all(ready.into_iter().map(|spec| {
             let options = options.clone();
             async move {
                 let settings = spec.settings.clone();
                 let name = spec.name.clone();
-                (
-                    name,
-                    settings,
-                    publish_or_fallback(bus, spec, options).await,
-                )
+                let result = publish_or_fallback(bus, spec, options, vecan_expected).await;
+                (name, settings, result)
             }
         }))
         .await;
@@ -289,6 +295,16 @@ impl Publisher {
                 return None;
             }
         };
+        if let Some(profile) = foreign.can_profile(&iface).await {
+            self.vecan_expected = VECAN_PROFILES.contains(&profile);
+            if self.vecan_expected {
+                tracing::info!(
+                    interface = %iface,
+                    profile,
+                    "the interface's CAN-bus profile runs Victron's gateway: the bus service is {FALLBACK_PREFIX}{iface}"
+                );
+            }
+        }
         let services = &self.services;
         let ours = |n: &str| services.values().any(|l| l.service.name() == n);
         for ev in foreign.scan(ours).await {
@@ -518,17 +534,22 @@ async fn next_foreign_event(
 }
 
 /// Publishes `spec`; the bus service takes its fallback name when the vecan name
-/// is another process's (vecan-dbus on the same interface).
+/// is another process's (vecan-dbus on the same interface), or will be
+/// (`vecan_expected`: vecan-dbus may start after us, and must find its name free).
 async fn publish_or_fallback(
     bus: &Bus,
     spec: ServiceSpec,
     options: ServiceOptions,
+    vecan_expected: bool,
 ) -> Result<Service, PublishError> {
     let Some(iface) = spec.name.strip_prefix(VECAN_PREFIX) else {
         return Service::publish(bus, spec, options).await;
     };
     let mut fallback = spec.clone();
     fallback.name = format!("{FALLBACK_PREFIX}{iface}");
+    if vecan_expected {
+        return Service::publish(bus, fallback, options).await;
+    }
     match Service::publish(bus, spec, options.clone()).await {
         Err(PublishError::NameTaken(name)) => {
             tracing::warn!(
