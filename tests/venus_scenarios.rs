@@ -10,7 +10,7 @@ mod reference;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use gateway_replay::{check, checks, read, Check, Rig};
+use gateway_replay::{read, Rig};
 use n2k_dbus::venus::Rules;
 
 fn scenario(name: &str) -> PathBuf {
@@ -21,38 +21,7 @@ fn scenario(name: &str) -> PathBuf {
 
 /// Replays scenario `name`, checking each `#=` line at its time; returns the rig.
 async fn run(name: &str) -> Rig {
-    let path = scenario(name);
-    let mut rig = Rig::new(&path, false, Rules::default()).await;
-    let mut cache: BTreeMap<String, gateway_replay::Items> = BTreeMap::new();
-    let mut now = -1;
-    for (t, c) in checks(&path) {
-        if t != now {
-            rig.run_to(t).await;
-            now = t;
-            cache.clear();
-        }
-        match c {
-            Check::Services(want) => {
-                assert_eq!(rig.services().await, want, "{name} at {t} µs")
-            }
-            Check::Value {
-                service,
-                path,
-                want,
-            } => {
-                if !cache.contains_key(&service) {
-                    cache.insert(service.clone(), rig.items(&service).await);
-                }
-                check(
-                    &format!("{name} at {t} µs: {service}"),
-                    &cache[&service],
-                    &path,
-                    &want,
-                );
-            }
-        }
-    }
-    rig
+    gateway_replay::play(&scenario(name)).await
 }
 
 #[tokio::test]

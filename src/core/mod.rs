@@ -235,6 +235,29 @@ impl Core {
         &self.node.vreg
     }
 
+    /// Broadcasts register `register` = `value` from our address (DVCC's link
+    /// values); nothing while the gateway may not transmit.
+    pub fn vreg_broadcast(&mut self, now: Micros, register: u16, value: &[u8]) {
+        if self.node.active() {
+            let payload = vreg::frame::value(register, value);
+            self.node
+                .send(now, vreg::PRIORITY, vreg::PGN_VREG, 255, &payload);
+        }
+    }
+
+    /// Queues a register read or write on the device at `node`; its end comes back
+    /// as [`Output::Register`] with `token`. Refused (false) while the gateway may
+    /// not transmit (listen-only, no address).
+    pub fn vreg_submit(&mut self, now: Micros, node: u8, token: u64, op: vreg::engine::Op) -> bool {
+        if !self.node.active() {
+            return false;
+        }
+        self.node.vreg.submit(node, token, op);
+        self.node.drain_vreg();
+        self.node.soon(now);
+        true
+    }
+
     /// Source address → NAME.
     pub fn table(&self) -> &AddressTable {
         &self.node.table
@@ -330,6 +353,13 @@ impl Node {
         !self.cfg.listen_only && self.claimer.address().is_some()
     }
 
+    /// The register engine's finished reads and writes, as outputs.
+    fn drain_vreg(&mut self) {
+        while let Some(e) = self.vreg.poll_event() {
+            self.push(Output::Register(e));
+        }
+    }
+
     fn soon(&mut self, t: Micros) {
         self.wake = Some(self.wake.map_or(t, |w| w.min(t)));
     }
@@ -361,6 +391,11 @@ impl Node {
         let name = self.hear(now, source);
         if matches!(id.pgn, vreg::PGN_VREG | vreg::PGN_VREG_LONG) {
             self.vreg.on_message(now, source, id.destination, m.data);
+            self.drain_vreg();
+            // An answer frees its node for the next operation.
+            if let Some(t) = self.vreg.next_wake() {
+                self.soon(t.max(now));
+            }
         }
         match id.pgn {
             mgmt::PGN_ISO_REQUEST if to_us => self.on_request(now, source, id.destination, m.data),
@@ -751,6 +786,7 @@ impl Node {
         }
         self.lifecycle_actions = actions;
         self.vreg.on_tick(now);
+        self.drain_vreg();
         while let Some(f) = self.vreg.poll_send() {
             let pgn = if f.payload.len() > 8 {
                 vreg::PGN_VREG_LONG

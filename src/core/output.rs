@@ -13,6 +13,8 @@ pub enum Output {
     Transmit(Frame),
     /// Something changed in what the gateway knows.
     Event(Event),
+    /// A register read or write asked for with [`Core::vreg_submit`](super::Core::vreg_submit) ended.
+    Register(crate::vreg::engine::Event),
 }
 
 /// A change in the gateway's picture of the bus.
@@ -68,6 +70,12 @@ impl fmt::Display for Output {
                 Ok(())
             }
             Output::Event(e) => write!(f, "{e}"),
+            Output::Register(crate::vreg::engine::Event::Done {
+                node,
+                token,
+                op,
+                outcome,
+            }) => write!(f, "register {node} token {token} {op:?}: {outcome:?}"),
         }
     }
 }

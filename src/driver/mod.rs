@@ -15,8 +15,9 @@ pub use clock::{Monotonic, WallWatch};
 use crate::can::socket::CanSource;
 use crate::can::{Frame, Micros};
 use crate::dbus::WriteRequest;
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, WriteDecision};
 use crate::logs::{CaptureClock, Record};
+use crate::model::{WriteOutcome, WriteRefusal};
 
 /// A gateway and its clock.
 pub struct Driver {
@@ -27,6 +28,8 @@ pub struct Driver {
     now: Micros,
     /// Frames the socket refused.
     send_errors: u64,
+    /// Writes sent to a device, waiting for its answer: token → the client's reply.
+    writes: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<WriteOutcome>>,
 }
 
 impl Driver {
@@ -38,6 +41,7 @@ impl Driver {
             steps: 0,
             now: 0,
             send_errors: 0,
+            writes: Default::default(),
         }
     }
 
@@ -77,6 +81,7 @@ impl Driver {
             Record::Frame(f) => self.gateway.handle_frame(self.now, f),
             Record::Message(m) => self.gateway.handle_message(self.now, &m.message()),
         }
+        self.answer_writes();
     }
 
     /// A capture record on the capture's clock.
@@ -100,12 +105,14 @@ impl Driver {
     pub fn feed_frame(&mut self, now: Micros, frame: &Frame) {
         self.now = self.now.max(now);
         self.gateway.handle_frame(self.now, frame);
+        self.answer_writes();
     }
 
     /// Fires every timer due up to `now`.
     pub fn advance(&mut self, now: Micros) {
         self.now = self.now.max(now);
         self.gateway.handle_timeout(self.now);
+        self.answer_writes();
     }
 
     /// When the gateway has timers to fire next (`Micros::MAX`: none yet).
@@ -113,13 +120,35 @@ impl Driver {
         self.gateway.poll_timeout().unwrap_or(Micros::MAX)
     }
 
-    /// Decides a client's write at `now` and answers it.
+    /// Decides a client's write at `now` and answers it, at once or when the
+    /// device it went to has answered.
     pub fn write(&mut self, now: Micros, w: WriteRequest) {
         self.now = self.now.max(now);
-        let outcome = self
+        match self
             .gateway
-            .handle_write(self.now, &w.service, &w.path, &w.value);
-        let _ = w.reply.send(outcome);
+            .handle_write(self.now, &w.service, &w.path, &w.value)
+        {
+            WriteDecision::Now(outcome) => {
+                let _ = w.reply.send(outcome);
+            }
+            WriteDecision::Later(token) => {
+                if let Some(old) = self.writes.insert(token, w.reply) {
+                    let _ = old.send(WriteOutcome::Refused(WriteRefusal::Dropped));
+                }
+            }
+        }
+        self.answer_writes();
+    }
+
+    /// Answers the writes whose devices have answered.
+    fn answer_writes(&mut self) {
+        while let Some((token, outcome)) = self.gateway.poll_write() {
+            if let Some(reply) = self.writes.remove(&token) {
+                let _ = reply.send(outcome);
+            }
+        }
+        // A client that gave up (its D-Bus call timed out) needs no answer.
+        self.writes.retain(|_, r| !r.is_closed());
     }
 
     /// The next frame the gateway wants on the bus, oldest first.

@@ -20,7 +20,9 @@ use crate::can::{Frame, Micros};
 use crate::core::{Core, CoreConfig, Event, Output, Received};
 use crate::model::{ServiceSink, Value, WriteOutcome, WriteRefusal};
 use crate::n2k::Message;
+use crate::venus::products::Products;
 use crate::venus::{BusService, Mapper, MapperConfig};
+use crate::vreg::engine::{Event as RegisterEvent, Op, Outcome};
 
 /// How often the bus service is brought up to date at most.
 pub const BUS_REFRESH: Micros = 1_000_000;
@@ -30,6 +32,18 @@ pub const LOGGED_STEPS: u64 = 10;
 const MAX_EVENTS: usize = 64;
 /// Frames to transmit kept at most between two drains.
 const MAX_TRANSMIT: usize = 1024;
+/// Register writes waiting for their device at most.
+const MAX_WRITES: usize = 256;
+
+/// How a client's write is decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteDecision {
+    /// Decided now.
+    Now(WriteOutcome),
+    /// Sent to a device: the outcome comes from [`Gateway::poll_write`] with this
+    /// token once the device confirmed, refused or stayed silent.
+    Later(u64),
+}
 
 /// What the gateway is made of.
 #[derive(Debug, Clone)]
@@ -42,6 +56,7 @@ pub struct GatewayConfig {
 pub struct Gateway {
     core: Core,
     mapper: Mapper,
+    products: Products,
     bus: BusService,
     sink: Arc<dyn ServiceSink>,
     started: bool,
@@ -54,6 +69,10 @@ pub struct Gateway {
     devices_dirty: bool,
     /// The mapper's count of implausible values the bus service shows.
     implausible_shown: u64,
+    /// Register operations' tokens; writes a client waits for, and their outcomes.
+    next_token: u64,
+    writes: std::collections::BTreeSet<u64>,
+    writes_done: VecDeque<(u64, WriteOutcome)>,
 }
 
 impl Gateway {
@@ -63,6 +82,7 @@ impl Gateway {
         let by_address = cfg.core.listen_only;
         Gateway {
             core: Core::new(cfg.core),
+            products: Products::new(&cfg.mapper.iface),
             mapper: Mapper::new(cfg.mapper).publish_by_address(by_address),
             bus,
             sink,
@@ -73,7 +93,15 @@ impl Gateway {
             events: VecDeque::new(),
             devices_dirty: true,
             implausible_shown: 0,
+            next_token: 0,
+            writes: Default::default(),
+            writes_done: VecDeque::new(),
         }
+    }
+
+    /// The Victron products stage, for its counters.
+    pub fn products(&self) -> &Products {
+        &self.products
     }
 
     /// The core, for its tables and counters.
@@ -104,7 +132,7 @@ impl Gateway {
     pub fn handle_frame(&mut self, now: Micros, frame: &Frame) {
         self.handle_timeout(now);
         if let Some(r) = self.core.on_frame(now, frame) {
-            deliver(&mut self.mapper, &*self.sink, now, &r);
+            deliver(&mut self.mapper, &mut self.products, &*self.sink, now, &r);
         }
         self.drain(now);
     }
@@ -113,7 +141,7 @@ impl Gateway {
     pub fn handle_message(&mut self, now: Micros, message: &Message<'_>) {
         self.handle_timeout(now);
         let r = self.core.on_message(now, message);
-        deliver(&mut self.mapper, &*self.sink, now, &r);
+        deliver(&mut self.mapper, &mut self.products, &*self.sink, now, &r);
         self.drain(now);
     }
 
@@ -121,6 +149,7 @@ impl Gateway {
     /// waited for more of it ([`Mapper::finish`]).
     pub fn finish(&mut self, now: Micros) {
         self.handle_timeout(now);
+        self.products.finish(now, &*self.sink);
         self.mapper.finish(now, &*self.sink);
         self.refresh(now);
     }
@@ -137,7 +166,14 @@ impl Gateway {
             self.drain(t);
         }
         self.drain(now);
+        if now >= self.mapper.next_sweep() {
+            self.products.on_tick(now, &*self.sink);
+        }
         self.mapper.on_tick(now, &*self.sink);
+        if self.bus.link_wake().is_some_and(|t| t <= now) {
+            self.bus.send_link(&mut self.core, now);
+            self.drain(now);
+        }
         if now >= self.next_refresh {
             self.refresh(now);
         }
@@ -147,8 +183,12 @@ impl Gateway {
     /// the gateway started: its first input starts it).
     pub fn poll_timeout(&self) -> Option<Micros> {
         let core = self.core.next_tick().unwrap_or(Micros::MAX);
-        self.started
-            .then(|| core.min(self.next_refresh).min(self.mapper.next_sweep()))
+        let link = self.bus.link_wake().unwrap_or(Micros::MAX);
+        self.started.then(|| {
+            core.min(self.next_refresh)
+                .min(self.mapper.next_sweep())
+                .min(link)
+        })
     }
 
     /// The next event for the shell: our own address changed
@@ -169,16 +209,46 @@ impl Gateway {
         service: &str,
         path: &str,
         value: &Value,
-    ) -> WriteOutcome {
+    ) -> WriteDecision {
         let outcome = if service == self.bus.service_name() {
             self.bus.on_write(&mut self.core, now, path, value)
+        } else if let Some(w) = self.products.write(service, path, value) {
+            match w {
+                Err(why) => WriteOutcome::Refused(why),
+                Ok(_) if self.writes.len() >= MAX_WRITES => {
+                    WriteOutcome::Refused(WriteRefusal::Busy)
+                }
+                Ok(w) => {
+                    let token = self.token();
+                    let op = Op::Write {
+                        register: w.register,
+                        value: w.value,
+                    };
+                    if self.core.vreg_submit(now, w.address, token, op) {
+                        self.writes.insert(token);
+                        self.drain(now);
+                        return WriteDecision::Later(token);
+                    }
+                    WriteOutcome::Refused(WriteRefusal::ListenOnly)
+                }
+            }
         } else if path == "/TemperatureType" {
             WriteOutcome::Store
         } else {
             WriteOutcome::Refused(WriteRefusal::NotWritable(path.to_owned()))
         };
         self.drain(now);
-        outcome
+        WriteDecision::Now(outcome)
+    }
+
+    /// The outcome of a write decided later ([`WriteDecision::Later`]).
+    pub fn poll_write(&mut self) -> Option<(u64, WriteOutcome)> {
+        self.writes_done.pop_front()
+    }
+
+    fn token(&mut self) -> u64 {
+        self.next_token = self.next_token.wrapping_add(1);
+        self.next_token
     }
 
     /// The clock the gateway is fed stepped by `by` µs (a capture's own
@@ -212,11 +282,13 @@ impl Gateway {
     pub fn link_down(&mut self, now: Micros) {
         self.handle_timeout(now);
         self.mapper.invalidate(now, &*self.sink);
+        self.products.invalidate(now, &*self.sink);
         self.transmit.clear();
     }
 
     /// Withdraws every service: the end of a replay or a shutdown.
     pub fn withdraw_all(&mut self) {
+        self.products.withdraw_all(&*self.sink);
         self.mapper.withdraw_all(&*self.sink);
         self.sink.withdraw(self.bus.service_name());
     }
@@ -252,7 +324,9 @@ impl Gateway {
                     }
                 }
                 Output::Event(e) => {
-                    if let Event::OwnAddress(_) = e {
+                    if let Event::OwnAddress(a) = e {
+                        self.products
+                            .set_active(a.is_some() && !self.core.listen_only());
                         if self.events.len() >= MAX_EVENTS {
                             self.events.pop_front();
                         }
@@ -270,8 +344,32 @@ impl Gateway {
                     };
                     devices_changed |= name.is_some();
                     let device = name.and_then(|n| self.core.registry().get(n));
+                    self.products.on_event(now, &e, device, &*self.sink);
                     self.mapper.on_event(now, &e, device, &*self.sink);
                 }
+                Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
+                    if self.writes.remove(&token) {
+                        let o = match outcome {
+                            // The path shows the value read back, from the broadcast.
+                            Outcome::Value(_) => WriteOutcome::Accepted,
+                            Outcome::Refused(code) => {
+                                WriteOutcome::Refused(WriteRefusal::DeviceRefused(code))
+                            }
+                            Outcome::TimedOut => WriteOutcome::Refused(WriteRefusal::DeviceSilent),
+                            Outcome::Busy => WriteOutcome::Refused(WriteRefusal::Busy),
+                        };
+                        self.writes_done.push_back((token, o));
+                    }
+                }
+            }
+        }
+        while let Some(r) = self.products.poll_read() {
+            let token = self.token();
+            let op = Op::Read {
+                register: r.register,
+            };
+            if !self.core.vreg_submit(now, r.address, token, op) {
+                break;
             }
         }
         if devices_changed && self.started {
@@ -280,8 +378,20 @@ impl Gateway {
     }
 }
 
-/// A message the core completed, to the mapper.
-fn deliver(mapper: &mut Mapper, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>) {
+/// A message the core completed, to the Victron products stage when it is one of
+/// theirs, else to the mapper.
+fn deliver(
+    mapper: &mut Mapper,
+    products: &mut Products,
+    sink: &dyn ServiceSink,
+    now: Micros,
+    r: &Received<'_>,
+) {
     let id = r.message.id;
-    mapper.on_message(now, id.source, r.device, id.pgn, r.message.data, sink);
+    match r.device {
+        Some(n) if products.claims(n) => {
+            products.on_message(now, n, id.destination, id.pgn, r.message.data, sink)
+        }
+        _ => mapper.on_message(now, id.source, r.device, id.pgn, r.message.data, sink),
+    }
 }

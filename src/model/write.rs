@@ -35,6 +35,14 @@ pub enum WriteRefusal {
     SettingsRefused(i32),
     #[error("the settings service cannot be reached: {0}")]
     SettingsUnreachable(String),
+    #[error("{0}: the value does not fit the device's register")]
+    OutOfRange(String),
+    #[error("the device refused the value: {0}")]
+    DeviceRefused(crate::vreg::VackCode),
+    #[error("the device did not confirm the value in time")]
+    DeviceSilent,
+    #[error("listening only: nothing is sent to the bus")]
+    ListenOnly,
     #[error("the gateway is busy")]
     Busy,
     #[error("the gateway dropped the write")]
@@ -48,6 +56,8 @@ impl WriteRefusal {
     pub fn code(&self) -> i32 {
         match self {
             WriteRefusal::NotWritable(_) | WriteRefusal::NotAnInteger(_) => 1,
+            // An unknown register is a path the device does not have.
+            WriteRefusal::DeviceRefused(c) if c.is_unknown_register() => 1,
             _ => 2,
         }
     }

@@ -6,13 +6,17 @@
 //!   filled from the messages by the [`profile`] tables, rendered by [`render`];
 //! - [`kind`]: the service types and their paths; [`identity`]: names and the
 //!   generic paths; [`rules`]: the user's exclusions and type corrections;
-//!   [`fields`]: decoded messages as the mapper reads them.
+//!   [`fields`]: decoded messages as the mapper reads them;
+//! - [`products`]: Victron's own VE.Can products, published from their registers;
+//!   [`link`]: DVCC's `/Link/*` values of the bus service, broadcast as link registers.
 
 pub mod fields;
 pub mod identity;
 pub mod kind;
+pub mod link;
 pub mod mapper;
 pub mod plausible;
+pub mod products;
 pub mod profile;
 pub mod quirks;
 pub mod render;

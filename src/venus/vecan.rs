@@ -7,6 +7,8 @@
 //! NAME bits 0–31 (manufacturer code and unique number). A device whose instance is
 //! changed therefore stays under its key. The list is a cache: a device that leaves
 //! stays listed with `Connected` 0.
+//!
+//! The `/Link/*` paths take DVCC's values and put them on the bus ([`super::link`]).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,8 @@ use crate::model::{
     Format, Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteOutcome, WriteRefusal, WriteRule,
 };
 use crate::network::Name;
+
+use super::link::{Link, LINK};
 
 /// What `/Mgmt/ProcessName` says.
 const PROCESS: &str = "n2k-dbus";
@@ -34,6 +38,8 @@ pub struct BusService {
     /// Implausible values refused: device (service-name tail), where the value was
     /// going, how many.
     implausible: Vec<(String, String, u64)>,
+    /// DVCC's link values and their broadcasts.
+    link: Link,
 }
 
 /// The bus service's key of a NAME: `0000` and NAME bits 0–31, or NAME bits 32–47
@@ -56,6 +62,7 @@ impl BusService {
             shown: None,
             clock_steps: 0,
             implausible: Vec::new(),
+            link: Link::default(),
         }
     }
 
@@ -75,6 +82,18 @@ impl BusService {
     /// Clock steps so far.
     pub fn clock_steps(&self) -> u64 {
         self.clock_steps
+    }
+
+    /// Broadcasts the link registers due at `now` from the gateway's address.
+    pub fn send_link(&mut self, core: &mut Core, now: Micros) {
+        for (reg, bytes) in self.link.due(now) {
+            core.vreg_broadcast(now, reg, &bytes);
+        }
+    }
+
+    /// When [`BusService::send_link`] has something to send next.
+    pub fn link_wake(&self) -> Option<Micros> {
+        self.link.next_wake()
     }
 
     /// `com.victronenergy.vecan.<if>`.
@@ -103,6 +122,14 @@ impl BusService {
                 .writable(WriteRule::Integer)
                 .with_range(0, 1),
         );
+        for l in LINK {
+            let rule = if l.path == "/Link/NetworkMode" {
+                WriteRule::Integer
+            } else {
+                WriteRule::Real
+            };
+            put(l.path, Item::new(self.link.value(l.path)).writable(rule));
+        }
         for (key, dev) in keyed(core) {
             let product = dev.product.as_ref();
             let text = |s: Option<&String>| -> Value {
@@ -269,6 +296,16 @@ impl BusService {
         path: &str,
         value: &Value,
     ) -> WriteOutcome {
+        if path.starts_with("/Link/") {
+            if !self.link.set(now, path, value) {
+                return WriteOutcome::Refused(WriteRefusal::OutOfRange(path.to_owned()));
+            }
+            if let Some(shown) = &mut self.shown {
+                shown.set(path, value.clone());
+            }
+            self.send_link(core, now);
+            return WriteOutcome::Store;
+        }
         if path == "/Alarms/SameUniqueNameUsed" {
             if let Some(shown) = &mut self.shown {
                 shown.set(path, value.clone());

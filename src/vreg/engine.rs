@@ -183,11 +183,22 @@ impl Engine {
         Some(self.nodes.entry(address).or_default())
     }
 
-    /// Queues `op` on `node`; the outcome comes back as [`Event::Done`] with `token`.
+    /// Queues `op` on `node` (writes before waiting reads); the outcome comes back
+    /// as [`Event::Done`] with `token`.
     pub fn submit(&mut self, node: u8, token: u64, op: Op) {
         let full = match self.node(node) {
             Some(n) if n.waiting.len() < MAX_WAITING => {
-                n.waiting.push_back((token, op.clone()));
+                // A write (a client waits for it) goes before the reads waiting,
+                // after earlier writes.
+                let at = match op {
+                    Op::Write { .. } => n
+                        .waiting
+                        .iter()
+                        .position(|(_, o)| matches!(o, Op::Read { .. }))
+                        .unwrap_or(n.waiting.len()),
+                    Op::Read { .. } => n.waiting.len(),
+                };
+                n.waiting.insert(at, (token, op.clone()));
                 false
             }
             _ => true,

@@ -71,6 +71,30 @@ impl VackCode {
         }
     }
 
+    /// The code's number on the bus.
+    pub fn number(self) -> u16 {
+        match self {
+            VackCode::Ok => 0x0000,
+            VackCode::UnknownInRequest => 0x8000,
+            VackCode::UnknownInCommand => 0x8100,
+            VackCode::Busy => 0x8200,
+            VackCode::InvalidValue => 0x8300,
+            VackCode::RemoteTimeout => 0x8400,
+            VackCode::Overflow => 0x8500,
+            VackCode::Initialising => 0x8600,
+            VackCode::PanelOwnsMode => 0xC001,
+            VackCode::Other(c) => c,
+        }
+    }
+
+    /// Whether the device does not know the register.
+    pub fn is_unknown_register(self) -> bool {
+        matches!(
+            self,
+            VackCode::UnknownInRequest | VackCode::UnknownInCommand
+        )
+    }
+
     /// Whether the code reports an error.
     pub fn is_error(self) -> bool {
         match self {
@@ -78,6 +102,24 @@ impl VackCode {
             VackCode::Other(c) => c & 0x8000 != 0,
             _ => true,
         }
+    }
+}
+
+impl std::fmt::Display for VackCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self {
+            VackCode::Ok => "ok",
+            VackCode::UnknownInRequest => "unknown register (request)",
+            VackCode::UnknownInCommand => "unknown register (write)",
+            VackCode::Busy => "busy",
+            VackCode::InvalidValue => "invalid value",
+            VackCode::RemoteTimeout => "remote timeout",
+            VackCode::Overflow => "too many invalid requests",
+            VackCode::Initialising => "initialising",
+            VackCode::PanelOwnsMode => "a panel owns the mode",
+            VackCode::Other(_) => "code",
+        };
+        write!(f, "{what} (VACK 0x{:04X})", self.number())
     }
 }
 

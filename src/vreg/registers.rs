@@ -103,7 +103,8 @@ impl RegisterDef {
     }
 
     /// The bytes of `value` (in the register's unit) for a write; `None` for text and
-    /// raw registers, and for a value the type cannot hold.
+    /// raw registers, for a value the type cannot hold, and for the register's
+    /// not-available value (not a value one may send).
     pub fn encode(&self, value: f64) -> Option<Vec<u8>> {
         let size = self.kind.size()?;
         let raw = (value / self.scale).round();
@@ -121,8 +122,12 @@ impl RegisterDef {
         if raw < min || raw > max {
             return None;
         }
-        let n = raw as i64;
-        Some(n.to_le_bytes()[..size].to_vec())
+        let bytes = (raw as i64).to_le_bytes()[..size].to_vec();
+        let n = bytes.iter().rev().fold(0u64, |a, &b| a << 8 | u64::from(b));
+        if self.na == Some(n) {
+            return None;
+        }
+        Some(bytes)
     }
 }
 

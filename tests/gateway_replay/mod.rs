@@ -147,6 +147,43 @@ impl Rig {
     }
 }
 
+/// Replays the scenario log at `path` through an active gateway, checking each
+/// `#=` line at its time; returns the rig.
+pub async fn play(path: &std::path::Path) -> Rig {
+    let mut rig = Rig::new(path, false, Rules::default()).await;
+    let name = path.display();
+    let mut cache: std::collections::BTreeMap<String, Items> = Default::default();
+    let mut now = -1;
+    for (t, c) in checks(path) {
+        if t != now {
+            rig.run_to(t).await;
+            now = t;
+            cache.clear();
+        }
+        match c {
+            Check::Services(want) => {
+                assert_eq!(rig.services().await, want, "{name} at {t} µs")
+            }
+            Check::Value {
+                service,
+                path,
+                want,
+            } => {
+                if !cache.contains_key(&service) {
+                    cache.insert(service.clone(), rig.items(&service).await);
+                }
+                check(
+                    &format!("{name} at {t} µs: {service}"),
+                    &cache[&service],
+                    &path,
+                    &want,
+                );
+            }
+        }
+    }
+    rig
+}
+
 /// The `com.victronenergy.*` device services on the bus (not the bus service).
 pub async fn device_services(client: &zbus::Connection) -> Vec<String> {
     let dbus = zbus::fdo::DBusProxy::new(client).await.expect("proxy");
