@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use n2k_dbus::can::{CanId, Frame};
 use n2k_dbus::core::{Core, CoreConfig, Output};
-use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig, WriteRequest};
+use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig, Request};
 use n2k_dbus::logs::LogReader;
 use n2k_dbus::network::{Name, NameFields};
 use n2k_dbus::venus::vecan::{device_key, BusService};
@@ -26,7 +26,7 @@ const SERVICE: &str = "com.victronenergy.vecan.can0";
 
 type Items = HashMap<String, HashMap<String, OwnedValue>>;
 
-fn publisher(bus: &PrivateBus, gateway: Option<mpsc::Sender<WriteRequest>>) -> Publisher {
+fn publisher(bus: &PrivateBus, gateway: Option<mpsc::Sender<Request>>) -> Publisher {
     Publisher::new(
         PublisherConfig {
             bus: bus.bus(),
@@ -234,7 +234,9 @@ async fn a_device_instance_written_on_the_bus_service_is_commanded_and_followed(
         })
     };
     let decide = async {
-        let w = writes.recv().await.expect("write for the gateway");
+        let Some(Request::Write(w)) = writes.recv().await else {
+            panic!("a write for the gateway");
+        };
         assert_eq!(w.path, path);
         let outcome = vecan.on_write(&mut core, 2_200_000, &w.path, &w.value);
         let _ = w.reply.send(outcome);

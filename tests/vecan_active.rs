@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use n2k_dbus::can::{CanId, Frame, Micros};
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig, WriteRequest};
+use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig, Request, VREG_LINK};
 use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::n2k::fragment;
@@ -122,7 +122,7 @@ struct Bench {
     client: zbus::Connection,
     driver: Driver,
     mppt: Mppt,
-    writes: mpsc::Receiver<WriteRequest>,
+    writes: mpsc::Receiver<Request>,
     stop: Option<oneshot::Sender<()>>,
     publisher: tokio::task::JoinHandle<n2k_dbus::dbus::PublisherStats>,
     now: Micros,
@@ -189,7 +189,7 @@ impl Bench {
                 self.sent.push(f);
             }
             while let Ok(w) = self.writes.try_recv() {
-                self.driver.write(self.now, w);
+                self.driver.request(self.now, w);
             }
             // Let the publisher and the client's calls run.
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -395,5 +395,102 @@ async fn dvcc_charge_voltage_is_broadcast_while_valid() {
     let count = link_frames(&b.sent, ours).len();
     b.run_for(12_000_000).await;
     assert_eq!(link_frames(&b.sent, ours).len(), count);
+    b.end().await;
+}
+
+/// `GetVreg`/`SetVreg` on `path` of `service`, while the bench turns the clock.
+async fn vreg_call(
+    b: &mut Bench,
+    service: &str,
+    path: &str,
+    register: u16,
+    data: Option<Vec<u8>>,
+) -> (u16, Vec<u8>) {
+    let (client, service, path) = (b.client.clone(), service.to_owned(), path.to_owned());
+    let call = tokio::spawn(async move {
+        let reply = match data {
+            None => {
+                client
+                    .call_method(
+                        Some(service.as_str()),
+                        path.as_str(),
+                        Some(VREG_LINK),
+                        "GetVreg",
+                        &(register,),
+                    )
+                    .await
+            }
+            Some(d) => {
+                client
+                    .call_method(
+                        Some(service.as_str()),
+                        path.as_str(),
+                        Some(VREG_LINK),
+                        "SetVreg",
+                        &(register, d),
+                    )
+                    .await
+            }
+        };
+        reply
+            .expect("VregLink call")
+            .body()
+            .deserialize::<(u16, Vec<u8>)>()
+            .expect("(q, ay)")
+    });
+    for _ in 0..2000 {
+        if call.is_finished() {
+            break;
+        }
+        b.run_for(STEP).await;
+    }
+    call.await.expect("call")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vreglink_reads_and_writes_any_register() {
+    let mut b = Bench::new().await;
+    b.run_for(1_500_000).await;
+    b.claim();
+    b.run_for(8_000_000).await;
+    let svc = format!("com.victronenergy.solarcharger.socketcan_can0_di0_uc{UNIQUE}");
+    let link = "/Devices/0/VregLink";
+
+    // A register the profile reads: its bytes as the MPPT broadcast them (a single
+    // frame carries four value bytes).
+    assert_eq!(
+        vreg_call(&mut b, &svc, link, 0xEDBB, None).await,
+        (0, vec![0xD7, 0x11, 0, 0])
+    );
+    // One it does not have: its VACK code.
+    assert_eq!(
+        vreg_call(&mut b, &svc, link, 0x1234, None).await,
+        (0x8000, vec![])
+    );
+    // A write, answered by the value read back; a refused one by its code.
+    assert_eq!(
+        vreg_call(&mut b, &svc, link, 0x0200, Some(vec![4])).await,
+        (0, vec![4, 0, 0, 0])
+    );
+    assert_eq!(
+        vreg_call(&mut b, &svc, link, 0x0200, Some(vec![9])).await,
+        (0x8300, vec![])
+    );
+    // The same device through the bus service, under its key; a long register
+    // comes as a fast packet on 126720.
+    let key = format!("0000{:08X}", mppt_name() & 0xFFFF_FFFF);
+    let (code, data) = vreg_call(
+        &mut b,
+        "com.victronenergy.vecan.can0",
+        &format!("/Devices/{key}/VregLink"),
+        0x010B,
+        None,
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert!(
+        data.starts_with(b"SmartSolar MPPT VE.Can 150/70\0"),
+        "{data:?}"
+    );
     b.end().await;
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, Settings, WriteRequest};
+use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, Request, Settings};
 use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::Gateway;
 use n2k_dbus::logs::Record;
@@ -215,7 +215,7 @@ pub(super) async fn replay(
 struct Feed {
     reader: Capture,
     next: Option<Record>,
-    writes: mpsc::Receiver<WriteRequest>,
+    writes: mpsc::Receiver<Request>,
     stop: watch::Receiver<bool>,
 }
 
@@ -282,7 +282,7 @@ async fn gateway_task(
         loop {
             tokio::select! {
                 w = feed.writes.recv() => match w {
-                    Some(w) => driver.write(now, w),
+                    Some(w) => driver.request(now, w),
                     None => break,
                 },
                 _ = feed.stop.changed() => break,
@@ -347,7 +347,7 @@ impl Pace {
                 },
                 w = feed.writes.recv() => if let Some(w) = w {
                     let now = self.now().min(t);
-                    driver.write(now, w);
+                    driver.request(now, w);
                 },
                 () = tokio::time::sleep_until(until) => {
                     if !timer {
@@ -361,10 +361,10 @@ impl Pace {
     }
 }
 
-fn answer_writes(driver: &mut Driver, writes: &mut mpsc::Receiver<WriteRequest>) {
+fn answer_writes(driver: &mut Driver, writes: &mut mpsc::Receiver<Request>) {
     while let Ok(w) = writes.try_recv() {
         let now = driver.now();
-        driver.write(now, w);
+        driver.request(now, w);
     }
 }
 

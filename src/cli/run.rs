@@ -16,7 +16,7 @@ use n2k_dbus::can::link::{link_state, LinkState};
 use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::{Frame, Micros};
 use n2k_dbus::core::Event;
-use n2k_dbus::dbus::{Bus, Outbox, Publisher, Settings, WriteOutcome, WriteRefusal, WriteRequest};
+use n2k_dbus::dbus::{Bus, Outbox, Publisher, Request, Settings, WriteOutcome, WriteRefusal};
 use n2k_dbus::driver::{Driver, Monotonic, WallWatch};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::network::ClaimState;
@@ -122,7 +122,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
                 Ok(frame) => live.on_frame(&frame),
                 Err(e) => live.lost(clock.now(), &e.to_string()),
             },
-            Some(w) = writes.recv() => live.on_write(w),
+            Some(r) = writes.recv() => live.on_request(r),
             () = tokio::time::sleep_until(wake) => {}
         }
     }
@@ -269,13 +269,17 @@ impl Live {
         }
     }
 
-    fn on_write(&mut self, w: WriteRequest) {
-        match &mut self.driver {
-            Some(d) => d.write(self.clock.now(), w),
-            None => {
+    fn on_request(&mut self, r: Request) {
+        match (&mut self.driver, r) {
+            (Some(d), r) => d.request(self.clock.now(), r),
+            (None, Request::Write(w)) => {
                 let _ = w.reply.send(WriteOutcome::Refused(WriteRefusal::LinkDown(
                     self.iface.clone(),
                 )));
+            }
+            (None, Request::Register(r)) => {
+                let failed = if r.data.is_some() { 0x8100 } else { 0x8000 };
+                let _ = r.reply.send((failed, Vec::new()));
             }
         }
     }

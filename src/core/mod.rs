@@ -245,14 +245,26 @@ impl Core {
         }
     }
 
-    /// Queues a register read or write on the device at `node`; its end comes back
-    /// as [`Output::Register`] with `token`. Refused (false) while the gateway may
-    /// not transmit (listen-only, no address).
-    pub fn vreg_submit(&mut self, now: Micros, node: u8, token: u64, op: vreg::engine::Op) -> bool {
+    /// Queues a register read or write on the device at `node` (`urgent`: a client
+    /// waits for it, it goes before background reads); its end comes back as
+    /// [`Output::Register`] with `token`. Refused (false) while the gateway may not
+    /// transmit (listen-only, no address).
+    pub fn vreg_submit(
+        &mut self,
+        now: Micros,
+        node: u8,
+        token: u64,
+        op: vreg::engine::Op,
+        urgent: bool,
+    ) -> bool {
         if !self.node.active() {
             return false;
         }
-        self.node.vreg.submit(node, token, op);
+        if urgent {
+            self.node.vreg.submit_urgent(node, token, op);
+        } else {
+            self.node.vreg.submit(node, token, op);
+        }
         self.node.drain_vreg();
         self.node.soon(now);
         true

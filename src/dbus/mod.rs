@@ -28,5 +28,7 @@ pub use crate::model::{
 pub use bus::Bus;
 pub use outbox::Outbox;
 pub use publisher::{settle, settled, Carried, Publisher, PublisherConfig, PublisherStats};
-pub use service::{PublishError, Service, ServiceOptions, WriteRequest};
+pub use service::{
+    PublishError, RegisterRequest, Request, Service, ServiceOptions, WriteRequest, VREG_LINK,
+};
 pub use settings::Settings;

@@ -26,7 +26,7 @@ use super::bus::Bus;
 use super::coexist::{DeviceKey, Foreign, ForeignEvent};
 use super::outbox::{Outbox, Pending};
 use super::service::PublishError;
-use super::service::{Service, ServiceOptions, WriteRequest};
+use super::service::{Request, Service, ServiceOptions, WriteRequest};
 use super::settings::{Settings, SettingsEvent};
 use crate::model::{
     Change, DeviceSettings, Item, ItemTree, ServiceSpec, Value, WriteOutcome, WriteRefusal,
@@ -94,9 +94,9 @@ pub struct Publisher {
     /// service leaves it the vecan name from the start.
     vecan_expected: bool,
     settings: Option<Settings>,
-    writes_tx: mpsc::Sender<WriteRequest>,
-    writes_rx: mpsc::Receiver<WriteRequest>,
-    gateway: Option<mpsc::Sender<WriteRequest>>,
+    writes_tx: mpsc::Sender<Request>,
+    writes_rx: mpsc::Receiver<Request>,
+    gateway: Option<mpsc::Sender<Request>>,
     stats: PublisherStats,
     done: Arc<Carried>,
 }
@@ -108,7 +108,7 @@ impl Publisher {
     pub fn new(
         cfg: PublisherConfig,
         settings: Option<Settings>,
-        gateway: Option<mpsc::Sender<WriteRequest>>,
+        gateway: Option<mpsc::Sender<Request>>,
     ) -> Publisher {
         let (writes_tx, writes_rx) = mpsc::channel(WRITE_QUEUE);
         Publisher {
@@ -171,7 +171,7 @@ impl Publisher {
                     }
                     next_flush = Instant::now() + self.cfg.flush_interval;
                 }
-                Some(w) = self.writes_rx.recv() => self.on_write(w).await,
+                Some(r) = self.writes_rx.recv() => self.on_request(r).await,
                 ev = next_settings_event(&mut self.settings) => self.on_settings(ev).await,
                 ev = next_foreign_event(&mut foreign, &self.services) => self.on_foreign(ev).await,
             }
@@ -385,15 +385,45 @@ impl Publisher {
         join_all(all.into_values().map(|l| l.service.withdraw())).await;
     }
 
+    /// The name the gateway gave the service now published as `service` (they
+    /// differ for a bus service that took its fallback name).
+    fn given_name(&self, service: &str) -> Option<String> {
+        self.services
+            .iter()
+            .find(|(n, l)| l.service.name() == service && n.as_str() != service)
+            .map(|(n, _)| n.clone())
+    }
+
+    async fn on_request(&mut self, r: Request) {
+        match r {
+            Request::Write(w) => self.on_write(w).await,
+            Request::Register(mut r) => {
+                if let Some(given) = self.given_name(&r.service) {
+                    r.service = given.into();
+                }
+                let failed = if r.data.is_some() { 0x8100 } else { 0x8000 };
+                match &self.gateway {
+                    Some(g) => {
+                        if let Err(
+                            mpsc::error::TrySendError::Full(Request::Register(r))
+                            | mpsc::error::TrySendError::Closed(Request::Register(r)),
+                        ) = g.try_send(Request::Register(r))
+                        {
+                            let _ = r.reply.send((failed, Vec::new()));
+                        }
+                    }
+                    None => {
+                        let _ = r.reply.send((failed, Vec::new()));
+                    }
+                }
+            }
+        }
+    }
+
     async fn on_write(&mut self, mut w: WriteRequest) {
         self.stats.writes += 1;
         // The gateway knows a service by the name it gave it.
-        if let Some(given) = self
-            .services
-            .iter()
-            .find(|(n, l)| l.service.name() == &*w.service && n.as_str() != &*w.service)
-            .map(|(n, _)| n.clone())
-        {
+        if let Some(given) = self.given_name(&w.service) {
             w.service = given.into();
         }
         let dev = self
@@ -414,8 +444,9 @@ impl Publisher {
             _ => match &self.gateway {
                 Some(g) => {
                     if let Err(
-                        mpsc::error::TrySendError::Full(w) | mpsc::error::TrySendError::Closed(w),
-                    ) = g.try_send(w)
+                        mpsc::error::TrySendError::Full(Request::Write(w))
+                        | mpsc::error::TrySendError::Closed(Request::Write(w)),
+                    ) = g.try_send(Request::Write(w))
                     {
                         let _ = w.reply.send(WriteOutcome::Refused(WriteRefusal::Busy));
                     }

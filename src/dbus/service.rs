@@ -54,13 +54,44 @@ pub struct WriteRequest {
     pub reply: oneshot::Sender<WriteOutcome>,
 }
 
+/// A client's `GetVreg`/`SetVreg` on a `…/VregLink` object: a register of the
+/// device behind it to read (`data` `None`) or write. The answer is a VACK code
+/// (0: done) and the register's bytes.
+#[derive(Debug)]
+pub struct RegisterRequest {
+    pub service: Arc<str>,
+    /// The object path (`/Devices/0/VregLink`, `/Devices/<key>/VregLink`).
+    pub path: String,
+    pub register: u16,
+    pub data: Option<Vec<u8>>,
+    pub reply: oneshot::Sender<(u16, Vec<u8>)>,
+}
+
+/// What a service hands its owner to decide.
+#[derive(Debug)]
+pub enum Request {
+    Write(WriteRequest),
+    Register(RegisterRequest),
+}
+
+/// The VregLink interface (Victron's remote configuration of VE.Can devices).
+pub const VREG_LINK: &str = "com.victronenergy.VregLink";
+/// How long a `GetVreg`/`SetVreg` waits for the device: its operation may queue
+/// behind others on the same node, each tried three times.
+const VREG_TIMEOUT: Duration = Duration::from_secs(20);
+/// What `GetVreg` answers when nothing answered: dbus-modbus-client's codes for a
+/// failed read and a failed write (VACK 0x8000 / 0x8100).
+const VREG_FAILED_READ: u16 = 0x8000;
+const VREG_FAILED_WRITE: u16 = 0x8100;
+
 /// Options shared by every service of a process.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceOptions {
     /// Also send the per-path `PropertiesChanged` old clients listen for.
     pub properties_changed: bool,
-    /// Where checked writes go; without one, writes are stored directly.
-    pub writes: Option<mpsc::Sender<WriteRequest>>,
+    /// Where checked writes and register requests go; without one, writes are
+    /// stored directly and register requests fail.
+    pub writes: Option<mpsc::Sender<Request>>,
 }
 
 /// State shared between the owner of a service and its dispatcher.
@@ -294,6 +325,14 @@ enum Reply {
     Error(fdo::Error),
     /// A write waiting for its owner; answered by a task of its own.
     Deferred(PendingWrite),
+    /// A register request waiting for the device; answered by a task of its own.
+    Register(PendingRegister),
+}
+
+struct PendingRegister {
+    path: String,
+    register: u16,
+    data: Option<Vec<u8>>,
 }
 
 struct PendingWrite {
@@ -317,9 +356,15 @@ async fn answer(conn: &Connection, shared: &Arc<Shared>, msg: &Message) -> zbus:
         }
     };
     if header.primary().flags().contains(Flags::NoReplyExpected) {
-        if let Reply::Deferred(pending) = reply {
+        match reply {
             // Nobody waits for the answer, but the write still happens.
-            tokio::spawn(finish_write(conn.clone(), shared.clone(), pending, None));
+            Reply::Deferred(pending) => {
+                tokio::spawn(finish_write(conn.clone(), shared.clone(), pending, None));
+            }
+            Reply::Register(pending) => {
+                tokio::spawn(finish_register(conn.clone(), shared.clone(), pending, None));
+            }
+            _ => {}
         }
         return Ok(());
     }
@@ -342,6 +387,15 @@ async fn send(
         Reply::Error(e) => conn.reply_dbus_error(header, e).await,
         Reply::Deferred(pending) => {
             tokio::spawn(finish_write(
+                conn.clone(),
+                shared.clone(),
+                pending,
+                Some(msg.clone()),
+            ));
+            Ok(())
+        }
+        Reply::Register(pending) => {
+            tokio::spawn(finish_register(
                 conn.clone(),
                 shared.clone(),
                 pending,
@@ -378,11 +432,46 @@ fn call(
                 Err(e) => Reply::Error(fdo::Error::Failed(format!("no machine id: {e}"))),
             }
         }
+        Some(VREG_LINK) | None
+            if path.ends_with("/VregLink") && matches!(member, "GetVreg" | "SetVreg") =>
+        {
+            vreg_link(member, msg).unwrap_or_else(unknown)
+        }
         Some(BUS_ITEM) | None => {
             bus_item(tree, shared, path, object, member, msg).unwrap_or_else(unknown)
         }
         Some(_) => unknown(),
     }
+}
+
+/// `GetVreg(q)` and `SetVreg(q, ay)` on a `…/VregLink` object.
+fn vreg_link(member: &str, msg: &Message) -> Option<Reply> {
+    let body = msg.body();
+    let path = msg
+        .header()
+        .path()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let bad = |what: &str| Reply::Error(fdo::Error::InvalidArgs(format!("{member} takes {what}")));
+    Some(match member {
+        "GetVreg" => match body.deserialize::<u16>() {
+            Ok(register) => Reply::Register(PendingRegister {
+                path,
+                register,
+                data: None,
+            }),
+            Err(_) => bad("(q register)"),
+        },
+        "SetVreg" => match body.deserialize::<(u16, Vec<u8>)>() {
+            Ok((register, data)) => Reply::Register(PendingRegister {
+                path,
+                register,
+                data: Some(data),
+            }),
+            Err(_) => bad("(q register, ay data)"),
+        },
+        _ => return None,
+    })
 }
 
 /// The BusItem members; `None` when `object` has no member of that name.
@@ -473,7 +562,7 @@ async fn finish_write(
             value: pending.value.clone(),
             reply: tx,
         };
-        match writes.try_send(request) {
+        match writes.try_send(Request::Write(request)) {
             Err(_) => WriteOutcome::Refused(WriteRefusal::Busy),
             Ok(()) => match tokio::time::timeout(WRITE_TIMEOUT, rx).await {
                 Ok(Ok(outcome)) => outcome,
@@ -501,6 +590,45 @@ async fn finish_write(
     if let Some(call) = reply_to {
         if let Err(e) = conn.reply(&call.header(), &code).await {
             tracing::debug!(service = %shared.name, "SetValue reply: {e}");
+        }
+    }
+}
+
+/// Hands a register request to the owner and answers `(q error, ay data)`.
+async fn finish_register(
+    conn: Connection,
+    shared: Arc<Shared>,
+    pending: PendingRegister,
+    reply_to: Option<Message>,
+) {
+    let failed = if pending.data.is_some() {
+        VREG_FAILED_WRITE
+    } else {
+        VREG_FAILED_READ
+    };
+    let answer = match &shared.options.writes {
+        Some(writes) => {
+            let (tx, rx) = oneshot::channel();
+            let request = RegisterRequest {
+                service: shared.name.clone(),
+                path: pending.path,
+                register: pending.register,
+                data: pending.data,
+                reply: tx,
+            };
+            match writes.try_send(Request::Register(request)) {
+                Err(_) => (failed, Vec::new()),
+                Ok(()) => match tokio::time::timeout(VREG_TIMEOUT, rx).await {
+                    Ok(Ok(answer)) => answer,
+                    _ => (failed, Vec::new()),
+                },
+            }
+        }
+        None => (failed, Vec::new()),
+    };
+    if let Some(call) = reply_to {
+        if let Err(e) = conn.reply(&call.header(), &answer).await {
+            tracing::debug!(service = %shared.name, "VregLink reply: {e}");
         }
     }
 }

@@ -14,7 +14,7 @@ pub use clock::{Monotonic, WallWatch};
 
 use crate::can::socket::CanSource;
 use crate::can::{Frame, Micros};
-use crate::dbus::WriteRequest;
+use crate::dbus::{RegisterRequest, Request, WriteRequest};
 use crate::gateway::{Gateway, WriteDecision};
 use crate::logs::{CaptureClock, Record};
 use crate::model::{WriteOutcome, WriteRefusal};
@@ -30,6 +30,8 @@ pub struct Driver {
     send_errors: u64,
     /// Writes sent to a device, waiting for its answer: token → the client's reply.
     writes: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<WriteOutcome>>,
+    /// Register requests (VregLink) waiting for their device, likewise.
+    registers: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<(u16, Vec<u8>)>>,
 }
 
 impl Driver {
@@ -42,6 +44,7 @@ impl Driver {
             now: 0,
             send_errors: 0,
             writes: Default::default(),
+            registers: Default::default(),
         }
     }
 
@@ -120,6 +123,32 @@ impl Driver {
         self.gateway.poll_timeout().unwrap_or(Micros::MAX)
     }
 
+    /// A client's request: a write or a register request.
+    pub fn request(&mut self, now: Micros, r: Request) {
+        match r {
+            Request::Write(w) => self.write(now, w),
+            Request::Register(r) => self.register(now, r),
+        }
+    }
+
+    /// Sends a client's register request (VregLink) to its device at `now`; the
+    /// answer goes back when the device has answered.
+    pub fn register(&mut self, now: Micros, r: RegisterRequest) {
+        self.now = self.now.max(now);
+        match self
+            .gateway
+            .handle_register(self.now, &r.service, &r.path, r.register, r.data)
+        {
+            Ok(token) => {
+                self.registers.insert(token, r.reply);
+            }
+            Err(answer) => {
+                let _ = r.reply.send(answer);
+            }
+        }
+        self.answer_writes();
+    }
+
     /// Decides a client's write at `now` and answers it, at once or when the
     /// device it went to has answered.
     pub fn write(&mut self, now: Micros, w: WriteRequest) {
@@ -147,8 +176,14 @@ impl Driver {
                 let _ = reply.send(outcome);
             }
         }
+        while let Some((token, answer)) = self.gateway.poll_register() {
+            if let Some(reply) = self.registers.remove(&token) {
+                let _ = reply.send(answer);
+            }
+        }
         // A client that gave up (its D-Bus call timed out) needs no answer.
         self.writes.retain(|_, r| !r.is_closed());
+        self.registers.retain(|_, r| !r.is_closed());
     }
 
     /// The next frame the gateway wants on the bus, oldest first.

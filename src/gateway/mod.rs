@@ -73,6 +73,9 @@ pub struct Gateway {
     next_token: u64,
     writes: std::collections::BTreeSet<u64>,
     writes_done: VecDeque<(u64, WriteOutcome)>,
+    /// Register requests (VregLink) of clients, and their answers.
+    registers: std::collections::BTreeMap<u64, bool>,
+    registers_done: VecDeque<(u64, (u16, Vec<u8>))>,
 }
 
 impl Gateway {
@@ -96,6 +99,8 @@ impl Gateway {
             next_token: 0,
             writes: Default::default(),
             writes_done: VecDeque::new(),
+            registers: Default::default(),
+            registers_done: VecDeque::new(),
         }
     }
 
@@ -224,7 +229,7 @@ impl Gateway {
                         register: w.register,
                         value: w.value,
                     };
-                    if self.core.vreg_submit(now, w.address, token, op) {
+                    if self.core.vreg_submit(now, w.address, token, op, true) {
                         self.writes.insert(token);
                         self.drain(now);
                         return WriteDecision::Later(token);
@@ -239,6 +244,52 @@ impl Gateway {
         };
         self.drain(now);
         WriteDecision::Now(outcome)
+    }
+
+    /// A client's register request (VregLink `GetVreg`, or `SetVreg` with `data`) on
+    /// `path` of `service` at `now`: sent to the device behind it, `Ok(token)` for
+    /// the answer from [`Gateway::poll_register`]; or answered at once (no such
+    /// device, listen-only, too many waiting) with a VACK code.
+    pub fn handle_register(
+        &mut self,
+        now: Micros,
+        service: &str,
+        path: &str,
+        register: u16,
+        data: Option<Vec<u8>>,
+    ) -> Result<u64, (u16, Vec<u8>)> {
+        let write = data.is_some();
+        let failed = (if write { 0x8100 } else { 0x8000 }, Vec::new());
+        let address = if service == self.bus.service_name() {
+            path.strip_prefix("/Devices/")
+                .and_then(|p| p.strip_suffix("/VregLink"))
+                .and_then(|key| self.bus.address_of(&self.core, key))
+        } else {
+            self.products.address_of(service)
+        };
+        let Some(address) = address else {
+            return Err(failed);
+        };
+        if self.registers.len() >= MAX_WRITES {
+            return Err((crate::vreg::VackCode::Busy.number(), Vec::new()));
+        }
+        let token = self.token();
+        let op = match data {
+            Some(value) => Op::Write { register, value },
+            None => Op::Read { register },
+        };
+        if !self.core.vreg_submit(now, address, token, op, true) {
+            return Err(failed);
+        }
+        self.registers.insert(token, write);
+        self.drain(now);
+        Ok(token)
+    }
+
+    /// The answer to a register request ([`Gateway::handle_register`]): a VACK code
+    /// (0: done) and the register's bytes.
+    pub fn poll_register(&mut self) -> Option<(u64, (u16, Vec<u8>))> {
+        self.registers_done.pop_front()
     }
 
     /// The outcome of a write decided later ([`WriteDecision::Later`]).
@@ -348,7 +399,16 @@ impl Gateway {
                     self.mapper.on_event(now, &e, device, &*self.sink);
                 }
                 Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
-                    if self.writes.remove(&token) {
+                    if let Some(write) = self.registers.remove(&token) {
+                        let failed = if write { 0x8100 } else { 0x8000 };
+                        let answer = match outcome {
+                            Outcome::Value(v) => (0, v),
+                            Outcome::Refused(code) => (code.number(), Vec::new()),
+                            Outcome::TimedOut => (failed, Vec::new()),
+                            Outcome::Busy => (crate::vreg::VackCode::Busy.number(), Vec::new()),
+                        };
+                        self.registers_done.push_back((token, answer));
+                    } else if self.writes.remove(&token) {
                         let o = match outcome {
                             // The path shows the value read back, from the broadcast.
                             Outcome::Value(_) => WriteOutcome::Accepted,
@@ -368,7 +428,7 @@ impl Gateway {
             let op = Op::Read {
                 register: r.register,
             };
-            if !self.core.vreg_submit(now, r.address, token, op) {
+            if !self.core.vreg_submit(now, r.address, token, op, false) {
                 break;
             }
         }

@@ -84,6 +84,14 @@ impl BusService {
         self.clock_steps
     }
 
+    /// The address of the device listed under `key`, while it is on the bus.
+    pub fn address_of(&self, core: &Core, key: &str) -> Option<u8> {
+        keyed(core)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, d)| d.address.filter(|_| d.online()))
+    }
+
     /// Broadcasts the link registers due at `now` from the gateway's address.
     pub fn send_link(&mut self, core: &mut Core, now: Micros) {
         for (reg, bytes) in self.link.due(now) {
@@ -166,6 +174,13 @@ impl BusService {
                 ("Name", Item::new(format!("{:016X}", dev.name.0))),
             ] {
                 put(&format!("/Devices/{key}/{leaf}"), item);
+            }
+            // Victron's devices take remote configuration (GetVreg/SetVreg) here.
+            if dev.name.manufacturer_code() == crate::venus::products::VICTRON {
+                put(
+                    &format!("/Devices/{key}/VregLink"),
+                    Item::new(Value::Invalid),
+                );
             }
         }
         self.put_statistics(&mut put, core, link, now);

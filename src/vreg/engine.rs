@@ -89,7 +89,8 @@ struct Node {
     /// Register → (value, when it was last shown).
     registers: BTreeMap<u16, (Vec<u8>, Micros)>,
     in_flight: Option<InFlight>,
-    waiting: VecDeque<(u64, Op)>,
+    /// Waiting operations; the flag marks those a client waits for.
+    waiting: VecDeque<(u64, Op, bool)>,
 }
 
 /// Every node's registers and the operations on them.
@@ -183,22 +184,31 @@ impl Engine {
         Some(self.nodes.entry(address).or_default())
     }
 
-    /// Queues `op` on `node` (writes before waiting reads); the outcome comes back
-    /// as [`Event::Done`] with `token`.
+    /// Queues `op` on `node`, behind what waits there; the outcome comes back as
+    /// [`Event::Done`] with `token`.
     pub fn submit(&mut self, node: u8, token: u64, op: Op) {
+        self.enqueue(node, token, op, false);
+    }
+
+    /// Queues an operation a client waits for (a write, a remote-configuration
+    /// read): before the background reads waiting on `node`, after earlier urgent
+    /// ones.
+    pub fn submit_urgent(&mut self, node: u8, token: u64, op: Op) {
+        self.enqueue(node, token, op, true);
+    }
+
+    fn enqueue(&mut self, node: u8, token: u64, op: Op, urgent: bool) {
         let full = match self.node(node) {
             Some(n) if n.waiting.len() < MAX_WAITING => {
-                // A write (a client waits for it) goes before the reads waiting,
-                // after earlier writes.
-                let at = match op {
-                    Op::Write { .. } => n
-                        .waiting
+                let at = if urgent {
+                    n.waiting
                         .iter()
-                        .position(|(_, o)| matches!(o, Op::Read { .. }))
-                        .unwrap_or(n.waiting.len()),
-                    Op::Read { .. } => n.waiting.len(),
+                        .position(|(_, _, u)| !u)
+                        .unwrap_or(n.waiting.len())
+                } else {
+                    n.waiting.len()
                 };
-                n.waiting.insert(at, (token, op.clone()));
+                n.waiting.insert(at, (token, op.clone(), urgent));
                 false
             }
             _ => true,
@@ -246,7 +256,7 @@ impl Engine {
                 break;
             };
             if !retry {
-                let Some((token, op)) = node.waiting.pop_front() else {
+                let Some((token, op, _)) = node.waiting.pop_front() else {
                     break;
                 };
                 node.in_flight = Some(InFlight {
@@ -317,7 +327,7 @@ impl Engine {
                 .in_flight
                 .map(|f| (f.token, f.op))
                 .into_iter()
-                .chain(n.waiting)
+                .chain(n.waiting.into_iter().map(|(t, o, _)| (t, o)))
             {
                 self.events.push_back(Event::Done {
                     node: address,

@@ -158,6 +158,14 @@ impl Products {
         })
     }
 
+    /// The address of the device behind product service `service`.
+    pub fn address_of(&self, service: &str) -> Option<u8> {
+        self.devices
+            .values()
+            .find(|d| d.service.as_ref().is_some_and(|s| s.name == service))
+            .and_then(|d| d.address)
+    }
+
     /// A device event from the core (see [`super::Mapper::on_event`]).
     pub fn on_event(
         &mut self,
