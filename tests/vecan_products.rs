@@ -53,3 +53,8 @@ async fn a_lynx_smart_bms_and_its_allow_to_charge() {
 async fn a_multi_rs_with_ac_in_and_out() {
     run("multi-rs").await;
 }
+
+#[tokio::test]
+async fn a_vebus_interface_is_one_multi_from_two_addresses() {
+    run("vebus-interface").await;
+}

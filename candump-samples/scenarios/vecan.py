@@ -261,9 +261,54 @@ is not public, these are the standard ones), state, mode, active input and the A
 limit as registers. One multi service.""")
 
 
+def vebus_interface():
+    s = Scenario()
+    unique = 123456
+    inv = Node(s.bus, 0x50, name(unique, VICTRON, 153, 35), "VE.Bus to NMEA2000")
+    acin = Node(s.bus, 0x51, name(unique, VICTRON, 154, 35), "VE.Bus to NMEA2000")
+    inv.claim(0.1)
+    acin.claim(0.15)
+
+    def j1939_ac(volts, hz, amps):
+        # 65014 (canboat): line-line V (n/a), line-neutral V (1 V), frequency
+        # (1/128 Hz), current (1 A).
+        return u16(0xFFFF) + u16(volts) + u16(round(hz * 128)) + u16(amps)
+
+    def j1939_power(watts):
+        # 65013: real and apparent power, s32 with offset -2e9 W (n/a: apparent).
+        return u32(watts + 2000000000) + u32(0xFFFFFFFF)
+
+    t = 0.5
+    while t < 30:
+        inv.single(t, 6, 127508, battery_status(0, 26.80, -5.0, 25.0))
+        inv.fast(t + 0.01, 6, 127506, dc_detailed(0, 0, 76, 100, 0xFFFF))
+        # 127509: instances 0, state 1 "AC passthru", inverter enabled.
+        inv.fast(t + 0.02, 6, 127509, bytes([0, 0, 0, 1 | 1 << 4 | 0xC0]))
+        inv.single(t + 0.03, 3, 65014, j1939_ac(230, 50.0, 4))
+        inv.single(t + 0.04, 3, 65013, j1939_power(920))
+        acin.single(t + 0.05, 3, 65014, j1939_ac(231, 50.0, 5))
+        acin.single(t + 0.06, 3, 65013, j1939_power(1100))
+        t += 1.5
+    svc = V + "multi." + tail(name(unique, VICTRON, 153, 35))
+    s.services(20, svc)
+    for path, v in [("/Dc/0/Voltage", 26.8), ("/Dc/0/Current", -5.0), ("/Dc/0/Temperature", 25.0),
+                    ("/Soc", 76), ("/State", 8), ("/Ac/Out/L1/V", 230), ("/Ac/Out/L1/I", 4),
+                    ("/Ac/Out/L1/F", 50.0), ("/Ac/Out/L1/P", 920), ("/Ac/In/1/L1/V", 231),
+                    ("/Ac/In/1/L1/I", 5), ("/Ac/In/1/L1/F", 50.0), ("/Ac/In/1/L1/P", 1100),
+                    ("/Devices/0/Nad", 0x50), ("/ProductId", None), ("/Mgmt/Connection", "VE.Can")]:
+        s.expect(20, svc, path, v)
+    s.write("vebus-interface.log", """A VE.Bus-to-NMEA 2000 interface (written for n2k-dbus from vecan-products.md §3.2):
+two addresses with one unique number, function 153 "Inverter" (127508, 127506, 127509,
+and J1939 65014/65013 for AC out) and 154 "AC Input monitor" (65014/65013 for AC in).
+It names no product: after the 10 s a Victron device has to show its product id or
+model, the functions tell. One multi service, its AC input from the second address; no
+battery service from its 127508.""")
+
+
 if __name__ == "__main__":
     mppt()
     skylla()
     lynx_shunt()
     lynx_bms()
     multi_rs()
+    vebus_interface()

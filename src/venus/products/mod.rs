@@ -50,6 +50,9 @@ const IDENTITY: [u16; 4] = [0x0100, 0x0102, 0x010A, 0x010B];
 enum Decision {
     Pending { since: Micros },
     Product(&'static Profile),
+    /// The AC-input address of a VE.Bus interface: its messages feed the service
+    /// of its inverter address (this NAME).
+    Alias(Name),
     Generic,
 }
 
@@ -243,16 +246,22 @@ impl Products {
         data: &[u8],
         sink: &dyn ServiceSink,
     ) {
-        let Some(dev) = self.devices.get_mut(&name) else {
+        let key = match self.devices.get(&name).map(|d| d.decision) {
+            Some(Decision::Alias(primary)) => primary,
+            Some(_) => name,
+            None => return,
+        };
+        let function = name.device_function();
+        let Some(dev) = self.devices.get_mut(&key) else {
             return;
         };
         if matches!(pgn, vreg::PGN_VREG | vreg::PGN_VREG_LONG) {
             // Broadcast values are the device's registers; addressed ones are
-            // writes to another node.
+            // writes to another node. An alias address's registers are its own.
             let Some(Vreg::Value { register, value }) = vreg::frame::parse(data) else {
                 return;
             };
-            if destination != 255 {
+            if destination != 255 || key != name {
                 return;
             }
             if dev.regs.len() >= MAX_REGISTERS && !dev.regs.contains_key(&register) {
@@ -273,26 +282,26 @@ impl Products {
             }
             let until = generic::freshness(pgn).map_or(Micros::MAX, |f| now.saturating_add(f));
             let instance = self.fields.get("instance").code();
+            let f = &self.fields;
             for (i, row) in profile.rows.iter().enumerate() {
                 let x = match row.src {
                     Src::Pgn {
                         pgn: p,
                         instance: want,
                         field,
-                    } if p == pgn && instance == Some(u64::from(want)) => self
-                        .fields
-                        .get(field)
-                        .real()
-                        .or(self.fields.get(field).code().map(|c| c as f64)),
+                    } if p == pgn && instance == Some(u64::from(want)) => number(f.get(field)),
+                    Src::Func {
+                        pgn: p,
+                        function: want,
+                        field,
+                    } if p == pgn && function == want => number(f.get(field)),
                     Src::AcLine {
                         pgn: p,
                         line,
                         field,
-                    } if p == pgn => (1..=self.fields.items())
-                        .find(|&item| {
-                            self.fields.get_in(item, "line").code() == Some(u64::from(line))
-                        })
-                        .and_then(|item| self.fields.get_in(item, field).real()),
+                    } if p == pgn => (1..=f.items())
+                        .find(|&item| f.get_in(item, "line").code() == Some(u64::from(line)))
+                        .and_then(|item| f.get_in(item, field).real()),
                     _ => continue,
                 };
                 match x {
@@ -305,7 +314,7 @@ impl Products {
                 }
             }
         }
-        self.settle(now, name, sink);
+        self.settle(now, key, sink);
     }
 
     /// Pending decisions and ageing values.
@@ -397,17 +406,41 @@ impl Products {
 
     /// Decides, publishes and updates the service of `name`.
     fn settle(&mut self, now: Micros, name: Name, sink: &dyn ServiceSink) {
-        let Some(dev) = self.devices.get_mut(&name) else {
+        let Some(dev) = self.devices.get(&name) else {
             return;
         };
         if let Decision::Pending { since } = dev.decision {
-            let family = recognise(dev);
+            let mut family = recognise(dev);
+            let waited = self.finished || now.saturating_sub(since) >= PRODUCT_WAIT;
+            if family.is_none() && waited && name.device_class() == 35 {
+                // Victron's VE.Bus interface names no product: its functions tell.
+                match name.device_function() {
+                    table::FUNCTION_INVERTER => family = Some(Family::VeBusInterface),
+                    table::FUNCTION_AC_INPUT => {
+                        let sibling = self.devices.keys().copied().find(|&n| {
+                            n.device_function() == table::FUNCTION_INVERTER
+                                && n.unique_number() == name.unique_number()
+                                && n.device_class() == 35
+                        });
+                        if let (Some(primary), Some(dev)) = (sibling, self.devices.get_mut(&name)) {
+                            dev.decision = Decision::Alias(primary);
+                            tracing::info!(device = %name, inverter = %primary, "the AC input address of a VE.Bus interface");
+                            return;
+                        }
+                        family = Some(Family::VeBusInterface);
+                    }
+                    _ => {}
+                }
+            }
+            let Some(dev) = self.devices.get_mut(&name) else {
+                return;
+            };
             if let Some(f) = family {
                 let profile = table::profile(f);
                 dev.decision = Decision::Product(profile);
                 self.stats.recognised += 1;
                 tracing::info!(device = %name, product = profile.class, "a Victron product: published from its registers");
-            } else if self.finished || now.saturating_sub(since) >= PRODUCT_WAIT {
+            } else if waited {
                 dev.decision = Decision::Generic;
                 tracing::info!(device = %name, "a Victron device of no known product family: mapped as any NMEA 2000 device");
                 return;
@@ -415,6 +448,9 @@ impl Products {
                 return;
             }
         }
+        let Some(dev) = self.devices.get_mut(&name) else {
+            return;
+        };
         let Decision::Product(profile) = dev.decision else {
             return;
         };
@@ -512,9 +548,14 @@ fn text(b: &[u8]) -> Option<String> {
     non_empty(&String::from_utf8_lossy(&b[..end]))
 }
 
+/// A field's number (a code counts: states are lookups).
+fn number(n: super::fields::Num) -> Option<f64> {
+    n.real().or(n.code().map(|c| c as f64))
+}
+
 fn row_pgn(src: Src) -> Option<u32> {
     match src {
-        Src::Pgn { pgn, .. } | Src::AcLine { pgn, .. } => Some(pgn),
+        Src::Pgn { pgn, .. } | Src::AcLine { pgn, .. } | Src::Func { pgn, .. } => Some(pgn),
         _ => None,
     }
 }
@@ -578,7 +619,9 @@ fn path_value(
                 .get(&reg)
                 .map(|b| ((le(b) >> (2 * u32::from(n))) & 3) as f64),
             Src::Bit { reg, bit } => regs.get(&reg).map(|b| ((le(b) >> bit) & 1) as f64),
-            Src::Pgn { .. } | Src::AcLine { .. } => pgn.get(&i).map(|&(x, _)| x),
+            Src::Pgn { .. } | Src::AcLine { .. } | Src::Func { .. } => {
+                pgn.get(&i).map(|&(x, _)| x)
+            }
         };
         let whole = row.format == Format::Plain;
         if let Some(v) = raw.and_then(|x| convert(row.conv, x, whole)) {
@@ -611,6 +654,17 @@ fn convert(conv: Conv, x: f64, whole: bool) -> Option<Value> {
             }
         }
         Conv::ChargerState => return generic::charger_state(x as u64).map(Value::Int),
+        // 127509: invert, AC passthru, load sense, fault; disabled has no state of
+        // its own (the charger's shows).
+        Conv::InverterState => {
+            return match x as u8 {
+                0 => Some(Value::Int(9)),
+                1 => Some(Value::Int(8)),
+                2 => Some(Value::Int(1)),
+                3 => Some(Value::Int(2)),
+                _ => None,
+            }
+        }
     };
     if !v.is_finite() {
         return None;

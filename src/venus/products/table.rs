@@ -20,6 +20,10 @@ pub enum Family {
     Bms,
     Inverter,
     Multi,
+    /// The VE.Bus-to-NMEA 2000 interface (and what a GX's NMEA 2000-out sends for
+    /// a VE.Bus inverter/charger): standard PGNs from two addresses, function 153
+    /// "Inverter" and 154 "AC Input monitor".
+    VeBusInterface,
 }
 
 /// Product ids (register 0x0100) of known products.
@@ -126,6 +130,13 @@ pub enum Src {
         instance: u8,
         field: &'static str,
     },
+    /// A field of a PGN without an instance, from the address whose NAME has
+    /// `function` (the VE.Bus interface's J1939 AC PGNs).
+    Func {
+        pgn: u32,
+        function: u8,
+        field: &'static str,
+    },
     /// A field of the given line (0 = L1) of an AC PGN (127503/127504).
     AcLine {
         pgn: u32,
@@ -150,6 +161,9 @@ pub enum Conv {
     AlarmFlag,
     /// 127507's operating state → Venus `/State`.
     ChargerState,
+    /// 127509's inverter state → Venus `/State` (disabled: none, the charger's
+    /// state shows).
+    InverterState,
 }
 
 /// How a writable path is written.
@@ -570,6 +584,47 @@ static MULTI: &[Row] = &{
     rows
 };
 
+const VEBUS: &str = "vecan-products.md §3.2: VE.Bus→N2K interface PGNs and functions [verified whitepaper]; paths [inferred]";
+
+const fn func(path: &'static str, pgn: u32, function: u8, field: &'static str, f: Format) -> Row {
+    Row {
+        path,
+        src: Src::Func {
+            pgn,
+            function,
+            field,
+        },
+        conv: Conv::Same,
+        format: f,
+        write: None,
+        source: VEBUS,
+    }
+}
+
+/// The VE.Bus interface: DC, SoC, state, and AC out (153) and in (154).
+static VEBUS_INTERFACE: &[Row] = &[
+    pgn("/Dc/0/Voltage", 127508, 0, "voltage", u(2, "V")).cite(VEBUS),
+    pgn("/Dc/0/Current", 127508, 0, "current", u(1, "A")).cite(VEBUS),
+    pgn("/Dc/0/Temperature", 127508, 0, "temperature", u(1, "C"))
+        .conv(Conv::Celsius)
+        .cite(VEBUS),
+    pgn("/Soc", 127506, 0, "stateOfCharge", u(1, "%")).cite(VEBUS),
+    pgn("/State", 127509, 0, "operatingState", PLAIN)
+        .conv(Conv::InverterState)
+        .cite(VEBUS),
+    pgn("/State", 127507, 0, "operatingState", PLAIN)
+        .conv(Conv::ChargerState)
+        .cite(VEBUS),
+    func("/Ac/Out/L1/V", 65014, 153, "lineNeutralAcRmsVoltage", u(1, "V")),
+    func("/Ac/Out/L1/I", 65014, 153, "acRmsCurrent", u(1, "A")),
+    func("/Ac/Out/L1/F", 65014, 153, "acFrequency", u(2, "Hz")),
+    func("/Ac/Out/L1/P", 65013, 153, "realPower", u(0, "W")),
+    func("/Ac/In/1/L1/V", 65014, 154, "lineNeutralAcRmsVoltage", u(1, "V")),
+    func("/Ac/In/1/L1/I", 65014, 154, "acRmsCurrent", u(1, "A")),
+    func("/Ac/In/1/L1/F", 65014, 154, "acFrequency", u(2, "Hz")),
+    func("/Ac/In/1/L1/P", 65013, 154, "realPower", u(0, "W")),
+];
+
 /// Every family's profile.
 pub static PROFILES: &[Profile] = &[
     Profile {
@@ -602,7 +657,16 @@ pub static PROFILES: &[Profile] = &[
         class: "multi",
         rows: MULTI,
     },
+    Profile {
+        family: Family::VeBusInterface,
+        class: "multi",
+        rows: VEBUS_INTERFACE,
+    },
 ];
+
+/// NAME functions of the VE.Bus interface's two addresses (class 35).
+pub const FUNCTION_INVERTER: u8 = 153;
+pub const FUNCTION_AC_INPUT: u8 = 154;
 
 /// The profile of `family`.
 pub fn profile(family: Family) -> &'static Profile {
