@@ -177,8 +177,7 @@ impl NodeArgs {
 /// that publishes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServiceArgs {
-    /// Devices that get no service: name:<16 hex>, unique:<n> or manufacturer:<code>
-    /// (e.g. manufacturer:358 where Victron's gateway shows Victron products).
+    /// Devices that get no service: name:<16 hex>, unique:<n> or manufacturer:<code>.
     #[arg(long, value_name = "DEVICE")]
     pub exclude: Vec<Selector>,
     /// Correct a device's type: <device>=<type>, e.g. unique:478868=dcload.

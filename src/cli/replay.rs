@@ -290,7 +290,7 @@ async fn gateway_task(
         }
     }
     // The services that were on the bus, counted before the end withdraws them.
-    let services = driver.gateway().mapper().published();
+    let services = driver.gateway().published();
     driver.gateway_mut().withdraw_all();
     Ok(Finished {
         records,

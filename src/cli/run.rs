@@ -128,10 +128,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     live.notifier.notify("STOPPING=1");
-    let services = live
-        .driver
-        .as_ref()
-        .map_or(0, |d| d.gateway().mapper().published());
+    let services = live.driver.as_ref().map_or(0, |d| d.gateway().published());
     if let Some(d) = &mut live.driver {
         d.gateway_mut().withdraw_all();
     }

@@ -85,7 +85,7 @@ impl Gateway {
         let by_address = cfg.core.listen_only;
         Gateway {
             core: Core::new(cfg.core),
-            products: Products::new(&cfg.mapper.iface),
+            products: Products::new(&cfg.mapper.iface, cfg.mapper.rules.clone()),
             mapper: Mapper::new(cfg.mapper).publish_by_address(by_address),
             bus,
             sink,
@@ -102,6 +102,11 @@ impl Gateway {
             registers: Default::default(),
             registers_done: VecDeque::new(),
         }
+    }
+
+    /// How many device services are published (or about to be).
+    pub fn published(&self) -> usize {
+        self.mapper.published() + self.products.published()
     }
 
     /// The Victron products stage, for its counters.

@@ -48,7 +48,9 @@ const IDENTITY: [u16; 4] = [0x0100, 0x0102, 0x010A, 0x010B];
 
 #[derive(Debug, Clone, Copy)]
 enum Decision {
-    Pending { since: Micros },
+    Pending {
+        since: Micros,
+    },
     Product(&'static Profile),
     /// The AC-input address of a VE.Bus interface: its messages feed the service
     /// of its inverter address (this NAME).
@@ -109,6 +111,7 @@ pub struct ProductStats {
 /// The Victron products of one interface.
 pub struct Products {
     iface: String,
+    rules: super::rules::Rules,
     devices: BTreeMap<Name, Dev>,
     fields: Fields,
     reads: VecDeque<Read>,
@@ -118,9 +121,11 @@ pub struct Products {
 }
 
 impl Products {
-    pub fn new(iface: &str) -> Products {
+    /// The Victron products of `iface`; devices `rules` exclude get no service.
+    pub fn new(iface: &str, rules: super::rules::Rules) -> Products {
         Products {
             iface: iface.to_owned(),
+            rules,
             devices: BTreeMap::new(),
             fields: Fields::default(),
             reads: VecDeque::new(),
@@ -151,14 +156,12 @@ impl Products {
         self.reads.pop_front()
     }
 
-    /// The service names published, with the device's address.
-    pub fn services(&self) -> impl Iterator<Item = (&str, Option<u8>)> {
-        self.devices.values().filter_map(|d| {
-            d.service
-                .as_ref()
-                .filter(|s| s.published)
-                .map(|s| (s.name.as_str(), d.address))
-        })
+    /// How many product services are published.
+    pub fn published(&self) -> usize {
+        self.devices
+            .values()
+            .filter(|d| d.service.as_ref().is_some_and(|s| s.published))
+            .count()
     }
 
     /// The address of the device behind product service `service`.
@@ -179,7 +182,9 @@ impl Products {
     ) {
         use crate::core::Event as E;
         match *event {
-            E::Appeared { name, address } if name.manufacturer_code() == VICTRON => {
+            E::Appeared { name, address }
+                if name.manufacturer_code() == VICTRON && !self.rules.excluded(name) =>
+            {
                 if !self.devices.contains_key(&name) && self.devices.len() >= MAX_DEVICES {
                     self.stats.dropped += 1;
                     return;
@@ -213,7 +218,7 @@ impl Products {
                     d.address = to;
                     d.regs.clear();
                     d.pgn.clear();
-                    self.settle(now, name, sink);
+                    self.settle(now, name, sink, Touched::All);
                 }
             }
             E::Identified { name } | E::IdentityUpdated { name } => {
@@ -228,7 +233,7 @@ impl Products {
                 if let Some(c) = device.and_then(|d| d.config.as_ref()) {
                     d.custom = c.installation_description1.trim().to_owned();
                 }
-                self.settle(now, name, sink);
+                self.settle(now, name, sink, Touched::All);
             }
             E::InstanceChanged { old, .. } => self.forget(old, sink),
             E::Gone { name } => self.forget(name, sink),
@@ -255,7 +260,7 @@ impl Products {
         let Some(dev) = self.devices.get_mut(&key) else {
             return;
         };
-        if matches!(pgn, vreg::PGN_VREG | vreg::PGN_VREG_LONG) {
+        let touched = if matches!(pgn, vreg::PGN_VREG | vreg::PGN_VREG_LONG) {
             // Broadcast values are the device's registers; addressed ones are
             // writes to another node. An alias address's registers are its own.
             let Some(Vreg::Value { register, value }) = vreg::frame::parse(data) else {
@@ -270,6 +275,7 @@ impl Products {
             }
             self.stats.registers += 1;
             dev.regs.insert(register, value.to_vec());
+            Touched::Register(register)
         } else {
             let Decision::Product(profile) = dev.decision else {
                 return;
@@ -313,8 +319,9 @@ impl Products {
                     }
                 }
             }
-        }
-        self.settle(now, key, sink);
+            Touched::Pgn(pgn)
+        };
+        self.settle(now, key, sink, touched);
     }
 
     /// Pending decisions and ageing values.
@@ -324,7 +331,7 @@ impl Products {
             if let Some(d) = self.devices.get_mut(&n) {
                 d.pgn.retain(|_, (_, until)| *until > now);
             }
-            self.settle(now, n, sink);
+            self.settle(now, n, sink, Touched::All);
         }
     }
 
@@ -336,7 +343,7 @@ impl Products {
                 d.pgn.clear();
                 d.regs.retain(|r, _| IDENTITY.contains(r));
             }
-            self.settle(now, n, sink);
+            self.settle(now, n, sink, Touched::All);
         }
     }
 
@@ -405,7 +412,7 @@ impl Products {
     }
 
     /// Decides, publishes and updates the service of `name`.
-    fn settle(&mut self, now: Micros, name: Name, sink: &dyn ServiceSink) {
+    fn settle(&mut self, now: Micros, name: Name, sink: &dyn ServiceSink, touched: Touched) {
         let Some(dev) = self.devices.get(&name) else {
             return;
         };
@@ -483,13 +490,13 @@ impl Products {
             });
         }
         let Some(svc) = &dev.service else { return };
-        let values: Vec<Value> = svc
-            .paths
-            .iter()
-            .map(|(_, rows)| path_value(profile, rows, &dev.regs, &dev.pgn))
-            .chain(identity_values(dev, profile))
-            .collect();
         if !svc.published {
+            let values: Vec<Value> = svc
+                .paths
+                .iter()
+                .map(|(_, rows)| path_value(profile, rows, &dev.regs, &dev.pgn))
+                .chain(identity_values(dev, profile))
+                .collect();
             if let Some(s) = &mut dev.service {
                 s.shown = values;
             }
@@ -500,15 +507,52 @@ impl Products {
             self.stats.published += 1;
             return;
         }
-        let Some(svc) = &mut dev.service else { return };
-        let names = svc.paths.iter().map(|(p, _)| *p).chain(IDENTITY_PATHS);
-        for ((path, v), shown) in names.zip(&values).zip(svc.shown.iter_mut()) {
-            if *shown != *v {
+        // Published: only the paths fed by what changed are worked out again (a
+        // register broadcast touches one or two of forty).
+        let identity = match touched {
+            Touched::All => Some(identity_values(dev, profile)),
+            Touched::Register(r) if IDENTITY.contains(&r) => Some(identity_values(dev, profile)),
+            _ => None,
+        };
+        let Dev {
+            service, regs, pgn, ..
+        } = dev;
+        let Some(svc) = service else { return };
+        let feeds = |rows: &[usize]| match touched {
+            Touched::All => true,
+            Touched::Register(r) => rows
+                .iter()
+                .any(|&i| row_reg(profile.rows[i].src) == Some(r)),
+            Touched::Pgn(p) => rows
+                .iter()
+                .any(|&i| row_pgn(profile.rows[i].src) == Some(p)),
+        };
+        let n = svc.paths.len();
+        for (k, (path, rows)) in svc.paths.iter().enumerate() {
+            if !feeds(rows) {
+                continue;
+            }
+            let v = path_value(profile, rows, regs, pgn);
+            if let Some(shown) = svc.shown.get_mut(k).filter(|s| **s != v) {
                 sink.set(&svc.name, path, v.clone());
-                *shown = v.clone();
+                *shown = v;
+            }
+        }
+        for (k, v) in identity.into_iter().flatten().enumerate() {
+            if let Some(shown) = svc.shown.get_mut(n + k).filter(|s| **s != v) {
+                sink.set(&svc.name, IDENTITY_PATHS[k], v.clone());
+                *shown = v;
             }
         }
     }
+}
+
+/// What a message changed, so that only the paths it feeds are worked out again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Touched {
+    All,
+    Register(u16),
+    Pgn(u32),
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -619,9 +663,7 @@ fn path_value(
                 .get(&reg)
                 .map(|b| ((le(b) >> (2 * u32::from(n))) & 3) as f64),
             Src::Bit { reg, bit } => regs.get(&reg).map(|b| ((le(b) >> bit) & 1) as f64),
-            Src::Pgn { .. } | Src::AcLine { .. } | Src::Func { .. } => {
-                pgn.get(&i).map(|&(x, _)| x)
-            }
+            Src::Pgn { .. } | Src::AcLine { .. } | Src::Func { .. } => pgn.get(&i).map(|&(x, _)| x),
         };
         let whole = row.format == Format::Plain;
         if let Some(v) = raw.and_then(|x| convert(row.conv, x, whole)) {

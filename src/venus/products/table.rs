@@ -615,11 +615,23 @@ static VEBUS_INTERFACE: &[Row] = &[
     pgn("/State", 127507, 0, "operatingState", PLAIN)
         .conv(Conv::ChargerState)
         .cite(VEBUS),
-    func("/Ac/Out/L1/V", 65014, 153, "lineNeutralAcRmsVoltage", u(1, "V")),
+    func(
+        "/Ac/Out/L1/V",
+        65014,
+        153,
+        "lineNeutralAcRmsVoltage",
+        u(1, "V"),
+    ),
     func("/Ac/Out/L1/I", 65014, 153, "acRmsCurrent", u(1, "A")),
     func("/Ac/Out/L1/F", 65014, 153, "acFrequency", u(2, "Hz")),
     func("/Ac/Out/L1/P", 65013, 153, "realPower", u(0, "W")),
-    func("/Ac/In/1/L1/V", 65014, 154, "lineNeutralAcRmsVoltage", u(1, "V")),
+    func(
+        "/Ac/In/1/L1/V",
+        65014,
+        154,
+        "lineNeutralAcRmsVoltage",
+        u(1, "V"),
+    ),
     func("/Ac/In/1/L1/I", 65014, 154, "acRmsCurrent", u(1, "A")),
     func("/Ac/In/1/L1/F", 65014, 154, "acFrequency", u(2, "Hz")),
     func("/Ac/In/1/L1/P", 65013, 154, "realPower", u(0, "W")),
