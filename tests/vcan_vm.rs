@@ -315,6 +315,8 @@ fn the_daemon_on_vcan_in_a_real_kernel() {
     )
     .expect("conflict");
 
+    mppt_data(&data);
+
     let status = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vcan/vm.sh"))
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vcan/guest-test.sh"))
         .arg(env!("CARGO_BIN_EXE_n2k-dbus"))
@@ -554,5 +556,142 @@ fn the_daemon_on_vcan_in_a_real_kernel() {
             .expect("exit")
             .trim(),
         "0"
+    );
+
+    // G: the scripted MPPT (tests/vcan/mppt.sh) through the daemon at 120.
+    mppt_checks(&file);
+}
+
+/// The scripted MPPT's NAME: unique 40001, Victron (358), class 35, function 160.
+fn mppt_name() -> [u8; 8] {
+    let n: u64 = 40001 | 358 << 21 | 160 << 40 | 35 << 49 | 4 << 60 | 1 << 63;
+    n.to_le_bytes()
+}
+
+/// A VREG broadcast from 0x20 as cansend frames: one on 61184, or the fast packet
+/// on 126720 of a longer value.
+fn mppt_frames(register: u16, value: &[u8]) -> Vec<String> {
+    let mut p = vec![0x66, 0x99];
+    p.extend_from_slice(&register.to_le_bytes());
+    p.extend_from_slice(value);
+    let pgn = if p.len() > 8 { 126720 } else { 61184 };
+    p.resize(p.len().max(8), 0);
+    let id = n2k_dbus::can::CanId {
+        priority: 7,
+        pgn,
+        source: 0x20,
+        destination: 255,
+    };
+    n2k_dbus::n2k::fragment::frames(0, id, &p, 1)
+        .expect("frames")
+        .iter()
+        .map(|f| {
+            let data: String = f.data().iter().map(|b| format!("{b:02X}")).collect();
+            format!("{:08X}#{data}", f.id)
+        })
+        .collect()
+}
+
+/// The MPPT's script, claim and answers (vecan-products.md §2: model name, firmware,
+/// PV voltage 45.67 V, mode on, state bulk, charge current limit 35 A).
+fn mppt_data(data: &Path) {
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vcan/mppt.sh"),
+        data.join("mppt.sh"),
+    )
+    .expect("mppt.sh");
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02X}")).collect::<String>();
+    std::fs::write(
+        data.join("mppt-claim.txt"),
+        format!("18EEFF20#{}\n", hex(&mppt_name())),
+    )
+    .expect("claim");
+    let mut answers = String::new();
+    for (register, value) in [
+        (0x010Bu16, b"SmartSolar MPPT VE.Can 150/70\0".to_vec()),
+        (0x0102, vec![0, 0xFF, 0x15, 0x03]),
+        (0xEDBB, 4567u16.to_le_bytes().to_vec()),
+        (0x0200, vec![1]),
+        (0x0201, vec![3]),
+        (0xEDF0, 350u16.to_le_bytes().to_vec()),
+    ] {
+        answers.push_str(&format!(
+            "{} {}\n",
+            hex(&register.to_le_bytes()),
+            mppt_frames(register, &value).join(" ")
+        ));
+    }
+    std::fs::write(data.join("mppt-answers.txt"), answers).expect("answers");
+}
+
+fn mppt_checks(file: &dyn Fn(&str) -> PathBuf) {
+    let read = |n: &str| std::fs::read_to_string(file(n)).unwrap_or_default();
+    let g = bus_log(&file("g-bus.log"));
+    let ours = 120u8;
+    let frame = |id: u32, data: &[u8]| g.iter().position(|f| f.id == id && f.data == data);
+    // Our request for the model name (VREQ 0x010B, mask 0xFFFF), addressed to 0x20,
+    // and the MPPT's answer after it.
+    let asked = frame(
+        0x1CEF_2000 | u32::from(ours),
+        &[0x66, 0x99, 0x01, 0x00, 0x0B, 0x01, 0xFF, 0xFF],
+    )
+    .unwrap_or_else(|| panic!("our request for 0x010B: {g:?}"));
+    assert!(
+        g.iter().skip(asked).any(|f| f.id == 0x1DEF_FF20),
+        "the model name after the request"
+    );
+    // The product id it does not have: VACK 0x8000 to us.
+    assert!(
+        frame(
+            0x1CEF_0020 | u32::from(ours) << 8,
+            &[0x66, 0x99, 0x02, 0x00, 0x00, 0x01, 0x00, 0x80]
+        )
+        .is_some(),
+        "VACK 0x8000 for 0x0100"
+    );
+    // The mode writes: 4 accepted (broadcast back), 7 refused (VACK 0x8300).
+    let w4 = frame(
+        0x1CEF_2000 | u32::from(ours),
+        &[0x66, 0x99, 0x00, 0x02, 0x04, 0x00, 0x00, 0x00],
+    )
+    .expect("our write of mode 4");
+    assert!(frame(0x1CEF_FF20, &[0x66, 0x99, 0x00, 0x02, 0x04, 0, 0, 0]).is_some_and(|i| i > w4));
+    assert!(frame(
+        0x1CEF_2000 | u32::from(ours),
+        &[0x66, 0x99, 0x00, 0x02, 0x07, 0x00, 0x00, 0x00]
+    )
+    .is_some());
+    assert!(frame(
+        0x1CEF_0020 | u32::from(ours) << 8,
+        &[0x66, 0x99, 0x02, 0x00, 0x00, 0x02, 0x00, 0x83]
+    )
+    .is_some());
+    assert!(
+        read("g-set-4.txt").contains("int32 0"),
+        "{}",
+        read("g-set-4.txt")
+    );
+    assert!(
+        read("g-set-7.txt").contains("int32 2"),
+        "{}",
+        read("g-set-7.txt")
+    );
+    let items = read("g-items.txt");
+    for want in ["SmartSolar MPPT VE.Can 150/70", "45.67"] {
+        assert!(items.contains(want), "{want} in GetItems: {items}");
+    }
+    let mode = items
+        .split("string \"/Mode\"")
+        .nth(1)
+        .and_then(|r| r.split("int32 ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("/Mode in {items}"));
+    assert_eq!(mode, "4", "the mode read back");
+    // `registers -i` on the same bus, listening: the values the MPPT broadcast.
+    let regs = read("g-registers.txt");
+    assert!(
+        regs.lines()
+            .any(|l| l.contains("0xEDBB") && l.contains("pvVoltage") && l.contains("45.67 V")),
+        "{regs}"
     );
 }

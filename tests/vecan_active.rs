@@ -1,4 +1,4 @@
-//! An active gateway and a Victron MPPT that answers it, scripted here from the
+//! An active gateway and Victron devices that answer it (an MPPT, a Multi RS), scripted here from the
 //! register protocol (`vecan-products.md` §1.3–§1.4): the gateway reads the MPPT's
 //! identity and profile registers, publishes its solarcharger service into a private
 //! dbus-daemon, and a client's writes become register writes whose answer —
@@ -31,8 +31,12 @@ fn mppt_name() -> u64 {
     u64::from(UNIQUE) | 358 << 21 | 160 << 40 | 35 << 49 | 4 << 60 | 1 << 63
 }
 
-/// The scripted MPPT: its registers, what it was asked, what it sends next.
-struct Mppt {
+/// A scripted Victron device: its registers, the modes it takes, what it was asked,
+/// what it sends next.
+struct Scripted {
+    address: u8,
+    name: u64,
+    modes: &'static [u8],
     regs: BTreeMap<u16, Vec<u8>>,
     out: Vec<Frame>,
     requests: Vec<u16>,
@@ -40,8 +44,9 @@ struct Mppt {
     fast_seq: u8,
 }
 
-impl Mppt {
-    fn new() -> Mppt {
+impl Scripted {
+    /// The MPPT: modes 1 (on) and 4 (off).
+    fn mppt() -> Scripted {
         let mut regs = BTreeMap::new();
         // §2.1 model name (text), firmware (sub-id, u24); §2.3 and §2.2 as in vecan.py.
         regs.insert(0x010B, b"SmartSolar MPPT VE.Can 150/70\0".to_vec());
@@ -50,7 +55,10 @@ impl Mppt {
         regs.insert(0x0200, vec![1]); // mode: on
         regs.insert(0x0201, vec![3]); // bulk
         regs.insert(0xEDF0, 350u16.to_le_bytes().to_vec()); // 35.0 A
-        Mppt {
+        Scripted {
+            address: MPPT,
+            name: mppt_name(),
+            modes: &[1, 4],
             regs,
             out: Vec::new(),
             requests: Vec::new(),
@@ -59,7 +67,27 @@ impl Mppt {
         }
     }
 
-    /// A VREG payload from the MPPT to `destination`: one frame, or a fast packet
+    /// A Multi RS (product id 42050, §2.1): modes 1 charger only, 2 inverter only,
+    /// 3 on, 4 off, as Venus's multi `/Mode` [inferred for the register].
+    fn multi_rs() -> Scripted {
+        let mut regs = BTreeMap::new();
+        regs.insert(0x0100, vec![0, 0x42, 0xA4, 0xFF]);
+        regs.insert(0x010B, b"Multi RS Solar 48V/6000VA/100A\0".to_vec());
+        regs.insert(0x0200, vec![3]);
+        regs.insert(0x0201, vec![9]);
+        Scripted {
+            address: 0x40,
+            name: 90303 | 358 << 21 | 153 << 40 | 35 << 49 | 4 << 60 | 1 << 63,
+            modes: &[1, 2, 3, 4],
+            regs,
+            out: Vec::new(),
+            requests: Vec::new(),
+            writes: Vec::new(),
+            fast_seq: 0,
+        }
+    }
+
+    /// A VREG payload from the device to `destination`: one frame, or a fast packet
     /// on 126720 when longer than 8 bytes.
     fn send(&mut self, now: Micros, destination: u8, register: u16, value: &[u8]) {
         let mut payload = vec![0x66, 0x99];
@@ -70,7 +98,7 @@ impl Mppt {
         let id = CanId {
             priority: 7,
             pgn,
-            source: MPPT,
+            source: self.address,
             destination,
         };
         self.fast_seq = (self.fast_seq + 1) & 7;
@@ -82,7 +110,11 @@ impl Mppt {
     fn hear(&mut self, now: Micros, f: &Frame) {
         let id = f.can_id();
         let d = f.data();
-        if id.pgn != 61184 || id.destination != MPPT || d.len() < 8 || d[..2] != [0x66, 0x99] {
+        if id.pgn != 61184
+            || id.destination != self.address
+            || d.len() < 8
+            || d[..2] != [0x66, 0x99]
+        {
             return;
         }
         let reg = u16::from_le_bytes([d[2], d[3]]);
@@ -97,10 +129,10 @@ impl Mppt {
             }
             return;
         }
-        // A write: the mode takes 1 (on) and 4 (off), anything else is VACK 0x8300.
+        // A write: the mode takes the device's modes, anything else is VACK 0x8300.
         self.writes.push((reg, d[4..].to_vec()));
         match reg {
-            0x0200 if matches!(d[4], 1 | 4) => {
+            0x0200 if self.modes.contains(&d[4]) => {
                 self.regs.insert(reg, vec![d[4]]);
                 self.send(now, 255, reg, &[d[4]]);
             }
@@ -121,7 +153,7 @@ struct Bench {
     _bus: PrivateBus,
     client: zbus::Connection,
     driver: Driver,
-    mppt: Mppt,
+    device: Scripted,
     writes: mpsc::Receiver<Request>,
     stop: Option<oneshot::Sender<()>>,
     publisher: tokio::task::JoinHandle<n2k_dbus::dbus::PublisherStats>,
@@ -130,7 +162,7 @@ struct Bench {
 }
 
 impl Bench {
-    async fn new() -> Bench {
+    async fn new(device: Scripted) -> Bench {
         let bus = PrivateBus::start();
         let outbox = Arc::new(Outbox::new());
         let gateway = Gateway::new(
@@ -165,7 +197,7 @@ impl Bench {
             _bus: bus,
             client,
             driver,
-            mppt: Mppt::new(),
+            device,
             writes,
             stop: Some(stop),
             publisher,
@@ -180,12 +212,12 @@ impl Bench {
         let end = self.now + d;
         while self.now < end {
             self.now += STEP;
-            for f in std::mem::take(&mut self.mppt.out) {
+            for f in std::mem::take(&mut self.device.out) {
                 self.driver.feed_frame(self.now, &f);
             }
             self.driver.advance(self.now);
             while let Some(f) = self.driver.poll_transmit() {
-                self.mppt.hear(self.now, &f);
+                self.device.hear(self.now, &f);
                 self.sent.push(f);
             }
             while let Ok(w) = self.writes.try_recv() {
@@ -202,14 +234,14 @@ impl Bench {
             CanId {
                 priority: 6,
                 pgn: 60928,
-                source: MPPT,
+                source: self.device.address,
                 destination: 255,
             }
             .to_raw()
             .expect("id"),
-            &mppt_name().to_le_bytes(),
+            &self.device.name.to_le_bytes(),
         );
-        self.mppt.out.push(f);
+        self.device.out.push(f);
     }
 
     async fn get(&self, service: &str, path: &str) -> OwnedValue {
@@ -274,7 +306,7 @@ async fn until_done(bench: &mut Bench, call: &tokio::task::JoinHandle<i32>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mppt_is_read_and_written_through_its_registers() {
-    let mut b = Bench::new().await;
+    let mut b = Bench::new(Scripted::mppt()).await;
     b.run_for(1_500_000).await; // our own claim (after a 1 s scan) settles
     b.claim();
     b.run_for(8_000_000).await;
@@ -283,9 +315,9 @@ async fn an_mppt_is_read_and_written_through_its_registers() {
     // then for the registers of the solarcharger profile.
     for r in [0x0100, 0x0102, 0x010A, 0x010B, 0xEDBB, 0x0200, 0xEDF0] {
         assert!(
-            b.mppt.requests.contains(&r),
+            b.device.requests.contains(&r),
             "0x{r:04X} not asked for: {:X?}",
-            b.mppt.requests
+            b.device.requests
         );
     }
     // Ten frames a second at most on the bus from us for registers.
@@ -311,7 +343,7 @@ async fn an_mppt_is_read_and_written_through_its_registers() {
     let call = set_value(&b.client, &svc, "/Mode", 4);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 0);
-    assert_eq!(b.mppt.writes.last(), Some(&(0x0200, vec![4, 0, 0, 0])));
+    assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![4, 0, 0, 0])));
     b.run_for(100_000).await;
     assert_eq!(i32::try_from(&b.get(&svc, "/Mode").await).expect("int"), 4);
 
@@ -319,16 +351,16 @@ async fn an_mppt_is_read_and_written_through_its_registers() {
     let call = set_value(&b.client, &svc, "/Mode", 7);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 2);
-    assert_eq!(b.mppt.writes.last(), Some(&(0x0200, vec![7, 0, 0, 0])));
+    assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![7, 0, 0, 0])));
     b.run_for(100_000).await;
     assert_eq!(i32::try_from(&b.get(&svc, "/Mode").await).expect("int"), 4);
 
     // A read-only path is refused by the service itself (code 1), nothing is sent.
-    let before = b.mppt.writes.len();
+    let before = b.device.writes.len();
     let call = set_value(&b.client, &svc, "/Pv/V", 10);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 1);
-    assert_eq!(b.mppt.writes.len(), before);
+    assert_eq!(b.device.writes.len(), before);
     b.end().await;
 }
 
@@ -345,7 +377,7 @@ fn link_frames(sent: &[Frame], from: u8) -> Vec<(Micros, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dvcc_charge_voltage_is_broadcast_while_valid() {
-    let mut b = Bench::new().await;
+    let mut b = Bench::new(Scripted::mppt()).await;
     b.run_for(1_500_000).await;
     let ours = b
         .sent
@@ -449,7 +481,7 @@ async fn vreg_call(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vreglink_reads_and_writes_any_register() {
-    let mut b = Bench::new().await;
+    let mut b = Bench::new(Scripted::mppt()).await;
     b.run_for(1_500_000).await;
     b.claim();
     b.run_for(8_000_000).await;
@@ -492,5 +524,31 @@ async fn vreglink_reads_and_writes_any_register() {
         data.starts_with(b"SmartSolar MPPT VE.Can 150/70\0"),
         "{data:?}"
     );
+    b.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_rs_is_recognised_by_its_product_id_and_its_mode_written() {
+    let mut b = Bench::new(Scripted::multi_rs()).await;
+    b.run_for(1_500_000).await;
+    b.claim();
+    b.run_for(6_000_000).await;
+    let svc = "com.victronenergy.multi.socketcan_can0_di0_uc90303";
+    assert_eq!(
+        i32::try_from(&b.get(svc, "/ProductId").await).expect("int"),
+        42050
+    );
+    assert_eq!(i32::try_from(&b.get(svc, "/State").await).expect("int"), 9);
+    assert_eq!(i32::try_from(&b.get(svc, "/Mode").await).expect("int"), 3);
+    // Off: accepted and read back; 5 is no mode: VACK 0x8300, SetValue 2.
+    let call = set_value(&b.client, svc, "/Mode", 4);
+    until_done(&mut b, &call).await;
+    assert_eq!(call.await.expect("call"), 0);
+    b.run_for(100_000).await;
+    assert_eq!(i32::try_from(&b.get(svc, "/Mode").await).expect("int"), 4);
+    let call = set_value(&b.client, svc, "/Mode", 5);
+    until_done(&mut b, &call).await;
+    assert_eq!(call.await.expect("call"), 2);
+    assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![5, 0, 0, 0])));
     b.end().await;
 }

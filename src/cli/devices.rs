@@ -26,7 +26,13 @@ use super::DevicesArgs;
 
 pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
     if let Some(iface) = &a.interface {
-        return live(iface, &a);
+        let json = a.json;
+        return live(iface, &a.node, a.every, &|out, core, wall| {
+            if !json {
+                write!(out, "\x1b[H\x1b[2J")?;
+            }
+            print(out, core, wall, json)
+        });
     }
     let path = a
         .file
@@ -71,8 +77,18 @@ pub(super) fn replay(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Driver
     Ok(driver)
 }
 
-fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
-    let (cfg, state_path, mut state) = a.node.identity(iface);
+/// What a live table shows of the core, on the wall clock.
+pub(super) type Show<'a> =
+    &'a dyn Fn(&mut io::StdoutLock<'_>, &Core, &dyn Fn(Micros) -> Micros) -> io::Result<()>;
+
+/// Joins `iface` as `node` says and calls `show` every `every` seconds until Ctrl-C.
+pub(super) fn live(
+    iface: &str,
+    node: &super::NodeArgs,
+    every: u64,
+    show: Show<'_>,
+) -> anyhow::Result<ExitCode> {
+    let (cfg, state_path, mut state) = node.identity(iface);
     let (rt, src) = super::open_live(iface)?;
     rt.block_on(async move {
         info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");
@@ -80,7 +96,7 @@ fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
         let mut src = src.stamped_by(clock);
         let mut driver = Driver::new(gateway(iface, cfg));
         driver.advance(clock.now());
-        let mut show = tokio::time::interval(Duration::from_secs(a.every.max(1)));
+        let mut tick = tokio::time::interval(Duration::from_secs(every.max(1)));
         loop {
             flush(&mut driver, &src, &state_path, &mut state).await;
             let wake = clock.instant(driver.next_wake().min(clock.now() + 3_600_000_000));
@@ -90,12 +106,9 @@ fn live(iface: &str, a: &DevicesArgs) -> anyhow::Result<ExitCode> {
                     driver.feed_frame(frame.timestamp, &frame);
                 }
                 _ = tokio::time::sleep_until(wake) => driver.advance(clock.now()),
-                _ = show.tick() => {
+                _ = tick.tick() => {
                     let mut out = io::stdout().lock();
-                    if !a.json {
-                        write!(out, "\x1b[H\x1b[2J")?;
-                    }
-                    print(&mut out, driver.gateway().core(), &|t| clock.wall(t), a.json)?;
+                    show(&mut out, driver.gateway().core(), &|t| clock.wall(t))?;
                 }
                 _ = tokio::signal::ctrl_c() => break,
             }

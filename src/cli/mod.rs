@@ -43,7 +43,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// The devices on a bus: NAME, product and configuration information, state.
     Devices(DevicesArgs),
-    /// Victron devices' VE.Can registers seen in a capture, named and scaled.
+    /// Victron devices' VE.Can registers seen in a capture or on a live bus, named
+    /// and scaled.
     Registers(RegistersArgs),
     /// The daemon: join a SocketCAN interface and publish its devices on D-Bus.
     Run(run::RunArgs),
@@ -119,10 +120,21 @@ pub struct DevicesArgs {
 pub struct RegistersArgs {
     /// Capture to read (any supported format; `-` reads standard input), replayed by
     /// a listen-only node.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "interface", conflicts_with = "interface")]
+    pub file: Option<PathBuf>,
+    /// Join this SocketCAN interface (e.g. can0) and show the table every few
+    /// seconds; an active node also asks each Victron device for its identity and
+    /// product registers.
+    #[arg(short = 'i', long = "interface")]
+    pub interface: Option<String>,
     /// Only this device: its address, or its NAME in 16 hex digits.
     #[arg(long)]
     pub device: Option<String>,
+    /// On a live bus: seconds between two tables.
+    #[arg(long, default_value_t = 2)]
+    pub every: u64,
+    #[command(flatten)]
+    pub node: NodeArgs,
     /// Count and skip malformed lines instead of stopping at the first one.
     #[arg(long)]
     pub skip_bad_lines: bool,

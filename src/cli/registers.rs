@@ -4,6 +4,8 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use n2k_dbus::can::Micros;
+
 use n2k_dbus::core::Core;
 use n2k_dbus::time::write_iso_millis;
 use n2k_dbus::vreg::registers::{self, RegValue};
@@ -11,7 +13,17 @@ use n2k_dbus::vreg::registers::{self, RegValue};
 use super::RegistersArgs;
 
 pub fn run(a: RegistersArgs) -> anyhow::Result<ExitCode> {
-    let driver = super::devices::replay(&a.file, a.skip_bad_lines)?;
+    if let Some(iface) = &a.interface {
+        let device = a.device.clone();
+        return super::devices::live(iface, &a.node, a.every, &|out, core, wall| {
+            write!(out, "{}", table(core, device.as_deref(), wall))?;
+            out.flush()
+        });
+    }
+    let Some(file) = &a.file else {
+        anyhow::bail!("a capture file or --interface is needed");
+    };
+    let driver = super::devices::replay(file, a.skip_bad_lines)?;
     let core = driver.gateway().core();
     let mut out = io::stdout().lock();
     let text = table(core, a.device.as_deref(), &|t| driver.capture_time(t));
@@ -25,7 +37,7 @@ pub fn run(a: RegistersArgs) -> anyhow::Result<ExitCode> {
 
 /// One line per register of every node (or of `device`: an address or a NAME in
 /// 16 hex digits), by address and register.
-fn table(core: &Core, device: Option<&str>, time: &dyn Fn(i64) -> i64) -> String {
+fn table(core: &Core, device: Option<&str>, time: &dyn Fn(Micros) -> Micros) -> String {
     let mut s = String::from(
         "ADDR  NAME              REGISTER  ID                         VALUE                 SEEN\n",
     );

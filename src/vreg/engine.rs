@@ -398,6 +398,40 @@ mod tests {
     }
 
     #[test]
+    fn what_a_client_waits_for_goes_before_background_reads() {
+        let mut e = Engine::new();
+        let register = |p: &[u8]| {
+            let at = if p[2..4] == [0x01, 0x00] { 4 } else { 2 };
+            u16::from_le_bytes([p[at], p[at + 1]])
+        };
+        e.submit(MPPT, 1, Op::Read { register: 0xEDBB });
+        e.submit(MPPT, 2, Op::Read { register: 0xEDBD });
+        e.submit(MPPT, 3, Op::Read { register: 0xEDBC });
+        e.on_tick(0);
+        let mut order = vec![register(&sends(&mut e)[0].payload)];
+        // A client's write and read arrive while the first read is in flight.
+        e.submit_urgent(
+            MPPT,
+            4,
+            Op::Write {
+                register: 0x0200,
+                value: vec![4],
+            },
+        );
+        e.submit_urgent(MPPT, 5, Op::Read { register: 0x0100 });
+        e.on_message(MS, MPPT, 255, &broadcast(0xEDBB, &[1, 0]));
+        for k in 1..5i64 {
+            let t = k * 200 * MS;
+            e.on_tick(t);
+            let reg = register(&sends(&mut e)[0].payload);
+            order.push(reg);
+            e.on_message(t + MS, MPPT, 255, &broadcast(reg, &[1, 0]));
+        }
+        // The client's operations next, in the order asked, then the background reads.
+        assert_eq!(order, [0xEDBB, 0x0200, 0x0100, 0xEDBD, 0xEDBC]);
+    }
+
+    #[test]
     fn a_read_is_sent_paced_answered_by_the_broadcast() {
         let mut e = Engine::new();
         e.submit(MPPT, 1, Op::Read { register: 0xEDBB });

@@ -144,4 +144,32 @@ echo $? > /out/f-run.exit
 sleep 0.5
 stop $DUMP
 stop $MON
+step "G: a Victron MPPT answers our register requests and writes"
+candump -L vcan0 > /out/g-bus.log &
+DUMP=$!
+sleep 0.5
+$N2K --state-dir /tmp/state-g --unique-number 1237 --address 120 > /out/g-run.log 2>&1 &
+PID=$!
+await /out/g-run.log "address claimed" 1
+n2k-dbus registers -i vcan0 --listen-only --state-dir /tmp/state-r --unique-number 1238 --every 1 > /out/g-registers.txt 2>/out/g-registers.err &
+REGS=$!
+sh /data/mppt.sh &
+sleep 1
+cansend vcan0 "$(cat /data/mppt-claim.txt)"
+SVC=com.victronenergy.solarcharger.socketcan_vcan0_di0_uc40001
+i=0
+while ! dbus-send --bus=$B --print-reply --dest=$SVC /ProductName com.victronenergy.BusItem.GetValue > /dev/null 2>&1 && [ $i -lt 300 ]; do
+  sleep 0.2; i=$((i + 1))
+done
+echo "G: the service after $((i / 5)) s"
+dbus-send --bus=$B --print-reply --dest=$SVC /Mode com.victronenergy.BusItem.SetValue variant:int32:4 > /out/g-set-4.txt 2>&1
+dbus-send --bus=$B --print-reply --dest=$SVC /Mode com.victronenergy.BusItem.SetValue variant:int32:7 > /out/g-set-7.txt 2>&1
+sleep 3
+dbus-send --bus=$B --print-reply --dest=$SVC / com.victronenergy.BusItem.GetItems > /out/g-items.txt 2>&1
+kill -INT $REGS
+wait $REGS
+stop $PID
+pkill -f "vcan0,1CEF2000" 2>/dev/null
+sleep 0.5
+stop $DUMP
 step "done"
