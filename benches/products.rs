@@ -12,9 +12,12 @@
 
 #[path = "../tests/private_bus/mod.rs"]
 mod private_bus;
+mod summary;
 
 use std::fmt::Write as _;
 use std::process::Command;
+
+use summary::figure;
 
 use n2k_dbus::can::{CanId, Micros};
 use n2k_dbus::n2k::fragment;
@@ -126,18 +129,6 @@ fn capture() -> String {
         out.push_str(&s);
     }
     out
-}
-
-fn figure(line: &str, before: &str) -> f64 {
-    let i = line
-        .find(before)
-        .unwrap_or_else(|| panic!("`{before}` in {line}"));
-    let head = &line[..i];
-    let start = head.trim_end().rfind([' ', '(']).map_or(0, |j| j + 1);
-    head[start..]
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("a number before `{before}` in {line}"))
 }
 
 fn replay(bus: &str, file: &str, extra: &[&str]) -> String {

@@ -9,21 +9,11 @@
 
 #[path = "../tests/private_bus/mod.rs"]
 mod private_bus;
+mod summary;
 
 use std::process::Command;
 
-/// A number that follows `label` in the summary line.
-fn figure(line: &str, before: &str) -> f64 {
-    let i = line
-        .find(before)
-        .unwrap_or_else(|| panic!("`{before}` in {line}"));
-    let head = &line[..i];
-    let start = head.trim_end().rfind([' ', '(']).map_or(0, |j| j + 1);
-    head[start..]
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("a number before `{before}` in {line}"))
-}
+use summary::figure;
 
 /// The best of three `replay --fast` runs of `file` (by frames/s).
 fn best_of_three(bus: &str, file: &str, extra: &[&str]) -> String {

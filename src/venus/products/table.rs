@@ -323,41 +323,65 @@ static CHARGER: &[Row] = &[
     reg("/Settings/ChargeCurrentLimit", 0xEDF0, u(1, "A")).writable(false),
 ];
 
-/// Lynx Shunt VE.Can (and the battery side of the Lynx Smart BMS).
-macro_rules! monitor_rows {
-    () => {
-        [
-            pgn("/Dc/0/Voltage", 127508, 0, "voltage", u(2, "V")),
-            reg("/Dc/0/Voltage", 0xED8D, u(2, "V")),
-            pgn("/Dc/0/Current", 127508, 0, "current", u(1, "A")),
-            reg("/Dc/0/Current", 0xED8F, u(1, "A")),
-            pgn("/Dc/0/Temperature", 127508, 0, "temperature", u(1, "C")).conv(Conv::Celsius),
-            reg("/Dc/0/Power", 0xED8E, u(0, "W")),
-            reg("/Dc/0/MidVoltage", 0x0382, u(2, "V")),
-            reg("/Dc/0/MidVoltageDeviation", 0x0383, u(1, "%")),
-            reg("/Soc", 0x0FFF, u(1, "%")),
-            pgn("/Soc", 127506, 0, "stateOfCharge", u(1, "%")),
-            reg("/TimeToGo", 0x0FFE, u(0, "s")),
-            pgn("/TimeToGo", 127506, 0, "timeRemaining", u(0, "s")),
-            reg("/ConsumedAmphours", 0x0FFC, u(1, "Ah")),
-            reg("/Capacity", 0x1000, u(0, "Ah")),
-            reg("/History/DeepestDischarge", 0x0300, u(1, "Ah")),
-            reg("/History/LastDischarge", 0x0301, u(1, "Ah")),
-            reg("/History/AverageDischarge", 0x0302, u(1, "Ah")),
-            reg("/History/ChargeCycles", 0x0303, PLAIN),
-            reg("/History/FullDischarges", 0x0304, PLAIN),
-            reg("/History/TotalAhDrawn", 0x0305, u(1, "Ah")),
-            reg("/History/MinimumVoltage", 0x0306, u(2, "V")),
-            reg("/History/MaximumVoltage", 0x0307, u(2, "V")),
-            reg("/History/TimeSinceLastFullCharge", 0x0308, u(0, "s")),
-            reg("/History/AutomaticSyncs", 0x0309, PLAIN),
-            reg("/History/LowVoltageAlarms", 0x030A, PLAIN),
-            reg("/History/HighVoltageAlarms", 0x030B, PLAIN),
-            reg("/History/DischargedEnergy", 0x0310, u(2, "kWh")),
-            reg("/History/ChargedEnergy", 0x0311, u(2, "kWh")),
-        ]
-    };
+/// `a` then `b`, as one table (a const fn: the profiles are built at compile time;
+/// a wrong length `N` fails the build).
+const fn join<const A: usize, const B: usize, const N: usize>(
+    a: [Row; A],
+    b: [Row; B],
+) -> [Row; N] {
+    assert!(A + B == N && A > 0);
+    let mut out = [a[0]; N];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - A];
+        i += 1;
+    }
+    out
 }
+
+/// The battery side that monitors and RS products share: 127508 first, their
+/// own DC channel registers where 127508 is missing.
+const DC: [Row; 6] = [
+    pgn("/Dc/0/Voltage", 127508, 0, "voltage", u(2, "V")),
+    reg("/Dc/0/Voltage", 0xED8D, u(2, "V")),
+    pgn("/Dc/0/Current", 127508, 0, "current", u(1, "A")),
+    reg("/Dc/0/Current", 0xED8F, u(1, "A")),
+    pgn("/Dc/0/Temperature", 127508, 0, "temperature", u(1, "C")).conv(Conv::Celsius),
+    reg("/Dc/0/Power", 0xED8E, u(0, "W")),
+];
+
+/// Lynx Shunt VE.Can (and the battery side of the Lynx Smart BMS).
+const MONITOR: [Row; 28] = join(
+    DC,
+    [
+        reg("/Dc/0/MidVoltage", 0x0382, u(2, "V")),
+        reg("/Dc/0/MidVoltageDeviation", 0x0383, u(1, "%")),
+        reg("/Soc", 0x0FFF, u(1, "%")),
+        pgn("/Soc", 127506, 0, "stateOfCharge", u(1, "%")),
+        reg("/TimeToGo", 0x0FFE, u(0, "s")),
+        pgn("/TimeToGo", 127506, 0, "timeRemaining", u(0, "s")),
+        reg("/ConsumedAmphours", 0x0FFC, u(1, "Ah")),
+        reg("/Capacity", 0x1000, u(0, "Ah")),
+        reg("/History/DeepestDischarge", 0x0300, u(1, "Ah")),
+        reg("/History/LastDischarge", 0x0301, u(1, "Ah")),
+        reg("/History/AverageDischarge", 0x0302, u(1, "Ah")),
+        reg("/History/ChargeCycles", 0x0303, PLAIN),
+        reg("/History/FullDischarges", 0x0304, PLAIN),
+        reg("/History/TotalAhDrawn", 0x0305, u(1, "Ah")),
+        reg("/History/MinimumVoltage", 0x0306, u(2, "V")),
+        reg("/History/MaximumVoltage", 0x0307, u(2, "V")),
+        reg("/History/TimeSinceLastFullCharge", 0x0308, u(0, "s")),
+        reg("/History/AutomaticSyncs", 0x0309, PLAIN),
+        reg("/History/LowVoltageAlarms", 0x030A, PLAIN),
+        reg("/History/HighVoltageAlarms", 0x030B, PLAIN),
+        reg("/History/DischargedEnergy", 0x0310, u(2, "kWh")),
+        reg("/History/ChargedEnergy", 0x0311, u(2, "kWh")),
+    ],
+);
 
 const ALARM_BITS: &str =
     "vecan-products.md §2.4: 0x031E alarm reason bits [verified]; → /Alarms [inferred]";
@@ -373,20 +397,15 @@ const fn alarm(path: &'static str, bit: u8) -> Row {
     }
 }
 
-static BATTERY_MONITOR: &[Row] = &{
-    let m = monitor_rows!();
-    let mut rows = [m[0]; 32];
-    let mut i = 0;
-    while i < m.len() {
-        rows[i] = m[i];
-        i += 1;
-    }
-    rows[i] = alarm("/Alarms/LowVoltage", 0);
-    rows[i + 1] = alarm("/Alarms/HighVoltage", 1);
-    rows[i + 2] = alarm("/Alarms/LowSoc", 2);
-    rows[i + 3] = alarm("/Alarms/LowTemperature", 5);
-    rows
-};
+static BATTERY_MONITOR: [Row; 32] = join(
+    MONITOR,
+    [
+        alarm("/Alarms/LowVoltage", 0),
+        alarm("/Alarms/HighVoltage", 1),
+        alarm("/Alarms/LowSoc", 2),
+        alarm("/Alarms/LowTemperature", 5),
+    ],
+);
 
 const BMS_IO: &str = "vecan-products.md §2.6: 0x2108 IO 2-bit fields [verified]; → /Io [inferred]";
 const BMS_ALARMS: &str =
@@ -396,15 +415,9 @@ const BMS_LINK: &str =
 const CELLS: &str = "vecan-products.md §2.6: 0x0385/0x0386 min and max, u16 each [verified]";
 
 /// Lynx Smart BMS: the monitor's paths and its limits, IO and cell extremes.
-static BMS: &[Row] = &{
-    let m = monitor_rows!();
-    let mut rows = [m[0]; 44];
-    let mut i = 0;
-    while i < m.len() {
-        rows[i] = m[i];
-        i += 1;
-    }
-    let extra = [
+static BMS: [Row; 44] = join(
+    MONITOR,
+    [
         reg("/Info/MaxChargeVoltage", 0x2001, u(2, "V")).cite(BMS_LINK),
         reg("/Info/MaxChargeCurrent", 0x2015, u(1, "A")).cite(BMS_LINK),
         reg("/Info/MaxDischargeCurrent", 0x2017, u(1, "A")).cite(BMS_LINK),
@@ -511,61 +524,42 @@ static BMS: &[Row] = &{
             write: None,
             source: CELLS,
         },
-    ];
-    let mut k = 0;
-    while k < extra.len() {
-        rows[i + k] = extra[k];
-        k += 1;
-    }
-    rows
-};
+    ],
+);
 
 /// The DC, PV and control paths Inverter RS and Multi RS share.
-macro_rules! rs_rows {
-    () => {
-        [
-            pgn("/Dc/0/Voltage", 127508, 0, "voltage", u(2, "V")),
-            reg("/Dc/0/Voltage", 0xED8D, u(2, "V")),
-            pgn("/Dc/0/Current", 127508, 0, "current", u(1, "A")),
-            reg("/Dc/0/Current", 0xED8F, u(1, "A")),
-            pgn("/Dc/0/Temperature", 127508, 0, "temperature", u(1, "C")).conv(Conv::Celsius),
-            reg("/Dc/0/Power", 0xED8E, u(0, "W")),
-            reg("/Soc", 0x0FFF, u(1, "%")),
-            reg("/Pv/V", 0xEDBB, u(2, "V")),
-            reg("/Yield/Power", 0xEDBC, u(0, "W")),
-            reg("/Yield/User", 0xEDDC, u(2, "kWh")),
-            reg("/Yield/System", 0xEDDD, u(2, "kWh")),
-            reg("/MppOperationMode", 0xEDB3, PLAIN),
-            reg("/State", 0x0201, PLAIN).cite(STATE),
-            reg("/Mode", 0x0200, PLAIN).writable(true).cite(MODE),
-            reg("/ErrorCode", 0xEDDA, PLAIN).cite(ERROR),
-            reg("/DeviceOffReason", 0x0207, PLAIN),
-            reg("/GroupId", 0x0104, PLAIN),
-            reg("/Relay/0/State", 0xEDD8, PLAIN),
-            reg("/Settings/BmsPresent", 0xEDE8, PLAIN),
-            reg("/Settings/ChargeCurrentLimit", 0xEDF0, u(1, "A")).writable(false),
-            reg("/Link/ChargeCurrent", 0x2015, u(1, "A")).writable(false),
-            reg("/Link/DischargeCurrent", 0x2017, u(1, "A")).writable(false),
-            ac("/Ac/Out/L1/V", 127504, 0, "voltage", u(1, "V")),
-            ac("/Ac/Out/L1/I", 127504, 0, "current", u(1, "A")),
-            ac("/Ac/Out/L1/F", 127504, 0, "frequency", u(2, "Hz")),
-            ac("/Ac/Out/L1/P", 127504, 0, "realPower", u(0, "W")),
-        ]
-    };
-}
+const RS: [Row; 26] = join(
+    DC,
+    [
+        reg("/Soc", 0x0FFF, u(1, "%")),
+        reg("/Pv/V", 0xEDBB, u(2, "V")),
+        reg("/Yield/Power", 0xEDBC, u(0, "W")),
+        reg("/Yield/User", 0xEDDC, u(2, "kWh")),
+        reg("/Yield/System", 0xEDDD, u(2, "kWh")),
+        reg("/MppOperationMode", 0xEDB3, PLAIN),
+        reg("/State", 0x0201, PLAIN).cite(STATE),
+        reg("/Mode", 0x0200, PLAIN).writable(true).cite(MODE),
+        reg("/ErrorCode", 0xEDDA, PLAIN).cite(ERROR),
+        reg("/DeviceOffReason", 0x0207, PLAIN),
+        reg("/GroupId", 0x0104, PLAIN),
+        reg("/Relay/0/State", 0xEDD8, PLAIN),
+        reg("/Settings/BmsPresent", 0xEDE8, PLAIN),
+        reg("/Settings/ChargeCurrentLimit", 0xEDF0, u(1, "A")).writable(false),
+        reg("/Link/ChargeCurrent", 0x2015, u(1, "A")).writable(false),
+        reg("/Link/DischargeCurrent", 0x2017, u(1, "A")).writable(false),
+        ac("/Ac/Out/L1/V", 127504, 0, "voltage", u(1, "V")),
+        ac("/Ac/Out/L1/I", 127504, 0, "current", u(1, "A")),
+        ac("/Ac/Out/L1/F", 127504, 0, "frequency", u(2, "Hz")),
+        ac("/Ac/Out/L1/P", 127504, 0, "realPower", u(0, "W")),
+    ],
+);
 
-static INVERTER: &[Row] = &rs_rows!();
+static INVERTER: [Row; 26] = RS;
 
 /// Multi RS: the RS paths plus AC input 1 and the input limits.
-static MULTI: &[Row] = &{
-    let m = rs_rows!();
-    let mut rows = [m[0]; 35];
-    let mut i = 0;
-    while i < m.len() {
-        rows[i] = m[i];
-        i += 1;
-    }
-    let extra = [
+static MULTI: [Row; 35] = join(
+    RS,
+    [
         ac("/Ac/In/1/L1/V", 127503, 0, "voltage", u(1, "V")),
         ac("/Ac/In/1/L1/I", 127503, 0, "current", u(1, "A")),
         ac("/Ac/In/1/L1/F", 127503, 0, "frequency", u(2, "Hz")),
@@ -575,14 +569,8 @@ static MULTI: &[Row] = &{
         reg("/Ac/In/2/CurrentLimit", 0x0220, u(1, "A")).writable(false),
         reg("/Ac/In/CurrentLimit", 0x0203, u(1, "A")),
         reg("/Pv/I", 0xEDBD, u(1, "A")),
-    ];
-    let mut k = 0;
-    while k < extra.len() {
-        rows[i + k] = extra[k];
-        k += 1;
-    }
-    rows
-};
+    ],
+);
 
 const VEBUS: &str = "vecan-products.md §3.2: VE.Bus→N2K interface PGNs and functions [verified whitepaper]; paths [inferred]";
 
@@ -652,22 +640,22 @@ pub static PROFILES: &[Profile] = &[
     Profile {
         family: Family::BatteryMonitor,
         class: "battery",
-        rows: BATTERY_MONITOR,
+        rows: &BATTERY_MONITOR,
     },
     Profile {
         family: Family::Bms,
         class: "battery",
-        rows: BMS,
+        rows: &BMS,
     },
     Profile {
         family: Family::Inverter,
         class: "inverter",
-        rows: INVERTER,
+        rows: &INVERTER,
     },
     Profile {
         family: Family::Multi,
         class: "multi",
-        rows: MULTI,
+        rows: &MULTI,
     },
     Profile {
         family: Family::VeBusInterface,
@@ -705,9 +693,8 @@ pub fn family_of_model(model: &str) -> Option<Family> {
 mod tests {
     use super::*;
 
-    /// Every row array is filled to its end (a const-built table that came out
-    /// shorter would repeat its first row), every path of a profile is unique per
-    /// source and every writable row names a register the table knows.
+    /// No path of a profile has the same source twice, and every register read or
+    /// written is in the register table.
     #[test]
     fn profiles_are_well_formed() {
         for p in PROFILES {
