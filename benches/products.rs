@@ -15,9 +15,7 @@ mod private_bus;
 mod summary;
 
 use std::fmt::Write as _;
-use std::process::Command;
-
-use summary::figure;
+use summary::{figure, replay};
 
 use n2k_dbus::can::{CanId, Micros};
 use n2k_dbus::n2k::fragment;
@@ -129,21 +127,6 @@ fn capture() -> String {
         out.push_str(&s);
     }
     out
-}
-
-fn replay(bus: &str, file: &str, extra: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
-        .args(["replay", "--dbus", bus])
-        .args(extra)
-        .arg(file)
-        .output()
-        .expect("n2k-dbus replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn main() {

@@ -11,27 +11,14 @@
 mod private_bus;
 mod summary;
 
-use std::process::Command;
-
-use summary::figure;
+use summary::{figure, replay};
 
 /// The best of three `replay --fast` runs of `file` (by frames/s).
 fn best_of_three(bus: &str, file: &str, extra: &[&str]) -> String {
-    let bin = env!("CARGO_BIN_EXE_n2k-dbus");
     let mut best: Option<String> = None;
     for _ in 0..3 {
-        let out = Command::new(bin)
-            .args(["replay", "--fast", "--dbus", bus])
-            .args(extra)
-            .arg(file)
-            .output()
-            .expect("n2k-dbus replay");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let args: Vec<&str> = ["--fast"].iter().chain(extra).copied().collect();
+        let line = replay(bus, file, &args);
         if best
             .as_ref()
             .is_none_or(|b| figure(&line, "frames/s") > figure(b, "frames/s"))

@@ -414,6 +414,35 @@ const BMS_LINK: &str =
     "vecan-products.md §3.3, §4.2: the BMS broadcasts its DVCC limits as link registers [inferred]";
 const CELLS: &str = "vecan-products.md §2.6: 0x0385/0x0386 min and max, u16 each [verified]";
 
+/// A 2-bit field `n` of register `reg`.
+const fn pair(path: &'static str, reg: u16, n: u8, conv: Conv, source: &'static str) -> Row {
+    Row {
+        path,
+        src: Src::Pair { reg, n },
+        conv,
+        format: PLAIN,
+        write: None,
+        source,
+    }
+}
+
+/// The u16 at byte `at` of register `reg`, × 0.01, in `format`.
+const fn cell(path: &'static str, reg: u16, at: u8, conv: Conv, format: Format) -> Row {
+    Row {
+        path,
+        src: Src::Part {
+            reg,
+            at,
+            len: 2,
+            scale: 0.01,
+        },
+        conv,
+        format,
+        write: None,
+        source: CELLS,
+    }
+}
+
 /// Lynx Smart BMS: the monitor's paths and its limits, IO and cell extremes.
 static BMS: [Row; 44] = join(
     MONITOR,
@@ -422,108 +451,36 @@ static BMS: [Row; 44] = join(
         reg("/Info/MaxChargeCurrent", 0x2015, u(1, "A")).cite(BMS_LINK),
         reg("/Info/MaxDischargeCurrent", 0x2017, u(1, "A")).cite(BMS_LINK),
         reg("/Info/BatteryLowVoltage", 0x201B, u(2, "V")).cite(BMS_LINK),
-        Row {
-            path: "/Io/AllowToCharge",
-            src: Src::Pair { reg: 0x2108, n: 1 },
-            conv: Conv::YesNo,
-            format: PLAIN,
-            write: None,
-            source: BMS_IO,
-        },
-        Row {
-            path: "/Io/AllowToDischarge",
-            src: Src::Pair { reg: 0x2108, n: 2 },
-            conv: Conv::YesNo,
-            format: PLAIN,
-            write: None,
-            source: BMS_IO,
-        },
-        Row {
-            path: "/Alarms/LowCellVoltage",
-            src: Src::Pair { reg: 0x2107, n: 0 },
-            conv: Conv::Alarm,
-            format: PLAIN,
-            write: None,
-            source: BMS_ALARMS,
-        },
-        Row {
-            path: "/Alarms/HighCurrent",
-            src: Src::Pair { reg: 0x2107, n: 1 },
-            conv: Conv::Alarm,
-            format: PLAIN,
-            write: None,
-            source: BMS_ALARMS,
-        },
-        Row {
-            path: "/Alarms/HighInternalTemperature",
-            src: Src::Pair { reg: 0x2107, n: 2 },
-            conv: Conv::Alarm,
-            format: PLAIN,
-            write: None,
-            source: BMS_ALARMS,
-        },
-        Row {
-            path: "/Alarms/BmsCable",
-            src: Src::Pair { reg: 0x2107, n: 4 },
-            conv: Conv::Alarm,
-            format: PLAIN,
-            write: None,
-            source: BMS_ALARMS,
-        },
+        pair("/Io/AllowToCharge", 0x2108, 1, Conv::YesNo, BMS_IO),
+        pair("/Io/AllowToDischarge", 0x2108, 2, Conv::YesNo, BMS_IO),
+        pair("/Alarms/LowCellVoltage", 0x2107, 0, Conv::Alarm, BMS_ALARMS),
+        pair("/Alarms/HighCurrent", 0x2107, 1, Conv::Alarm, BMS_ALARMS),
+        pair(
+            "/Alarms/HighInternalTemperature",
+            0x2107,
+            2,
+            Conv::Alarm,
+            BMS_ALARMS,
+        ),
+        pair("/Alarms/BmsCable", 0x2107, 4, Conv::Alarm, BMS_ALARMS),
         reg("/State", 0x2102, PLAIN),
         reg("/ErrorCode", 0x2101, PLAIN),
-        Row {
-            path: "/System/MinCellVoltage",
-            src: Src::Part {
-                reg: 0x0385,
-                at: 0,
-                len: 2,
-                scale: 0.01,
-            },
-            conv: Conv::Same,
-            format: u(2, "V"),
-            write: None,
-            source: CELLS,
-        },
-        Row {
-            path: "/System/MaxCellVoltage",
-            src: Src::Part {
-                reg: 0x0385,
-                at: 2,
-                len: 2,
-                scale: 0.01,
-            },
-            conv: Conv::Same,
-            format: u(2, "V"),
-            write: None,
-            source: CELLS,
-        },
-        Row {
-            path: "/System/MinCellTemperature",
-            src: Src::Part {
-                reg: 0x0386,
-                at: 0,
-                len: 2,
-                scale: 0.01,
-            },
-            conv: Conv::Celsius,
-            format: u(1, "C"),
-            write: None,
-            source: CELLS,
-        },
-        Row {
-            path: "/System/MaxCellTemperature",
-            src: Src::Part {
-                reg: 0x0386,
-                at: 2,
-                len: 2,
-                scale: 0.01,
-            },
-            conv: Conv::Celsius,
-            format: u(1, "C"),
-            write: None,
-            source: CELLS,
-        },
+        cell("/System/MinCellVoltage", 0x0385, 0, Conv::Same, u(2, "V")),
+        cell("/System/MaxCellVoltage", 0x0385, 2, Conv::Same, u(2, "V")),
+        cell(
+            "/System/MinCellTemperature",
+            0x0386,
+            0,
+            Conv::Celsius,
+            u(1, "C"),
+        ),
+        cell(
+            "/System/MaxCellTemperature",
+            0x0386,
+            2,
+            Conv::Celsius,
+            u(1, "C"),
+        ),
     ],
 );
 
