@@ -75,6 +75,8 @@ def mppt():
     identity(node, 0.3, firmware=0x0315FF, serial="HQ2132ABCDE", model="SmartSolar MPPT VE.Can 150/70")
     t = 0.5
     while t < 30:
+        if abs(t - 15.5) < 1e-9:
+            node.claim(15.2, addr=0x21)            # it moves; its identity is not sent again
         vreg(node, t, 0xEDBB, u16(4567))           # §2.3 PV voltage, 0.01 V
         vreg(node, t + 0.01, 0xEDBD, u16(52))      # §2.3 PV current, 0.1 A
         vreg(node, t + 0.02, 0xEDBC, u32(23748))   # §2.3 PV power, 0.01 W
@@ -103,7 +105,7 @@ def mppt():
                     ("/ProductName", "SmartSolar MPPT VE.Can 150/70"), ("/ProductId", None),
                     ("/FirmwareVersion", 0x0315FF), ("/Serial", "HQ2132ABCDE"),
                     ("/N2kUniqueNumber", 40001), ("/Mgmt/Connection", "VE.Can"),
-                    ("/Devices/0/Nad", 0x20), ("/Devices/0/Gateway", "socketcan:can0"),
+                    ("/Devices/0/Nad", 0x21), ("/Devices/0/Gateway", "socketcan:can0"),
                     ("/Link/ChargeCurrent", None)]:
         s.expect(20, svc, path, v)
     s.write("mppt.log", """A SmartSolar MPPT VE.Can (written for n2k-dbus from vecan-products.md): NAME
@@ -112,7 +114,8 @@ model name (0x0102, 0x010A, 0x010B; the model on 126720 as a fast packet) and ev
 second its PV side, battery side, state, yields and mode as registers, plus 127508 and
 127507. No product id: the ids of VE.Can MPPTs are not in the shared sources, so it is
 recognised by its model name. One solarcharger service, no charger; the battery side
-shows the registers (13.52 V, 16.9 A), which come before 127508 (13.50 V, 16.8 A).""")
+shows the registers (13.52 V, 16.9 A), which come before 127508 (13.50 V, 16.8 A). At
+15.2 s it moves to 0x21: the same service, its identity kept, /Devices/0/Nad 33.""")
 
 
 def skylla():

@@ -213,11 +213,11 @@ impl Products {
                     }
                 }
             }
+            // The registers are the device's, not its address's: they stay (as the
+            // engine's follow it); `/Devices/0/Nad` shows the new address.
             E::AddressChanged { name, to, .. } => {
                 if let Some(d) = self.devices.get_mut(&name) {
                     d.address = to;
-                    d.regs.clear();
-                    d.pgn.clear();
                     self.settle(now, name, sink, Touched::All);
                 }
             }
