@@ -78,6 +78,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         services: a.services,
         skip_bad_lines: true,
         repeat: if a.repeat { u32::MAX } else { 1 },
+        transmit_log: None,
     };
     let result = rt.block_on(async {
         let (held_tx, held_rx) = oneshot::channel();

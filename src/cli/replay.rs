@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
 use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, Request, Settings};
-use n2k_dbus::driver::Driver;
+use n2k_dbus::driver::{Driver, TransmitLog};
 use n2k_dbus::gateway::Gateway;
 use n2k_dbus::logs::Record;
 use n2k_dbus::state::machine_unique_number;
@@ -63,6 +63,10 @@ pub struct ReplayArgs {
     /// (the devices stay; for soak tests and benchmarks).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
+    /// Write every frame the gateway sends (with --active) to this file, as
+    /// candump -L lines timed on the capture's clock.
+    #[arg(long, value_name = "FILE")]
+    pub transmit_log: Option<PathBuf>,
 }
 
 /// How long an interrupted replay waits for the gateway thread to end.
@@ -233,6 +237,11 @@ async fn gateway_task(
     let mut core = CoreConfig::gateway(unique);
     core.listen_only = !a.active;
     let mut driver = Driver::new(Gateway::new(a.services.gateway(&iface, core), outbox));
+    if let Some(p) = &a.transmit_log {
+        let log = TransmitLog::create(p, &iface)
+            .with_context(|| format!("cannot create the transmit log {}", p.display()))?;
+        driver.log_transmit(log, None);
+    }
     let started = Instant::now();
     let mut records = 0u64;
     let mut pace = (!a.fast).then(|| Pace::new(a.speed));

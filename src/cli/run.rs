@@ -17,7 +17,7 @@ use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::{Frame, Micros};
 use n2k_dbus::core::Event;
 use n2k_dbus::dbus::{Bus, Outbox, Publisher, Request, Settings, WriteOutcome, WriteRefusal};
-use n2k_dbus::driver::{Driver, Monotonic, WallWatch};
+use n2k_dbus::driver::{Driver, Monotonic, TransmitLog, WallWatch};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::network::ClaimState;
 use n2k_dbus::state::State;
@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// values are invalid from the first moment).
     #[arg(long, default_value_t = 10)]
     pub link_grace: u64,
+    /// Also write every frame sent to this file, as candump -L lines.
+    #[arg(long, value_name = "FILE")]
+    pub transmit_log: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
@@ -60,6 +63,13 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
 
 async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     let iface = a.interface.clone();
+    let transmit_log = match &a.transmit_log {
+        Some(p) => Some(
+            TransmitLog::create(p, &iface)
+                .with_context(|| format!("cannot create the transmit log {}", p.display()))?,
+        ),
+        None => None,
+    };
     let (core, state_path, state) = a.node.identity(&iface);
     if let Err(e) = std::fs::create_dir_all(&a.node.state_dir) {
         warn!(dir = %a.node.state_dir.display(), error = %e, "cannot create the state folder; nothing will be remembered");
@@ -111,6 +121,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         state,
         state_path,
         notifier,
+        transmit_log,
     };
     loop {
         live.step(clock.now()).await;
@@ -215,6 +226,8 @@ struct Live {
     state: State,
     state_path: std::path::PathBuf,
     notifier: Notifier,
+    /// The transmit log while no driver holds it.
+    transmit_log: Option<TransmitLog>,
 }
 
 impl Live {
@@ -237,6 +250,7 @@ impl Live {
             if now >= since.saturating_add(self.grace) {
                 warn!(interface = %self.iface, "down for {} s: every service withdrawn until it returns", self.grace / SECOND);
                 d.gateway_mut().withdraw_all();
+                self.transmit_log = d.take_transmit_log();
                 self.driver = None;
             }
         }
@@ -320,7 +334,11 @@ impl Live {
                 if self.driver.is_none() {
                     let mut g = Gateway::new(self.config.clone(), self.outbox.clone());
                     g.start(now);
-                    self.driver = Some(Driver::new(g));
+                    let mut d = Driver::new(g);
+                    if let Some(log) = self.transmit_log.take() {
+                        d.log_transmit(log, Some(self.clock));
+                    }
+                    self.driver = Some(d);
                 }
                 self.down_since = None;
                 if self.config.core.listen_only {

@@ -9,8 +9,10 @@
 //! shells around it own the sockets, the pacing and the D-Bus connections only.
 
 pub mod clock;
+pub mod transmit_log;
 
 pub use clock::{Monotonic, WallWatch};
+pub use transmit_log::TransmitLog;
 
 use crate::can::socket::CanSource;
 use crate::can::{Frame, Micros};
@@ -30,6 +32,9 @@ pub struct Driver {
     send_errors: u64,
     /// Writes sent to a device, waiting for its answer: token → the client's reply.
     writes: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<WriteOutcome>>,
+    /// Where transmitted frames are also written, and the clock their times are
+    /// read on (the live monotonic one; none: the capture's).
+    transmit_log: Option<(TransmitLog, Option<Monotonic>)>,
     /// Register requests (VregLink) waiting for their device, likewise.
     registers: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<(u16, Vec<u8>)>>,
 }
@@ -45,6 +50,7 @@ impl Driver {
             send_errors: 0,
             writes: Default::default(),
             registers: Default::default(),
+            transmit_log: None,
         }
     }
 
@@ -186,9 +192,32 @@ impl Driver {
         self.registers.retain(|_, r| !r.is_closed());
     }
 
+    /// Also writes every frame the gateway transmits to `log`, timed on `clock`
+    /// (live) or on the capture's clock (`None`).
+    pub fn log_transmit(&mut self, log: TransmitLog, clock: Option<Monotonic>) {
+        self.transmit_log = Some((log, clock));
+    }
+
+    /// Takes the transmit log back (the driver is about to go; the log stays).
+    pub fn take_transmit_log(&mut self) -> Option<TransmitLog> {
+        self.transmit_log.take().map(|(l, _)| l)
+    }
+
+    fn log(&mut self, f: &Frame) {
+        if let Some((log, clock)) = &mut self.transmit_log {
+            let at = match clock {
+                Some(c) => c.wall(f.timestamp),
+                None => self.capture.own_time(f.timestamp),
+            };
+            log.record(at, f);
+        }
+    }
+
     /// The next frame the gateway wants on the bus, oldest first.
     pub fn poll_transmit(&mut self) -> Option<Frame> {
-        self.gateway.poll_transmit()
+        let f = self.gateway.poll_transmit()?;
+        self.log(&f);
+        Some(f)
     }
 
     /// Puts what the gateway transmits on `src`, oldest first. A frame the socket
@@ -196,13 +225,16 @@ impl Driver {
     /// transmit queue); failures are logged at the 1st, 2nd, 4th, 8th … so that a
     /// dead bus does not flood the log.
     pub async fn transmit(&mut self, src: &CanSource) {
-        while let Some(f) = self.gateway.poll_transmit() {
+        while let Some(f) = self.poll_transmit() {
             if let Err(e) = src.send(&f).await {
                 self.send_errors += 1;
                 if self.send_errors.is_power_of_two() {
                     tracing::warn!(interface = %src.interface(), error = %e, count = self.send_errors, "cannot send a frame");
                 }
             }
+        }
+        if let Some((log, _)) = &mut self.transmit_log {
+            log.flush();
         }
     }
 
@@ -212,7 +244,8 @@ impl Driver {
     }
 
     /// Drops what the gateway wants to send: a replay has no bus to send it on.
+    /// (They still go to the transmit log.)
     pub fn discard_transmit(&mut self) {
-        while self.gateway.poll_transmit().is_some() {}
+        while self.poll_transmit().is_some() {}
     }
 }

@@ -79,7 +79,10 @@ struct Dev {
     hardware: Option<String>,
     custom: String,
     service: Option<Service>,
-    /// Registers of the profile read once recognised (active gateways only).
+    /// Identity registers asked for while pending, and the profile's once
+    /// recognised (active gateways only; a device heard before our own address
+    /// was claimed is asked when it is).
+    asked_identity: bool,
     read_profile: bool,
 }
 
@@ -199,19 +202,11 @@ impl Products {
                     hardware: None,
                     custom: String::new(),
                     service: None,
+                    asked_identity: false,
                     read_profile: false,
                 });
                 dev.address = address;
-                if let (true, Some(a), Decision::Pending { .. }) =
-                    (self.active, address, dev.decision)
-                {
-                    for r in IDENTITY {
-                        self.reads.push_back(Read {
-                            address: a,
-                            register: r,
-                        });
-                    }
-                }
+                self.settle(now, name, sink, Touched::All);
             }
             // The registers are the device's, not its address's: they stay (as the
             // engine's follow it); `/Devices/0/Nad` shows the new address.
@@ -416,6 +411,22 @@ impl Products {
         let Some(dev) = self.devices.get(&name) else {
             return;
         };
+        if let (true, Some(a), Decision::Pending { .. }, false) =
+            (self.active, dev.address, dev.decision, dev.asked_identity)
+        {
+            for r in IDENTITY.into_iter().filter(|r| !dev.regs.contains_key(r)) {
+                self.reads.push_back(Read {
+                    address: a,
+                    register: r,
+                });
+            }
+            if let Some(d) = self.devices.get_mut(&name) {
+                d.asked_identity = true;
+            }
+        }
+        let Some(dev) = self.devices.get(&name) else {
+            return;
+        };
         if let Decision::Pending { since } = dev.decision {
             let mut family = recognise(dev);
             let waited = self.finished || now.saturating_sub(since) >= PRODUCT_WAIT;
@@ -464,8 +475,18 @@ impl Products {
         if self.active && !dev.read_profile {
             if let Some(a) = dev.address {
                 dev.read_profile = true;
-                let mut regs: Vec<u16> =
-                    profile.rows.iter().filter_map(|r| row_reg(r.src)).collect();
+                // The identity too, when it was not asked for (recognised from
+                // broadcasts before we could ask).
+                let identity = (!dev.asked_identity)
+                    .then_some(IDENTITY)
+                    .into_iter()
+                    .flatten();
+                let mut regs: Vec<u16> = profile
+                    .rows
+                    .iter()
+                    .filter_map(|r| row_reg(r.src))
+                    .chain(identity)
+                    .collect();
                 regs.sort_unstable();
                 regs.dedup();
                 for r in regs.into_iter().filter(|r| !dev.regs.contains_key(r)) {
