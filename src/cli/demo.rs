@@ -128,13 +128,14 @@ struct PrivateBus {
 impl PrivateBus {
     fn start(dir: &Path) -> anyhow::Result<PrivateBus> {
         let socket = dir.join("bus");
-        let child = Command::new("dbus-daemon")
+        let mut child = Command::new("dbus-daemon")
             .arg("--session")
             .arg("--nofork")
             .arg("--nopidfile")
+            .arg("--print-address=1")
             .arg(format!("--address=unix:path={}", socket.display()))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
@@ -142,18 +143,20 @@ impl PrivateBus {
                 "the demo runs its own dbus-daemon, which is not installed \
                  (Debian/Ubuntu: apt install dbus-daemon)",
             )?;
+        // The daemon prints its address once it accepts connections (the socket
+        // file exists a moment earlier, when a connection is still refused).
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line)?;
+        }
         let mut bus = PrivateBus { child, socket };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !bus.socket.exists() {
-            if let Some(status) = bus.child.try_wait()? {
-                anyhow::bail!("dbus-daemon ended at once ({status})");
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "dbus-daemon did not open {}",
-                bus.socket.display()
+        if line.trim().is_empty() {
+            let status = bus.child.try_wait()?;
+            anyhow::bail!(
+                "dbus-daemon did not open {} ({})",
+                bus.socket.display(),
+                status.map_or_else(|| "still running".to_owned(), |s| s.to_string())
             );
-            std::thread::sleep(Duration::from_millis(20));
         }
         Ok(bus)
     }
