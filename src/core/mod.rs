@@ -10,10 +10,12 @@
 
 mod config;
 mod load;
+mod locals;
 mod output;
 mod timing;
 
 pub use config::{CoreConfig, DEFAULT_ADDRESS, DEFAULT_MANUFACTURER};
+pub use locals::{LocalCommand, LocalConfig, LocalError, LocalId, MAX_LOCALS};
 pub use output::{Event, Output, Received};
 pub use timing::*;
 
@@ -79,8 +81,11 @@ struct Node {
     lifecycle_actions: Vec<LifecycleAction>,
     heartbeat_due: Option<Micros>,
     heartbeat_seq: u8,
-    /// Fast-packet sequence counters per PGN we send.
-    fp_seq: Vec<(u32, u8)>,
+    /// Fast-packet sequence counters per (source address, PGN) we send.
+    fp_seq: std::collections::BTreeMap<(u8, u32), u8>,
+    /// Our other own nodes (NMEA 2000-out), and their addresses one bit each.
+    locals: Vec<locals::Local>,
+    local_addresses: [u64; 4],
     wake: Option<Micros>,
     last_contention: Option<(u8, [Name; 2], Micros)>,
     last_duplicate: Option<(Name, Micros)>,
@@ -108,7 +113,9 @@ impl Core {
                 lifecycle_actions: Vec::new(),
                 heartbeat_due: None,
                 heartbeat_seq: 0,
-                fp_seq: Vec::new(),
+                fp_seq: Default::default(),
+                locals: Vec::new(),
+                local_addresses: [0; 4],
                 wake: None,
                 last_contention: None,
                 last_duplicate: None,
@@ -130,6 +137,10 @@ impl Core {
         if !n.cfg.listen_only {
             n.claimer.start(now, &mut n.actions);
             n.run_actions(now);
+        }
+        let at = n.local_claim_time(now);
+        for l in &mut n.locals {
+            l.claim_at = at;
         }
         n.wake = Some(now);
     }
@@ -178,6 +189,9 @@ impl Core {
                 n.heartbeat_due = Some(now);
                 n.wake = Some(n.wake.map_or(now, |w| w.min(now)));
             }
+        }
+        if n.locals_catch_up(now) {
+            n.soon(now);
         }
     }
 
@@ -268,6 +282,64 @@ impl Core {
         self.node.drain_vreg();
         self.node.soon(now);
         true
+    }
+
+    /// Adds one of our own virtual nodes (NMEA 2000-out): it claims an address
+    /// after the gateway's scan of the bus and then answers for itself.
+    pub fn add_local(
+        &mut self,
+        now: Micros,
+        id: LocalId,
+        cfg: LocalConfig,
+    ) -> Result<(), LocalError> {
+        self.node.add_local(now, id, cfg)
+    }
+
+    /// Removes own node `id`: it falls silent (NMEA 2000 has no leave message;
+    /// others drop it by silence). `false` when there was none.
+    pub fn remove_local(&mut self, id: LocalId) -> bool {
+        self.node.remove_local(id)
+    }
+
+    /// Sends `payload` as `pgn` from own node `id`; `false` while the node holds no
+    /// address (claiming, lost, listen-only).
+    pub fn local_send(
+        &mut self,
+        now: Micros,
+        id: LocalId,
+        priority: u8,
+        pgn: u32,
+        payload: &[u8],
+    ) -> bool {
+        self.node
+            .local_send(now, id, priority, pgn, BROADCAST, payload)
+    }
+
+    /// Own node `id`'s address, once claimed.
+    pub fn local_address(&self, id: LocalId) -> Option<u8> {
+        let n = &self.node;
+        n.local_index(id)
+            .and_then(|i| n.locals[i].claimer.address())
+    }
+
+    /// Own node `id`'s NAME (it changes with a commanded instance).
+    pub fn local_name(&self, id: LocalId) -> Option<Name> {
+        let n = &self.node;
+        n.local_index(id).map(|i| n.locals[i].cfg.name)
+    }
+
+    /// Replaces what own node `id` answers to requests for 126996 and 126998.
+    pub fn set_local_identity(&mut self, id: LocalId, product: ProductInfo, config: ConfigInfo) {
+        let n = &mut self.node;
+        if let Some(i) = n.local_index(id) {
+            n.locals[i].cfg.product = product;
+            n.locals[i].cfg.config = config;
+        }
+    }
+
+    /// How many own nodes the core hosts besides the gateway's.
+    pub fn locals(&self) -> usize {
+        self.node.locals.len()
     }
 
     /// Source address → NAME.
@@ -382,7 +454,9 @@ impl Node {
         self.stats.messages += 1;
         let id = m.id;
         let source = id.source;
-        let to_us = id.destination == BROADCAST || Some(id.destination) == self.claimer.address();
+        let to_us = id.destination == BROADCAST
+            || Some(id.destination) == self.claimer.address()
+            || self.local_at(id.destination).is_some();
         if source >= NULL_ADDRESS {
             // Nodes without an address may only ask for claims (or say they cannot claim).
             if id.pgn == mgmt::PGN_ISO_REQUEST && to_us {
@@ -396,8 +470,9 @@ impl Node {
                 return Some(name);
             }
         }
-        if Some(source) == self.claimer.claiming_address() {
-            // Our own address: our frames echoed, or a node that did not claim.
+        if self.own_address(source) {
+            // One of our own addresses: our frames echoed, or a node that did not
+            // claim. Never imported: our own nodes are not devices of the bus.
             return None;
         }
         let name = self.hear(now, source);
@@ -431,6 +506,12 @@ impl Node {
                     self.claimer
                         .on_commanded(now, target, address, &mut self.actions);
                     self.run_actions(now);
+                    self.locals_on_commanded(now, target, address);
+                }
+            }
+            mgmt::PGN_GROUP_FUNCTION => {
+                if let Some(i) = self.local_at(id.destination) {
+                    self.local_group_function(now, i, source, m.data);
                 }
             }
             _ => {}
@@ -477,6 +558,14 @@ impl Node {
     }
 
     fn on_claim(&mut self, now: Micros, source: u8, name: Name) {
+        if self.local_name_claimed(source, name) {
+            return;
+        }
+        if self.locals_on_claim(now, source, name) {
+            // One of our own nodes kept its address: the other node moves on.
+            self.named(now, name, None);
+            return;
+        }
         let own = self.cfg.name;
         if name == own {
             if Some(source) != self.claimer.claiming_address() {
@@ -490,9 +579,10 @@ impl Node {
             return;
         }
         let ours = self.claimer.claiming_address();
-        let table = &self.table;
+        let (table, bits) = (&self.table, self.local_addresses);
+        let used = |a: u8| table.is_used(a) || bits[usize::from(a) / 64] & 1 << (a % 64) != 0;
         self.claimer
-            .on_claim(now, source, name, |a| table.is_used(a), &mut self.actions);
+            .on_claim(now, source, name, used, &mut self.actions);
         let we_won = ours == Some(source) && self.claimer.claiming_address() == ours;
         self.run_actions(now);
         if we_won {
@@ -616,6 +706,14 @@ impl Node {
         if self.cfg.listen_only {
             return;
         }
+        if destination == BROADCAST {
+            for i in 0..self.locals.len() {
+                self.local_request(now, i, source, false, pgn);
+            }
+        } else if let Some(i) = self.local_at(destination) {
+            self.local_request(now, i, source, true, pgn);
+            return;
+        }
         if pgn == mgmt::PGN_ADDRESS_CLAIM {
             self.claimer.on_request(now, &mut self.actions);
             self.run_actions(now);
@@ -733,15 +831,13 @@ impl Node {
             return;
         }
         let seq = if is_fast_packet(id.pgn) {
-            match self.fp_seq.iter_mut().find(|(p, _)| *p == id.pgn) {
-                Some((_, s)) => {
+            match self.fp_seq.entry((id.source, id.pgn)) {
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    let s = e.get_mut();
                     *s = (*s + 1) & 7;
                     *s
                 }
-                None => {
-                    self.fp_seq.push((id.pgn, 0));
-                    0
-                }
+                std::collections::btree_map::Entry::Vacant(e) => *e.insert(0),
             }
         } else {
             0
@@ -769,10 +865,11 @@ impl Node {
         if !self.started {
             return;
         }
-        let table = &self.table;
-        self.claimer
-            .on_tick(now, |a| table.is_used(a), &mut self.actions);
+        let (table, bits) = (&self.table, self.local_addresses);
+        let used = |a: u8| table.is_used(a) || bits[usize::from(a) / 64] & 1 << (a % 64) != 0;
+        self.claimer.on_tick(now, used, &mut self.actions);
         self.run_actions(now);
+        self.locals_on_tick(now);
         if self.heartbeat_due.is_some_and(|t| t <= now) && self.claimer.address().is_some() {
             self.send_heartbeat(now);
             // On the period, unless time jumped past the next one: then one

@@ -44,6 +44,18 @@ pub enum Event {
     DuplicateName { name: Name, addresses: [u8; 2] },
     /// Two NAMEs claimed one address; the lower NAME keeps it.
     AddressContention { address: u8, names: [Name; 2] },
+    /// One of our own virtual nodes got an address (`Some`) or has none.
+    LocalAddress {
+        id: super::LocalId,
+        address: Option<u8>,
+    },
+    /// A 126208 Command changed an own node's instance fields: it claims as `name`.
+    LocalRenamed { id: super::LocalId, name: Name },
+    /// The bus asked something of an own node that its owner carries out.
+    LocalCommand {
+        id: super::LocalId,
+        command: super::LocalCommand,
+    },
 }
 
 /// A message, attributed to the device that sent it when its NAME is known.
@@ -102,6 +114,11 @@ impl fmt::Display for Event {
             Event::AddressContention { address, names } => {
                 write!(f, "contention at {address}: {} and {}", names[0], names[1])
             }
+            Event::LocalAddress { id, address } => {
+                write!(f, "own-node {id} address {}", addr(address))
+            }
+            Event::LocalRenamed { id, name } => write!(f, "own-node {id} renamed {name}"),
+            Event::LocalCommand { id, command } => write!(f, "own-node {id} {command:?}"),
         }
     }
 }

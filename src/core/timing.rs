@@ -23,6 +23,11 @@ impl Node {
             .lifecycle
             .next_wake(&self.registry, &self.table, self.active());
         let registers = self.vreg.next_wake().unwrap_or(Micros::MAX);
+        for l in &self.locals {
+            if let Some(t) = l.deadline() {
+                wake = wake.min(t);
+            }
+        }
         wake.min(devices).min(registers)
     }
 }

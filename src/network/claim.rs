@@ -110,6 +110,30 @@ impl Claimer {
         out.push(ClaimAction::RequestClaims);
     }
 
+    /// Starts on a bus already listened to (a second own node of a gateway that has
+    /// scanned): the claim goes out at once, from the preferred address or the next
+    /// free one.
+    pub fn start_known(
+        &mut self,
+        now: Micros,
+        used: impl Fn(u8) -> bool,
+        out: &mut Vec<ClaimAction>,
+    ) {
+        self.lost = [0; 4];
+        self.claim_from(now, self.preferred, &used, out);
+    }
+
+    /// Our NAME changed (a commanded instance): the new NAME is claimed again from
+    /// the address we hold, so every node's table follows.
+    pub fn rename(&mut self, now: Micros, name: Name, out: &mut Vec<ClaimAction>) {
+        self.name = name;
+        match self.state {
+            ClaimState::Claimed { address } => out.push(ClaimAction::SendClaim(address)),
+            ClaimState::Claiming { address, .. } => self.begin_claim(now, address, out),
+            _ => {}
+        }
+    }
+
     /// When [`Claimer::on_tick`] must run next.
     pub fn deadline(&self) -> Option<Micros> {
         let state = match self.state {

@@ -61,6 +61,71 @@ pub fn nak(pgn: u32) -> [u8; 8] {
     ]
 }
 
+/// A 126208 group function, as far as our own nodes act on it (`nmea2000.md` §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupFunction<'a> {
+    /// Request (0) for `pgn`: a new transmission interval (`None`: unchanged) and
+    /// the number of (parameter, value) pairs that filter who answers.
+    Request {
+        pgn: u32,
+        interval_ms: Option<u32>,
+        pairs: u8,
+    },
+    /// Command (1): set `count` fields of `pgn`; `pairs` holds them as sent
+    /// (field number, then the value in the field's width rounded up to bytes).
+    Command {
+        pgn: u32,
+        count: u8,
+        pairs: &'a [u8],
+    },
+    /// Acknowledge, read or write fields: not acted on.
+    Other { function: u8, pgn: u32 },
+}
+
+/// Reads a 126208 payload; `None` when too short for its variant.
+pub fn parse_group_function(data: &[u8]) -> Option<GroupFunction<'_>> {
+    let (&function, rest) = data.split_first()?;
+    let pgn = match rest {
+        [a, b, c, ..] => u32::from(*a) | u32::from(*b) << 8 | u32::from(*c) << 16,
+        _ => return None,
+    };
+    Some(match function {
+        0 => {
+            let r = data.get(4..11)?;
+            let interval = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+            GroupFunction::Request {
+                pgn,
+                interval_ms: (interval < 0xFFFF_FFFD).then_some(interval),
+                pairs: r[6],
+            }
+        }
+        1 => GroupFunction::Command {
+            pgn,
+            count: *data.get(5)?,
+            pairs: &data[6..],
+        },
+        _ => GroupFunction::Other { function, pgn },
+    })
+}
+
+/// A 126208 Acknowledge for `pgn`: the PGN error code, the interval/priority error
+/// code and one 4-bit error code per parameter (0 everywhere: done).
+pub fn group_ack(pgn: u32, pgn_error: u8, interval_error: u8, params: &[u8]) -> Vec<u8> {
+    let mut out = vec![
+        2,
+        pgn as u8,
+        (pgn >> 8) as u8,
+        (pgn >> 16) as u8,
+        (pgn_error & 0x0F) | (interval_error << 4),
+        params.len().min(255) as u8,
+    ];
+    for pair in params.chunks(2) {
+        let high = pair.get(1).map_or(0x0F, |h| h & 0x0F);
+        out.push((pair[0] & 0x0F) | high << 4);
+    }
+    out
+}
+
 /// A commanded address: the node named `name` shall move to `address`.
 pub fn parse_commanded_address(data: &[u8]) -> Option<(Name, u8)> {
     if data.len() != 9 {
