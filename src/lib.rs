@@ -12,6 +12,7 @@
 //! - [`core`]: the sans-I/O node that ties the stages together;
 //! - [`gateway`]: core, Venus mapper and bus service joined, still without I/O;
 //! - [`driver`]: the one way a gateway is driven: clock, inputs, timers, writes;
+//! - [`export`]: NMEA 2000-out, other processes' Venus services as virtual nodes;
 //! - [`model`]: the D-Bus item model (values, items, trees, service specs), pure;
 //! - [`dbus`]: Venus OS services on D-Bus, one connection per service;
 //! - [`json`]: decoded messages as canboat-compatible JSON;
@@ -24,6 +25,7 @@ pub mod core;
 pub mod dbus;
 pub mod devices;
 pub mod driver;
+pub mod export;
 pub mod gateway;
 pub mod json;
 pub mod logs;

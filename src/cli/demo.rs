@@ -79,6 +79,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         skip_bad_lines: true,
         repeat: if a.repeat { u32::MAX } else { 1 },
         transmit_log: None,
+        export: super::ExportArgs {
+            n2k_out: false,
+            n2k_out_types: Vec::new(),
+            n2k_out_exclude: Vec::new(),
+            n2k_out_block: 1,
+        },
     };
     let result = rt.block_on(async {
         let (held_tx, held_rx) = oneshot::channel();

@@ -211,6 +211,113 @@ pub struct ServiceArgs {
     pub coexist: bool,
 }
 
+/// The watcher's next report; pending forever without NMEA 2000-out.
+pub(super) async fn recv_watched(
+    rx: &mut Option<tokio::sync::mpsc::Receiver<n2k_dbus::dbus::watch::Watched>>,
+) -> Option<n2k_dbus::dbus::watch::Watched> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What switches NMEA 2000-out on and off besides `--n2k-out`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Switch {
+    /// Venus's `N2kGatewayEnabled` of the interface (`None`: no such setting).
+    pub(super) setting: Option<i64>,
+    /// Victron's vecan-dbus runs on the interface: its own NMEA 2000-out is the one.
+    pub(super) vecan_dbus: bool,
+}
+
+impl Switch {
+    pub(super) fn on(self) -> bool {
+        !self.vecan_dbus && self.setting.is_none_or(|v| v & 1 == 1)
+    }
+}
+
+impl Switch {
+    /// Takes in a report of the watcher; whether NMEA 2000-out is on after it
+    /// (`None`: a service report, for the exporter).
+    pub(super) fn follow(
+        &mut self,
+        w: &n2k_dbus::dbus::watch::Watched,
+        iface: &str,
+    ) -> Option<bool> {
+        use n2k_dbus::dbus::watch::Watched;
+        let before = self.on();
+        match *w {
+            Watched::Service(_) => return None,
+            Watched::Setting(v) => self.setting = v,
+            Watched::VecanDbus(b) => self.vecan_dbus = b,
+        }
+        let on = self.on();
+        if matches!(w, Watched::VecanDbus(true)) {
+            tracing::warn!(interface = %iface, "n2k-out: vecan-dbus runs on this interface; Victron's own NMEA2000-out is the one to use there, ours stays off");
+        } else if on != before {
+            tracing::info!(interface = %iface, on, "n2k-out: N2kGatewayEnabled followed");
+        }
+        Some(on)
+    }
+}
+
+/// NMEA 2000-out: other processes' Venus services onto the bus as virtual devices.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// Put the Venus services of other processes (battery, solarcharger, charger,
+    /// vebus, multi, inverter, tank, temperature, dcsource, dcload) on the bus as
+    /// virtual NMEA 2000 devices. Where Venus's settings service runs, only while
+    /// bit 0 of /Settings/Vecan/<if>/N2kGatewayEnabled is set, followed live.
+    #[arg(long)]
+    pub n2k_out: bool,
+    /// Only these service types go out (comma-separated; default: every one above).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "TYPES",
+        requires = "n2k_out"
+    )]
+    pub n2k_out_types: Vec<String>,
+    /// Service types or whole service names that never go out (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "TYPES|SERVICES",
+        requires = "n2k_out"
+    )]
+    pub n2k_out_exclude: Vec<String>,
+    /// The virtual devices' NAME unique numbers come from block × 500 … +499, as
+    /// Venus's VenusUniqueId: a second exporter on the bus needs another block.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=4193))]
+    pub n2k_out_block: u32,
+}
+
+impl ExportArgs {
+    /// The exporter's configuration with the stored entries of `state`; `None`
+    /// without `--n2k-out`.
+    pub fn config(&self, state: Option<&State>) -> Option<n2k_dbus::export::ExportConfig> {
+        self.n2k_out.then(|| n2k_dbus::export::ExportConfig {
+            block: self.n2k_out_block,
+            include: self.n2k_out_types.clone(),
+            exclude: self.n2k_out_exclude.clone(),
+            state: state
+                .map(|s| {
+                    s.with_prefix(n2k_dbus::export::STATE_PREFIX)
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ..Default::default()
+        })
+    }
+}
+
+/// Whether `name` is a service NMEA 2000-out may export: a type it knows.
+pub fn exportable(name: &str) -> bool {
+    n2k_dbus::export::service_type(name)
+        .is_some_and(|t| n2k_dbus::export::table::profile(t).is_some())
+}
+
 fn on_off(s: &str) -> Result<bool, String> {
     match s {
         "on" => Ok(true),

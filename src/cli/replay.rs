@@ -23,7 +23,8 @@ use n2k_dbus::state::machine_unique_number;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::decode::{capture, Capture};
-use super::{signalled, ServiceArgs};
+use super::{exportable, recv_watched, signalled, ExportArgs, ServiceArgs, Switch};
+use n2k_dbus::dbus::watch::{self as dbus_watch, Watched};
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
@@ -67,6 +68,10 @@ pub struct ReplayArgs {
     /// candump -L lines timed on the capture's clock.
     #[arg(long, value_name = "FILE")]
     pub transmit_log: Option<PathBuf>,
+    /// NMEA 2000-out against the services on the bus (with --active), the capture
+    /// being the rest of the network; see `run --n2k-out`.
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// How long an interrupted replay waits for the gateway thread to end.
@@ -107,6 +112,10 @@ pub(super) async fn replay(
 ) -> anyhow::Result<ExitCode> {
     let quiet = held.is_some();
     let wall = Instant::now();
+    anyhow::ensure!(
+        !a.export.n2k_out || a.active,
+        "--n2k-out needs --active: a listening gateway puts no device on the bus"
+    );
     // The capture is opened and its first record read before anything is
     // published: a missing, unreadable or empty capture fails at once.
     let mut reader = capture(&a.file, a.skip_bad_lines)?;
@@ -123,6 +132,10 @@ pub(super) async fn replay(
     };
     let (writes_tx, writes_rx) = mpsc::channel(64);
     let iface = reader.interface().unwrap_or(&a.interface).to_owned();
+    let services = a
+        .export
+        .n2k_out
+        .then(|| dbus_watch::spawn(a.dbus.clone(), iface.clone(), exportable).0);
     let publisher = Publisher::new(
         a.services.publisher(&a.dbus, &iface),
         settings,
@@ -142,6 +155,8 @@ pub(super) async fn replay(
                 next: first,
                 writes: writes_rx,
                 stop: stop_rx,
+                services,
+                switch: Switch::default(),
             };
             let result = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
@@ -221,6 +236,27 @@ struct Feed {
     next: Option<Record>,
     writes: mpsc::Receiver<Request>,
     stop: watch::Receiver<bool>,
+    /// NMEA 2000-out: what the D-Bus watcher sees, and its switch.
+    services: Option<mpsc::Receiver<Watched>>,
+    switch: Switch,
+}
+
+impl Feed {
+    /// A report of the watcher, at `now`.
+    fn watched(&mut self, driver: &mut Driver, now: Micros, w: Watched, iface: &str) {
+        match (self.switch.follow(&w, iface), w) {
+            (_, Watched::Service(input)) => driver.service(now, input),
+            (Some(on), _) => driver.set_export_enabled(now, on),
+            _ => {}
+        }
+    }
+
+    /// Every report waiting, at `now`.
+    fn watched_waiting(&mut self, driver: &mut Driver, now: Micros, iface: &str) {
+        while let Some(w) = self.services.as_mut().and_then(|r| r.try_recv().ok()) {
+            self.watched(driver, now, w, iface);
+        }
+    }
 }
 
 /// Drives the gateway over the capture; `end` is told when the capture is done.
@@ -236,7 +272,11 @@ async fn gateway_task(
     let unique = machine_unique_number(&iface).unwrap_or(1);
     let mut core = CoreConfig::gateway(unique);
     core.listen_only = !a.active;
-    let mut driver = Driver::new(Gateway::new(a.services.gateway(&iface, core), outbox));
+    let mut gateway = Gateway::new(a.services.gateway(&iface, core), outbox);
+    if let Some(x) = a.export.config(None) {
+        gateway = gateway.with_export(x);
+    }
+    let mut driver = Driver::new(gateway);
     if let Some(p) = &a.transmit_log {
         let log = TransmitLog::create(p, &iface)
             .with_context(|| format!("cannot create the transmit log {}", p.display()))?;
@@ -255,7 +295,7 @@ async fn gateway_task(
         while let Some(rec) = feed.next.take() {
             let t = driver.time_of(&rec);
             if let Some(pace) = &mut pace {
-                if !pace.wait_for(&mut driver, &mut feed, t).await {
+                if !pace.wait_for(&mut driver, &mut feed, t, &iface).await {
                     stopped = true;
                     break 'passes;
                 }
@@ -265,6 +305,8 @@ async fn gateway_task(
                     break 'passes;
                 }
                 answer_writes(&mut driver, &mut feed.writes);
+                let now = driver.now();
+                feed.watched_waiting(&mut driver, now, &iface);
             }
             driver.feed_record_at(t, &rec);
             driver.discard_transmit();
@@ -294,6 +336,7 @@ async fn gateway_task(
                     Some(w) => driver.request(now, w),
                     None => break,
                 },
+                Some(w) = recv_watched(&mut feed.services) => feed.watched(&mut driver, now, w, &iface),
                 _ = feed.stop.changed() => break,
             }
         }
@@ -343,7 +386,13 @@ impl Pace {
 
     /// Waits until capture time `t` is due, firing the gateway's timers at theirs
     /// and answering writes as they come. False when told to stop.
-    async fn wait_for(&mut self, driver: &mut Driver, feed: &mut Feed, t: Micros) -> bool {
+    async fn wait_for(
+        &mut self,
+        driver: &mut Driver,
+        feed: &mut Feed,
+        t: Micros,
+        iface: &str,
+    ) -> bool {
         self.anchor.get_or_insert((t, tokio::time::Instant::now()));
         loop {
             let wake = driver.next_wake();
@@ -358,6 +407,10 @@ impl Pace {
                     let now = self.now().min(t);
                     driver.request(now, w);
                 },
+                Some(w) = recv_watched(&mut feed.services) => {
+                    let now = self.now().min(t);
+                    feed.watched(driver, now, w, iface);
+                }
                 () = tokio::time::sleep_until(until) => {
                     if !timer {
                         return true;

@@ -25,7 +25,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::notify::Notifier;
-use super::{signalled, NodeArgs, ServiceArgs};
+use super::{exportable, recv_watched, signalled, ExportArgs, NodeArgs, ServiceArgs, Switch};
+use n2k_dbus::dbus::watch::{self, Watched};
+use n2k_dbus::export::ExportConfig;
 
 const SECOND: Micros = 1_000_000;
 /// How often an interface that is up is checked for having gone down.
@@ -52,6 +54,8 @@ pub struct RunArgs {
     /// Also write every frame sent to this file, as candump -L lines.
     #[arg(long, value_name = "FILE")]
     pub transmit_log: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
@@ -102,6 +106,17 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     }));
 
     info!(interface = %iface, name = %core.name, listen_only = core.listen_only, bus = %a.dbus, "starting");
+    if a.export.n2k_out && core.listen_only {
+        warn!("--n2k-out with --listen-only: the virtual devices cannot be put on the bus");
+    }
+    let export = a.export.config(Some(&state));
+    let (mut watched, rescan) = match &export {
+        Some(_) => {
+            let (rx, tx) = watch::spawn(a.dbus.clone(), iface.clone(), exportable);
+            (Some(rx), Some(tx))
+        }
+        None => (None, None),
+    };
     let clock = Monotonic::new();
     let mut live = Live {
         iface,
@@ -122,6 +137,9 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         state_path,
         notifier,
         transmit_log,
+        export,
+        rescan,
+        switch: Switch::default(),
     };
     loop {
         live.step(clock.now()).await;
@@ -134,6 +152,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => live.lost(clock.now(), &e.to_string()),
             },
             Some(r) = writes.recv() => live.on_request(r),
+            Some(w) = recv_watched(&mut watched) => live.on_watched(clock.now(), w),
             () = tokio::time::sleep_until(wake) => {}
         }
     }
@@ -228,6 +247,10 @@ struct Live {
     notifier: Notifier,
     /// The transmit log while no driver holds it.
     transmit_log: Option<TransmitLog>,
+    /// NMEA 2000-out: its configuration, the watcher's rescan, the switch.
+    export: Option<ExportConfig>,
+    rescan: Option<mpsc::Sender<()>>,
+    switch: Switch,
 }
 
 impl Live {
@@ -333,6 +356,20 @@ impl Live {
                 };
                 if self.driver.is_none() {
                     let mut g = Gateway::new(self.config.clone(), self.outbox.clone());
+                    if let Some(x) = &self.export {
+                        let mut x = x.clone();
+                        x.state = self
+                            .state
+                            .with_prefix(n2k_dbus::export::STATE_PREFIX)
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect();
+                        g = g.with_export(x);
+                        g.set_export_enabled(now, self.switch.on());
+                        // The new gateway needs every service again.
+                        if let Some(r) = &self.rescan {
+                            let _ = r.try_send(());
+                        }
+                    }
                     g.start(now);
                     let mut d = Driver::new(g);
                     if let Some(log) = self.transmit_log.take() {
@@ -379,8 +416,39 @@ impl Live {
         }
     }
 
+    /// What the D-Bus watcher saw, at `now`.
+    fn on_watched(&mut self, now: Micros, w: Watched) {
+        let on = self.switch.follow(&w, &self.iface);
+        let Some(d) = &mut self.driver else {
+            return;
+        };
+        match (w, on) {
+            (Watched::Service(input), _) => d.service(now, input),
+            (_, Some(on)) => d.set_export_enabled(now, on),
+            _ => {}
+        }
+    }
+
+    /// Stores the identities NMEA 2000-out assigned or was told.
+    fn save_export_state(&mut self) {
+        let Some(d) = &mut self.driver else {
+            return;
+        };
+        let changes = d.gateway_mut().take_export_state();
+        if changes.is_empty() {
+            return;
+        }
+        for (k, v) in &changes {
+            self.state.set(k, v);
+        }
+        if let Err(e) = self.state.save(&self.state_path) {
+            warn!("{e}");
+        }
+    }
+
     /// Logs and remembers our address when it changes.
     fn on_events(&mut self) {
+        self.save_export_state();
         while let Some(e) = self
             .driver
             .as_mut()

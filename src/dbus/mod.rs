@@ -10,7 +10,8 @@
 //! - [`outbox`]: the coalescing hand-off from the CAN side, never blocking it;
 //! - [`settings`]: VRM instances and custom names, from localsettings or locally;
 //! - [`coexist`]: other processes' services of our devices (vecan-dbus), not duplicated;
-//! - [`publisher`]: the task that flushes the outbox onto the bus and decides writes.
+//! - [`publisher`]: the task that flushes the outbox onto the bus and decides writes;
+//! - [`watch`]: other processes' services, followed for NMEA 2000-out.
 
 pub mod bus;
 pub mod coexist;
@@ -20,6 +21,7 @@ pub mod publisher;
 pub mod service;
 pub mod settings;
 pub mod variant;
+pub mod watch;
 
 pub use crate::model::{
     Change, DeviceSettings, Format, Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteOutcome,

@@ -129,6 +129,20 @@ impl Driver {
         self.gateway.poll_timeout().unwrap_or(Micros::MAX)
     }
 
+    /// What the D-Bus watcher saw of another process's service, at `now` (NMEA
+    /// 2000-out).
+    pub fn service(&mut self, now: Micros, input: crate::export::ServiceInput) {
+        self.now = self.now.max(now);
+        self.gateway.handle_service(self.now, input);
+        self.answer_writes();
+    }
+
+    /// NMEA 2000-out switched on or off at `now`.
+    pub fn set_export_enabled(&mut self, now: Micros, on: bool) {
+        self.now = self.now.max(now);
+        self.gateway.set_export_enabled(self.now, on);
+    }
+
     /// A client's request: a write or a register request.
     pub fn request(&mut self, now: Micros, r: Request) {
         match r {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::can::socket::SocketStats;
 use crate::can::{Frame, Micros};
 use crate::core::{Core, CoreConfig, Event, Output, Received};
+use crate::export::{ExportConfig, Exporter, ServiceInput};
 use crate::model::{ServiceSink, Value, WriteOutcome, WriteRefusal};
 use crate::n2k::Message;
 use crate::venus::products::Products;
@@ -76,6 +77,8 @@ pub struct Gateway {
     /// Register requests (VregLink) of clients, and their answers.
     registers: std::collections::BTreeMap<u64, bool>,
     registers_done: VecDeque<(u64, (u16, Vec<u8>))>,
+    /// NMEA 2000-out, when asked for.
+    exporter: Option<Exporter>,
 }
 
 impl Gateway {
@@ -101,7 +104,46 @@ impl Gateway {
             writes_done: VecDeque::new(),
             registers: Default::default(),
             registers_done: VecDeque::new(),
+            exporter: None,
         }
+    }
+
+    /// The same gateway exporting other processes' Venus services onto the bus
+    /// (NMEA 2000-out), fed through [`Gateway::handle_service`].
+    pub fn with_export(mut self, cfg: ExportConfig) -> Gateway {
+        self.exporter = Some(Exporter::new(cfg));
+        self
+    }
+
+    /// NMEA 2000-out, when the gateway has it.
+    pub fn exporter(&self) -> Option<&Exporter> {
+        self.exporter.as_ref()
+    }
+
+    /// What the D-Bus watcher saw of another process's service, at `now`.
+    pub fn handle_service(&mut self, now: Micros, input: ServiceInput) {
+        self.handle_timeout(now);
+        if let Some(x) = &mut self.exporter {
+            x.on_input(now, input, &mut self.core);
+        }
+        self.drain(now);
+    }
+
+    /// Switches NMEA 2000-out on or off at `now` (the Venus setting followed live).
+    pub fn set_export_enabled(&mut self, now: Micros, on: bool) {
+        self.handle_timeout(now);
+        if let Some(x) = &mut self.exporter {
+            x.set_enabled(now, on, &mut self.core);
+        }
+        self.drain(now);
+    }
+
+    /// The exporter's state entries changed since the last call, to store.
+    pub fn take_export_state(&mut self) -> Vec<(String, String)> {
+        self.exporter
+            .as_mut()
+            .map(Exporter::take_state)
+            .unwrap_or_default()
     }
 
     /// How many device services are published (or about to be).
@@ -171,9 +213,22 @@ impl Gateway {
         // Each timer due fires once, at its time; what it hands out is dealt with
         // before the next, so nothing piles up however long the gap.
         self.core.catch_up(now);
-        while let Some(t) = self.core.next_tick().filter(|&t| t <= now) {
-            self.core.on_tick(t);
-            self.drain(t);
+        loop {
+            let core = self.core.next_tick().filter(|&t| t <= now);
+            let export = self.export_wake().filter(|&t| t <= now);
+            match (core, export) {
+                (Some(c), e) if e.is_none_or(|e| c <= e) => {
+                    self.core.on_tick(c);
+                    self.drain(c);
+                }
+                (_, Some(e)) => {
+                    if let Some(x) = &mut self.exporter {
+                        x.on_tick(e, &mut self.core);
+                    }
+                    self.drain(e);
+                }
+                _ => break,
+            }
         }
         self.drain(now);
         if now >= self.mapper.next_sweep() {
@@ -194,11 +249,17 @@ impl Gateway {
     pub fn poll_timeout(&self) -> Option<Micros> {
         let core = self.core.next_tick().unwrap_or(Micros::MAX);
         let link = self.bus.link_wake().unwrap_or(Micros::MAX);
+        let export = self.export_wake().unwrap_or(Micros::MAX);
         self.started.then(|| {
-            core.min(self.next_refresh)
+            core.min(export)
+                .min(self.next_refresh)
                 .min(self.mapper.next_sweep())
                 .min(link)
         })
+    }
+
+    fn export_wake(&self) -> Option<Micros> {
+        self.exporter.as_ref().and_then(Exporter::next_wake)
     }
 
     /// The next event for the shell: our own address changed
@@ -377,6 +438,15 @@ impl Gateway {
                 Output::Transmit(f) => {
                     if self.transmit.len() < MAX_TRANSMIT {
                         self.transmit.push_back(f);
+                    }
+                }
+                Output::Event(
+                    e @ (Event::LocalAddress { .. }
+                    | Event::LocalRenamed { .. }
+                    | Event::LocalCommand { .. }),
+                ) => {
+                    if let Some(x) = &mut self.exporter {
+                        x.on_event(now, &e, &mut self.core);
                     }
                 }
                 Output::Event(e) => {

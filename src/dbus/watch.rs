@@ -1,0 +1,319 @@
+//! Other processes' Venus services, watched as a Venus client watches them: the
+//! names on the bus and `NameOwnerChanged`, each service read whole once with
+//! `GetItems` when it appears, then its `ItemsChanged` (and per-path
+//! `PropertiesChanged` of older services) — never polled. What it sees goes to
+//! NMEA 2000-out ([`crate::export`]) as [`ServiceInput`]s.
+//!
+//! It also follows Venus's switch for NMEA 2000-out on our interface,
+//! `/Settings/Vecan/<if>/N2kGatewayEnabled` (bit 0), and whether Victron's own
+//! vecan-dbus runs on the interface (then Victron's NMEA 2000-out is the one to use).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use zbus::fdo::DBusProxy;
+use zbus::zvariant::OwnedValue;
+use zbus::{Connection, MatchRule, MessageStream};
+
+use super::bus::Bus;
+use super::service::BUS_ITEM;
+use super::settings::SETTINGS;
+use crate::export::ServiceInput;
+use crate::model::Value;
+
+/// How long reading a service may take before it is ignored.
+const READ_TIMEOUT: Duration = Duration::from_secs(3);
+/// Signals queued at most before the oldest are dropped (zbus's bound).
+const MAX_QUEUED: usize = 1024;
+/// Our own `/Mgmt/ProcessName`.
+const OURS: &str = "n2k-dbus";
+
+/// What the watcher reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watched {
+    /// A service appeared, changed or left.
+    Service(ServiceInput),
+    /// `N2kGatewayEnabled` of our interface (`None`: no settings service, or no
+    /// such setting).
+    Setting(Option<i64>),
+    /// Whether another process (vecan-dbus) publishes our interface's bus service.
+    VecanDbus(bool),
+}
+
+/// Watches the services whose names `wanted` accepts.
+pub struct Watcher {
+    conn: Connection,
+    owners: zbus::fdo::NameOwnerChangedStream,
+    signals: MessageStream,
+    wanted: fn(&str) -> bool,
+    /// Service → its owner's unique connection name.
+    owner: BTreeMap<String, String>,
+    setting_path: String,
+    vecan_name: String,
+    settings_owner: Option<String>,
+}
+
+impl Watcher {
+    /// Connects to `bus`, following from now on the services `wanted` accepts and
+    /// the switch of interface `iface`.
+    pub async fn connect(
+        bus: &Bus,
+        iface: &str,
+        wanted: fn(&str) -> bool,
+    ) -> zbus::Result<Watcher> {
+        let conn = bus.connect().await?;
+        let rule = MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface(BUS_ITEM)?
+            .build();
+        let signals = MessageStream::for_match_rule(rule, &conn, Some(MAX_QUEUED)).await?;
+        let owners = DBusProxy::new(&conn)
+            .await?
+            .receive_name_owner_changed()
+            .await?;
+        let element = crate::venus::identity::bus_element(iface);
+        Ok(Watcher {
+            conn,
+            owners,
+            signals,
+            wanted,
+            owner: BTreeMap::new(),
+            setting_path: format!("/Settings/Vecan/{element}/N2kGatewayEnabled"),
+            vecan_name: format!("com.victronenergy.vecan.{element}"),
+            settings_owner: None,
+        })
+    }
+
+    /// Everything on the bus now: the switch, vecan-dbus, and every wanted service
+    /// read whole.
+    pub async fn scan(&mut self) -> Vec<Watched> {
+        let mut out = vec![Watched::Setting(self.read_setting().await)];
+        let proxy = DBusProxy::new(&self.conn).await;
+        if let Ok(p) = &proxy {
+            if let Ok(owner) = p
+                .get_name_owner(SETTINGS.try_into().expect("a well-known name"))
+                .await
+            {
+                self.settings_owner = Some(owner.to_string());
+            }
+        }
+        out.push(Watched::VecanDbus(self.vecan_is_other().await));
+        let names = match proxy {
+            Ok(p) => p.list_names().await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        for name in names {
+            let name = name.to_string();
+            if (self.wanted)(&name) {
+                if let Some(w) = self.appeared(name).await {
+                    out.push(w);
+                }
+            }
+        }
+        out
+    }
+
+    /// The next change; pending forever once the connection is gone.
+    pub async fn next(&mut self) -> Watched {
+        loop {
+            tokio::select! {
+                Some(signal) = self.owners.next() => {
+                    let Ok(args) = signal.args() else { continue };
+                    let name = args.name().to_string();
+                    if name == SETTINGS {
+                        self.settings_owner = args.new_owner().as_ref().map(|o| o.to_string());
+                        return Watched::Setting(self.read_setting().await);
+                    }
+                    if name == self.vecan_name {
+                        return Watched::VecanDbus(self.vecan_is_other().await);
+                    }
+                    if !(self.wanted)(&name) {
+                        continue;
+                    }
+                    if args.new_owner().is_some() {
+                        if let Some(w) = self.appeared(name).await {
+                            return w;
+                        }
+                    } else if self.owner.remove(&name).is_some() {
+                        return Watched::Service(ServiceInput::Left { service: name });
+                    }
+                }
+                Some(Ok(m)) = self.signals.next() => {
+                    if let Some(w) = self.on_signal(&m) {
+                        return w;
+                    }
+                }
+                else => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    fn on_signal(&mut self, m: &zbus::Message) -> Option<Watched> {
+        let h = m.header();
+        let sender = h.sender()?.to_string();
+        let member = h.member()?.to_string();
+        if self.settings_owner.as_deref() == Some(sender.as_str()) {
+            // localsettings: one PropertiesChanged per setting (or ItemsChanged).
+            let path = h.path()?.to_string();
+            return match member.as_str() {
+                "PropertiesChanged" if path == self.setting_path => {
+                    let props = m
+                        .body()
+                        .deserialize::<BTreeMap<String, OwnedValue>>()
+                        .ok()?;
+                    Some(Watched::Setting(props.get("Value").and_then(integer)))
+                }
+                "ItemsChanged" => {
+                    let items = m
+                        .body()
+                        .deserialize::<BTreeMap<String, BTreeMap<String, OwnedValue>>>()
+                        .ok()?;
+                    let v = items.get(&self.setting_path)?.get("Value");
+                    Some(Watched::Setting(v.and_then(integer)))
+                }
+                _ => None,
+            };
+        }
+        let service = self
+            .owner
+            .iter()
+            .find(|(_, o)| **o == sender)
+            .map(|(s, _)| s.clone())?;
+        let items = match member.as_str() {
+            "ItemsChanged" => m
+                .body()
+                .deserialize::<BTreeMap<String, BTreeMap<String, OwnedValue>>>()
+                .ok()?
+                .into_iter()
+                .filter_map(|(path, mut props)| Some((path, value(&props.remove("Value")?))))
+                .collect(),
+            "PropertiesChanged" => {
+                let path = h.path()?.to_string();
+                let mut props = m
+                    .body()
+                    .deserialize::<BTreeMap<String, OwnedValue>>()
+                    .ok()?;
+                vec![(path, value(&props.remove("Value")?))]
+            }
+            _ => return None,
+        };
+        Some(Watched::Service(ServiceInput::Changed { service, items }))
+    }
+
+    async fn appeared(&mut self, name: String) -> Option<Watched> {
+        let proxy = DBusProxy::new(&self.conn).await.ok()?;
+        let owner = proxy
+            .get_name_owner(name.as_str().try_into().ok()?)
+            .await
+            .ok()?
+            .to_string();
+        let call = self
+            .conn
+            .call_method(Some(name.as_str()), "/", Some(BUS_ITEM), "GetItems", &());
+        let items = match tokio::time::timeout(READ_TIMEOUT, call).await {
+            Ok(Ok(m)) => m
+                .body()
+                .deserialize::<BTreeMap<String, BTreeMap<String, OwnedValue>>>()
+                .ok()?,
+            Ok(Err(e)) => {
+                tracing::debug!(service = %name, "n2k-out: cannot read it: {e}");
+                return None;
+            }
+            Err(_) => {
+                tracing::warn!(service = %name, "n2k-out: no answer to GetItems within {READ_TIMEOUT:?}; ignored");
+                return None;
+            }
+        };
+        let items: Vec<(String, Value)> = items
+            .into_iter()
+            .filter_map(|(path, mut props)| Some((path, value(&props.remove("Value")?))))
+            .collect();
+        self.owner.insert(name.clone(), owner);
+        Some(Watched::Service(ServiceInput::Appeared {
+            service: name,
+            items,
+        }))
+    }
+
+    async fn read_setting(&self) -> Option<i64> {
+        let call = self.conn.call_method(
+            Some(SETTINGS),
+            self.setting_path.as_str(),
+            Some(BUS_ITEM),
+            "GetValue",
+            &(),
+        );
+        let reply = tokio::time::timeout(READ_TIMEOUT, call).await.ok()?.ok()?;
+        integer(&reply.body().deserialize::<OwnedValue>().ok()?)
+    }
+
+    /// Whether our interface's bus service belongs to another process.
+    async fn vecan_is_other(&self) -> bool {
+        let call = self.conn.call_method(
+            Some(self.vecan_name.as_str()),
+            "/Mgmt/ProcessName",
+            Some(BUS_ITEM),
+            "GetValue",
+            &(),
+        );
+        match tokio::time::timeout(READ_TIMEOUT, call).await {
+            Ok(Ok(reply)) => match reply.body().deserialize::<OwnedValue>() {
+                Ok(v) => value(&v) != Value::Text(OURS.into()),
+                Err(_) => true,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// Runs a watcher for `iface` on `bus`, sending what it sees to the returned
+/// channel; a message on `rescan` makes it read everything again (a new gateway
+/// after a link loss needs the whole picture).
+pub fn spawn(
+    bus: Bus,
+    iface: String,
+    wanted: fn(&str) -> bool,
+) -> (mpsc::Receiver<Watched>, mpsc::Sender<()>) {
+    let (tx, rx) = mpsc::channel(256);
+    let (rescan_tx, mut rescan) = mpsc::channel::<()>(4);
+    tokio::spawn(async move {
+        let mut w = match Watcher::connect(&bus, &iface, wanted).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!("n2k-out: cannot watch the {bus} bus: {e}; nothing is exported");
+                return;
+            }
+        };
+        for x in w.scan().await {
+            if tx.send(x).await.is_err() {
+                return;
+            }
+        }
+        loop {
+            let x = tokio::select! {
+                x = w.next() => vec![x],
+                Some(()) = rescan.recv() => w.scan().await,
+            };
+            for x in x {
+                if tx.send(x).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    (rx, rescan_tx)
+}
+
+fn value(v: &OwnedValue) -> Value {
+    Value::from_variant(v).unwrap_or(Value::Invalid)
+}
+
+fn integer(v: &OwnedValue) -> Option<i64> {
+    match value(v) {
+        Value::Int(i) => Some(i),
+        Value::Real(r) if r.fract() == 0.0 => Some(r as i64),
+        _ => None,
+    }
+}
