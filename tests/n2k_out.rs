@@ -494,3 +494,84 @@ async fn venus_services_go_out_as_nmea_2000_devices() {
         levels.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn venus_switch_n2k_gateway_enabled_is_followed_live() {
+    let bus = PrivateBus::start();
+    let setting = "/Settings/Vecan/can0/N2kGatewayEnabled";
+    let settings = Service::publish(
+        &bus.bus(),
+        spec("com.victronenergy.settings", &[(setting, Value::Int(0))]),
+        ServiceOptions::default(),
+    )
+    .await
+    .expect("the settings stand-in");
+    let battery = &services()[0];
+    let _battery = Service::publish(&bus.bus(), battery.clone(), ServiceOptions::default())
+        .await
+        .expect("the battery");
+    let dir = std::env::temp_dir().join(format!("n2k-out-switch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("out.log");
+    let capture = reference::samples().join("dirona-actisense-serial.raw");
+    let mut replay = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+        .arg("replay")
+        .arg(&capture)
+        .args([
+            "--active",
+            "--n2k-out",
+            "--speed",
+            "8",
+            "--dbus",
+            &bus.address,
+        ])
+        .arg("--transmit-log")
+        .arg(&log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("n2k-dbus starts");
+    // Off for about 16 s of the capture, on for 16 s, off again.
+    for (wait, on) in [(2000, 1), (2000, 0)] {
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        settings
+            .apply(vec![Change::Set(setting.into(), Value::Int(on))])
+            .await
+            .expect("the setting changes");
+    }
+    let status = tokio::task::spawn_blocking(move || replay.wait())
+        .await
+        .unwrap()
+        .expect("replay ends");
+    assert!(status.success());
+    let messages = decode(&log);
+    let _ = std::fs::remove_dir_all(&dir);
+    // The battery's node (everything not from the gateway at 100 or the null
+    // address): nothing while off, claims and data while on, nothing after.
+    let ours: Vec<usize> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !matches!(m["src"].as_u64(), Some(100 | 254)))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!ours.is_empty(), "the node went out while switched on");
+    let first = &messages[ours[0]];
+    assert_eq!(first["pgn"], 60928, "it starts with its claim");
+    let start = time(&messages[0]);
+    let on_at = time(first) - start;
+    assert!(
+        (8.0..24.0).contains(&on_at),
+        "switched on after ~16 s of capture: {on_at:.1}"
+    );
+    let data: Vec<f64> = ours
+        .iter()
+        .filter(|&&i| messages[i]["pgn"] == 127508)
+        .map(|&i| time(&messages[i]) - start)
+        .collect();
+    assert!(data.len() > 10, "{}", data.len());
+    let off_at = data.last().unwrap();
+    assert!(
+        off_at - on_at < 24.0,
+        "switched off ~16 s after on: on {on_at:.1}, last data {off_at:.1}"
+    );
+}

@@ -316,6 +316,7 @@ fn the_daemon_on_vcan_in_a_real_kernel() {
     .expect("conflict");
 
     mppt_data(&data);
+    std::fs::write(data.join("h-services.json"), H_SERVICES).expect("h-services.json");
 
     let status = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vcan/vm.sh"))
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vcan/guest-test.sh"))
@@ -560,6 +561,119 @@ fn the_daemon_on_vcan_in_a_real_kernel() {
 
     // G: the scripted MPPT (tests/vcan/mppt.sh) through the daemon at 120.
     mppt_checks(&file);
+
+    // H: NMEA 2000-out of two services `n2k-dbus serve` publishes.
+    n2k_out_checks(&file);
+}
+
+/// Phase H's services: a battery monitor and a tank as Venus drivers publish them
+/// (paths of venus-service-dumps/smartshunt-battery.json and tank-fuel1.json).
+const H_SERVICES: &str = r#"{
+  "com.victronenergy.battery.ttyUSB1": {
+    "/Mgmt/ProcessName": "vedirect-dbus", "/Mgmt/Connection": "VE.Direct",
+    "/ProductName": "SmartShunt 500A/50mV", "/DeviceInstance": 279,
+    "/Dc/0/Voltage": 12.87, "/Dc/0/Current": -3.4, "/Dc/0/Temperature": null, "/Soc": 91.0
+  },
+  "com.victronenergy.tank.adc_builtin0_23": {
+    "/Mgmt/ProcessName": "dbus-adc", "/ProductName": "Generic Tank Input",
+    "/DeviceInstance": 23, "/FluidType": 0, "/Level": 62.5, "/Capacity": 0.15
+  }
+}"#;
+
+fn n2k_out_checks(file: &dyn Fn(&str) -> PathBuf) {
+    let log = std::fs::read_to_string(file("h-bus.log")).expect("h-bus.log");
+    let frames: Vec<(u32, Vec<u8>)> = log
+        .lines()
+        .filter_map(|l| {
+            let (id, data) = l.split_whitespace().nth(2)?.split_once('#')?;
+            let bytes = (0..data.len() / 2)
+                .map(|i| u8::from_str_radix(&data[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            Some((u32::from_str_radix(id, 16).ok()?, bytes))
+        })
+        .collect();
+    let pgn_src = |id: u32| {
+        let pf = (id >> 16) & 0xFF;
+        let pgn = if pf < 240 {
+            (id >> 8) & 0x3FF00
+        } else {
+            (id >> 8) & 0x3FFFF
+        };
+        (pgn, (id & 0xFF) as u8)
+    };
+    // The two virtual nodes claim addresses 0 and 1 (nothing stored yet) with NAMEs
+    // of class 35 / function 170 and class 75 / function 150.
+    let claims: BTreeMap<u8, Name> = frames
+        .iter()
+        .filter(|(id, _)| pgn_src(*id).0 == 60928)
+        .map(|(id, d)| (pgn_src(*id).1, Name::from_payload(d).expect("NAME")))
+        .collect();
+    let kinds: BTreeSet<(u8, u8)> = [0u8, 1]
+        .iter()
+        .filter_map(|a| claims.get(a))
+        .map(|n| (n.device_class(), n.device_function()))
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([(35, 170), (75, 150)]),
+        "claims: {claims:?}"
+    );
+    // Their data: 127508 with 12.87 V / −3.4 A; 127505 fuel 62.5 % of 150 L.
+    let battery = if claims[&0].device_function() == 170 {
+        0
+    } else {
+        1
+    };
+    let status = frames
+        .iter()
+        .find(|(id, _)| pgn_src(*id) == (127508, battery))
+        .expect("127508 from the battery node");
+    assert_eq!(
+        &status.1[1..5],
+        &[0x07, 0x05, 0xDE, 0xFF],
+        "1287 × 10 mV, −34 × 0.1 A"
+    );
+    let level = frames
+        .iter()
+        .find(|(id, _)| pgn_src(*id) == (127505, 1 - battery))
+        .expect("127505 from the tank node");
+    assert_eq!(level.1[0] >> 4, 0, "fuel");
+    assert_eq!(
+        i16::from_le_bytes([level.1[1], level.1[2]]),
+        15625,
+        "62.5 % in 0.004 %"
+    );
+    assert_eq!(
+        u32::from_le_bytes([level.1[3], level.1[4], level.1[5], level.1[6]]),
+        1500
+    );
+    // The request for 126996 to address 0 is answered by that node with its model.
+    let asked = frames
+        .iter()
+        .position(|(id, d)| *id == 0x18EA0021 && d[..] == [0x14, 0xF0, 0x01])
+        .expect("the request was sent");
+    let mut answer = Vec::new();
+    for (id, d) in &frames[asked..] {
+        if pgn_src(*id) == (126996, 0) {
+            answer.extend_from_slice(&d[1..]);
+            if answer.len() >= 7 + 134 {
+                break;
+            }
+        }
+    }
+    let want = if battery == 0 {
+        "SmartShunt 500A/50mV"
+    } else {
+        "Generic Tank Input"
+    };
+    let model = String::from_utf8_lossy(&answer[5..5 + 32]);
+    assert!(model.starts_with(want), "126996 from address 0: {model:?}");
+    assert_eq!(
+        std::fs::read_to_string(file("h-run.exit"))
+            .expect("exit")
+            .trim(),
+        "0"
+    );
 }
 
 /// The scripted MPPT's NAME: unique 40001, Victron (358), class 35, function 160.

@@ -7,6 +7,7 @@ mod notify;
 mod registers;
 mod replay;
 mod run;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// The whole gateway over a capture: its Venus services on a D-Bus bus.
     Replay(replay::ReplayArgs),
+    /// Venus services from a JSON file (gui-v2's mock format) onto a D-Bus bus until
+    /// interrupted: something for NMEA 2000-out to export, without a GX.
+    Serve(serve::ServeArgs),
 }
 
 /// Output format of `decode`.
@@ -409,6 +413,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(a) => decode::convert(a),
         Command::Devices(a) => devices::run(a),
         Command::Registers(a) => registers::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Run(a) => run::run(a),
         Command::Replay(a) => replay::run(a),
     }

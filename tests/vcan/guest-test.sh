@@ -3,7 +3,8 @@
 #
 # /data holds: tanks.log, battery.log, single-tank.log (candump -L, interface can0),
 # checks.txt ("<service> <path>" per line) and conflict.txt (a cansend frame that
-# claims our address with a lower NAME).
+# claims our address with a lower NAME), mppt.sh and its data (phase G),
+# h-services.json (phase H: Venus services for NMEA 2000-out).
 B=unix:path=/tmp/bus
 N2K="n2k-dbus run -i vcan0 --dbus $B --link-grace 5"
 
@@ -170,6 +171,24 @@ kill -INT $REGS
 wait $REGS
 stop $PID
 pkill -f "vcan0,1CEF2000" 2>/dev/null
+sleep 0.5
+stop $DUMP
+step "H: NMEA 2000-out: two Venus services of another process go out as virtual devices"
+candump -L vcan0 > /out/h-bus.log &
+DUMP=$!
+n2k-dbus serve /data/h-services.json --dbus $B > /out/h-serve.log 2>&1 &
+SERVE=$!
+await /out/h-serve.log "serving" 1
+$N2K --state-dir /tmp/state-h --unique-number 1239 --address 130 --n2k-out > /out/h-run.log 2>&1 &
+PID=$!
+await /out/h-run.log "address claimed" 1
+sleep 3
+# A display at 0x21 asks the virtual node at address 0 for its product information.
+cansend vcan0 18EA0021#14F001
+sleep 4
+stop $PID
+echo $? > /out/h-run.exit
+stop $SERVE
 sleep 0.5
 stop $DUMP
 step "done"
