@@ -126,8 +126,7 @@ impl Rig {
             .into_iter()
             .filter(|m| m.1 == 60928)
             .map(|m| (m.0, Name::from_payload(&m.2).unwrap()))
-            .filter(|(_, n)| (n.device_class(), n.device_function()) == cf)
-            .last()
+            .rfind(|(_, n)| (n.device_class(), n.device_function()) == cf)
             .expect("the node claimed")
     }
 }
@@ -187,8 +186,7 @@ fn instance_commands_are_obeyed_and_survive_a_restart() {
     let status = again
         .messages(0)
         .into_iter()
-        .filter(|m| m.1 == 127508 && m.0 == address2)
-        .last()
+        .rfind(|m| m.1 == 127508 && m.0 == address2)
         .expect("127508");
     assert_eq!(status.2[0], 7);
     let (tank_address, tank) = again.node((75, 150));
