@@ -128,6 +128,31 @@ fn options_out_of_range_or_without_effect() {
 }
 
 #[test]
+fn n2k_out_without_a_voice_and_service_files_that_are_not_services() {
+    refused(
+        &n2k(&["replay", "--n2k-out", "candump-samples/candump-fast.txt"]),
+        "--n2k-out needs --active",
+    );
+    let bad = scratch(
+        "services.json",
+        b"{\"com.victronenergy.battery.x\": {\"/Dc/0/Voltage\": {\"v\": 1}}}",
+    );
+    let r = n2k(&["serve", s(&bad), "--dbus", "unix:path=/nonexistent"]);
+    refused(
+        &r,
+        "services.json: com.victronenergy.battery.x /Dc/0/Voltage: unsupported value",
+    );
+    let broken = scratch(
+        "broken.json",
+        b"{\"com.victronenergy.battery.x\": {\n  \"/Soc\": 1,,\n}}",
+    );
+    refused(
+        &n2k(&["serve", s(&broken), "--dbus", "unix:path=/nonexistent"]),
+        "line 2 column",
+    );
+}
+
+#[test]
 fn the_replay_summary_counts_the_services_that_were_on_the_bus() {
     let bus = private_bus::PrivateBus::start();
     let r = n2k(&[

@@ -36,6 +36,9 @@ pub const LEAVE_GRACE: Micros = 60_000_000;
 pub const MAX_PATHS: usize = 2048;
 /// Services exported at most (two nodes for inverter/chargers; 252 addresses).
 pub const MAX_SERVICES: usize = 100;
+/// Identities and instances kept at most (services that come and go with new VRM
+/// instances would otherwise grow the state file without end).
+pub const MAX_ASSIGNED: usize = 4096;
 /// Heartbeat interval of the virtual nodes.
 const HEARTBEAT_MS: u32 = 60_000;
 /// Prefix of the exporter's state entries.
@@ -130,6 +133,8 @@ pub struct Exporter {
     /// Identities and instances, stored (`pool|service key|slot` → number).
     assigned: BTreeMap<String, u32>,
     changed: Vec<(String, String)>,
+    /// [`MAX_ASSIGNED`] reached (said once).
+    full: bool,
     wake: Option<Micros>,
     stats: ExportStats,
 }
@@ -149,6 +154,7 @@ impl Exporter {
             next_id: 1,
             assigned,
             changed: Vec::new(),
+            full: false,
             wake: None,
             stats: ExportStats::default(),
         }
@@ -444,6 +450,13 @@ impl Exporter {
     }
 
     fn set(&mut self, key: &str, n: u32) {
+        if self.assigned.len() >= MAX_ASSIGNED && !self.assigned.contains_key(key) {
+            if !self.full {
+                self.full = true;
+                tracing::warn!("n2k-out: {MAX_ASSIGNED} identities and instances stored; new ones are not kept across a restart");
+            }
+            return;
+        }
         self.assigned.insert(key.to_owned(), n);
         self.changed
             .push((format!("{STATE_PREFIX}{key}"), n.to_string()));
