@@ -24,7 +24,6 @@ use n2k_dbus::core::{frame_bits, CoreConfig};
 use n2k_dbus::dbus::{Change, Item, ItemTree, Outbox, Service, ServiceOptions, ServiceSpec, Value};
 use n2k_dbus::export::{ExportConfig, ServiceInput};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
-use n2k_dbus::venus::{MapperConfig, Rules};
 
 const S: Micros = 1_000_000;
 const PER_TYPE: usize = 10;
@@ -111,13 +110,7 @@ fn changing(k: usize, sec: u64) -> Vec<(String, Value)> {
 
 fn sans_io() {
     let mut g = Gateway::new(
-        GatewayConfig {
-            core: CoreConfig::gateway(1001),
-            mapper: MapperConfig {
-                iface: "can0".into(),
-                rules: Rules::default(),
-            },
-        },
+        GatewayConfig::new("can0", CoreConfig::gateway(1001)),
         Arc::new(Outbox::new()),
     )
     .with_export(ExportConfig::default());

@@ -13,7 +13,6 @@ use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::model::Value;
 use n2k_dbus::n2k::{fragment, Assembler};
 use n2k_dbus::network::{Name, NameFields};
-use n2k_dbus::venus::{MapperConfig, Rules};
 
 const S: Micros = 1_000_000;
 const BATTERY: &str = "com.victronenergy.battery.ttyUSB1";
@@ -28,13 +27,7 @@ struct Rig {
 impl Rig {
     fn new(state: Vec<(String, String)>) -> Rig {
         let g = Gateway::new(
-            GatewayConfig {
-                core: CoreConfig::gateway(1001),
-                mapper: MapperConfig {
-                    iface: "can0".into(),
-                    rules: Rules::default(),
-                },
-            },
+            GatewayConfig::new("can0", CoreConfig::gateway(1001)),
             Arc::new(Outbox::new()),
         )
         .with_export(ExportConfig {

@@ -111,7 +111,7 @@ fn every_interface_runs_as_itself_and_uninstall_removes_everything() {
         assert_eq!(
             ran.trim(),
             format!(
-                "{} run --interface {iface} --state-dir {}",
+                "{} run --interface {iface} --state-dir {} --n2k-out",
                 home.join("n2k-dbus").display(),
                 home.join("state").display()
             ),

@@ -19,7 +19,6 @@ use n2k_dbus::dbus::Outbox;
 use n2k_dbus::export::{ExportConfig, ServiceInput};
 use n2k_dbus::model::Value;
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
-use n2k_dbus::venus::{MapperConfig, Rules};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, records)) = data.split_first() else {
@@ -29,13 +28,7 @@ fuzz_target!(|data: &[u8]| {
     core.listen_only = mode & 1 == 1;
     let outbox = Arc::new(Outbox::new());
     let mut gateway = Gateway::new(
-        GatewayConfig {
-            core,
-            mapper: MapperConfig {
-                iface: "can0".into(),
-                rules: Rules::default(),
-            },
-        },
+        GatewayConfig::new("can0", core),
         outbox.clone(),
     );
     if mode & 2 == 2 {

@@ -157,8 +157,9 @@ for i in "$@"; do
 exec 2>&1
 opts=""
 [ -f $home/$i.options ] && opts=\$(cat $home/$i.options)
+# --n2k-out: the port's NMEA2000-out switch in the GUI (N2kGatewayEnabled) decides.
 # shellcheck disable=SC2086
-exec $home/n2k-dbus run --interface $i --state-dir $home/state \$opts
+exec $home/n2k-dbus run --interface $i --state-dir $home/state --n2k-out \$opts
 EOF
   cat > "$dir/log/run.new" <<EOF
 #!/bin/sh

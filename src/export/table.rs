@@ -149,77 +149,32 @@ const TANK_MS: u32 = 2500;
 const AC_MS: u32 = 1500;
 const TEMP_MS: u32 = 2000;
 
+/// One J1939 AC PGN of the line at `prefix`: the basic quantities (65014, 65011,
+/// 65008) or the power (65013, 65010, 65007); sent only while `valid` is, if given.
+const fn ac(pgn: u32, prefix: &'static str, valid: Option<&'static str>) -> Send {
+    let build = if matches!(pgn, 65014 | 65011 | 65008) {
+        Build::AcBasic { prefix }
+    } else {
+        Build::AcPower { prefix }
+    };
+    let s = send(pgn, AC_MS, build, "", Pool::None);
+    match valid {
+        Some(path) => when(s, path),
+        None => s,
+    }
+}
+
 /// The J1939 AC pair of each line of `<prefix>` (`n2k-out.md` §4.3): phase A
 /// 65014/65013, B 65011/65010, C 65008/65007; L2 and L3 only where they exist.
 macro_rules! ac_lines {
     ($p:literal) => {
         [
-            send(
-                65014,
-                AC_MS,
-                Build::AcBasic {
-                    prefix: concat!($p, "/L1"),
-                },
-                "",
-                Pool::None,
-            ),
-            send(
-                65013,
-                AC_MS,
-                Build::AcPower {
-                    prefix: concat!($p, "/L1"),
-                },
-                "",
-                Pool::None,
-            ),
-            when(
-                send(
-                    65011,
-                    AC_MS,
-                    Build::AcBasic {
-                        prefix: concat!($p, "/L2"),
-                    },
-                    "",
-                    Pool::None,
-                ),
-                concat!($p, "/L2/V"),
-            ),
-            when(
-                send(
-                    65010,
-                    AC_MS,
-                    Build::AcPower {
-                        prefix: concat!($p, "/L2"),
-                    },
-                    "",
-                    Pool::None,
-                ),
-                concat!($p, "/L2/V"),
-            ),
-            when(
-                send(
-                    65008,
-                    AC_MS,
-                    Build::AcBasic {
-                        prefix: concat!($p, "/L3"),
-                    },
-                    "",
-                    Pool::None,
-                ),
-                concat!($p, "/L3/V"),
-            ),
-            when(
-                send(
-                    65007,
-                    AC_MS,
-                    Build::AcPower {
-                        prefix: concat!($p, "/L3"),
-                    },
-                    "",
-                    Pool::None,
-                ),
-                concat!($p, "/L3/V"),
-            ),
+            ac(65014, concat!($p, "/L1"), None),
+            ac(65013, concat!($p, "/L1"), None),
+            ac(65011, concat!($p, "/L2"), Some(concat!($p, "/L2/V"))),
+            ac(65010, concat!($p, "/L2"), Some(concat!($p, "/L2/V"))),
+            ac(65008, concat!($p, "/L3"), Some(concat!($p, "/L3/V"))),
+            ac(65007, concat!($p, "/L3"), Some(concat!($p, "/L3/V"))),
         ]
     };
 }
@@ -282,28 +237,30 @@ const SOLAR: &[Send] = &[
     ),
 ];
 
+/// A charger's output `n` (1, 2): its own 127508 while it exists.
+macro_rules! output {
+    ($n:literal) => {
+        when(
+            send(
+                127508,
+                DC_MS,
+                battery(
+                    concat!("/Dc/", $n, "/Voltage"),
+                    concat!("/Dc/", $n, "/Current"),
+                    concat!("/Dc/", $n, "/Temperature"),
+                ),
+                concat!("dc", $n),
+                Pool::Dc,
+            ),
+            concat!("/Dc/", $n, "/Voltage"),
+        )
+    };
+}
+
 const CHARGER: &[Send] = &[
     send(127508, DC_MS, DC0, "dc0", Pool::Dc),
-    when(
-        send(
-            127508,
-            DC_MS,
-            battery("/Dc/1/Voltage", "/Dc/1/Current", "/Dc/1/Temperature"),
-            "dc1",
-            Pool::Dc,
-        ),
-        "/Dc/1/Voltage",
-    ),
-    when(
-        send(
-            127508,
-            DC_MS,
-            battery("/Dc/2/Voltage", "/Dc/2/Current", "/Dc/2/Temperature"),
-            "dc2",
-            Pool::Dc,
-        ),
-        "/Dc/2/Voltage",
-    ),
+    output!("1"),
+    output!("2"),
     send(
         127507,
         DC_MS,

@@ -53,6 +53,19 @@ pub struct GatewayConfig {
     pub mapper: MapperConfig,
 }
 
+impl GatewayConfig {
+    /// A gateway of interface `iface` with node `core` and no mapping rules.
+    pub fn new(iface: &str, core: CoreConfig) -> GatewayConfig {
+        GatewayConfig {
+            core,
+            mapper: MapperConfig {
+                iface: iface.to_owned(),
+                rules: crate::venus::Rules::default(),
+            },
+        }
+    }
+}
+
 /// Core, mapper and bus service of one interface.
 pub struct Gateway {
     core: Core,
