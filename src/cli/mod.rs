@@ -316,10 +316,10 @@ impl ExportArgs {
     }
 }
 
-/// Whether `name` is a service NMEA 2000-out may export: a type it knows.
+/// Whether `name` is a service NMEA 2000-out may export (and so reads and follows):
+/// [`n2k_dbus::export::may_export`].
 pub fn exportable(name: &str) -> bool {
-    n2k_dbus::export::service_type(name)
-        .is_some_and(|t| n2k_dbus::export::table::profile(t).is_some())
+    n2k_dbus::export::may_export(name)
 }
 
 fn on_off(s: &str) -> Result<bool, String> {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use n2k_dbus::dbus::{Bus, Item, ItemTree, Service, ServiceOptions, ServiceSpec, Value};
+use n2k_dbus::dbus::{Bus, Item, ItemTree, Service, ServiceOptions, ServiceSpec, Value, WriteRule};
 
 use super::signalled;
 
@@ -68,12 +68,23 @@ fn read(path: &std::path::Path) -> anyhow::Result<Vec<ServiceSpec>> {
             let value = value(v).with_context(|| {
                 format!("{}: {name} {p}: unsupported value {v}", path.display())
             })?;
-            tree.insert(p.as_str(), Item::new(value))
+            tree.insert(p.as_str(), writable(value))
                 .map_err(|e| anyhow::anyhow!("{}: {name} {p}: {e}", path.display()))?;
         }
         specs.push(ServiceSpec::new(name.as_str(), tree));
     }
     Ok(specs)
+}
+
+/// An item a client may write as a driver's setting or a test's change: of its
+/// value's type (an invalid one takes any number).
+fn writable(value: Value) -> Item {
+    let rule = match value {
+        Value::Int(_) => WriteRule::Integer,
+        Value::Text(_) => WriteRule::Text { max_chars: 256 },
+        _ => WriteRule::Real,
+    };
+    Item::new(value).writable(rule)
 }
 
 fn value(v: &serde_json::Value) -> Option<Value> {

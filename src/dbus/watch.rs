@@ -2,7 +2,9 @@
 //! names on the bus and `NameOwnerChanged`, each service read whole once with
 //! `GetItems` when it appears, then its `ItemsChanged` (and per-path
 //! `PropertiesChanged` of older services) — never polled. What it sees goes to
-//! NMEA 2000-out ([`crate::export`]) as [`ServiceInput`]s.
+//! NMEA 2000-out ([`crate::export`]) as [`ServiceInput`]s. The broker sends it the
+//! signals of the watched services only (a match rule per service's connection), not
+//! every service's: on a GX the broker is the bottleneck.
 //!
 //! It also follows Venus's switch for NMEA 2000-out on our interface,
 //! `/Settings/Vecan/<if>/N2kGatewayEnabled` (bit 0), and whether Victron's own
@@ -25,8 +27,6 @@ use crate::model::Value;
 
 /// How long reading a service may take before it is ignored.
 const READ_TIMEOUT: Duration = Duration::from_secs(3);
-/// Signals queued at most before the oldest are dropped (zbus's bound).
-const MAX_QUEUED: usize = 1024;
 /// Our own `/Mgmt/ProcessName`.
 const OURS: &str = "n2k-dbus";
 
@@ -64,23 +64,26 @@ impl Watcher {
         wanted: fn(&str) -> bool,
     ) -> zbus::Result<Watcher> {
         let conn = bus.connect().await?;
-        let rule = MatchRule::builder()
-            .msg_type(zbus::message::Type::Signal)
-            .interface(BUS_ITEM)?
-            .build();
-        let signals = MessageStream::for_match_rule(rule, &conn, Some(MAX_QUEUED)).await?;
-        let owners = DBusProxy::new(&conn)
-            .await?
-            .receive_name_owner_changed()
-            .await?;
+        // Every message the connection receives; the match rules below (and one per
+        // watched service) decide which signals the broker sends it.
+        let signals = MessageStream::from(&conn);
+        let proxy = DBusProxy::new(&conn).await?;
+        let owners = proxy.receive_name_owner_changed().await?;
         let element = crate::venus::identity::bus_element(iface);
+        let setting_path = format!("/Settings/Vecan/{element}/N2kGatewayEnabled");
+        for rule in [
+            signals_of(SETTINGS)?.path(setting_path.as_str())?.build(),
+            signals_of(SETTINGS)?.member("ItemsChanged")?.build(),
+        ] {
+            proxy.add_match_rule(rule).await?;
+        }
         Ok(Watcher {
             conn,
             owners,
             signals,
             wanted,
             owner: BTreeMap::new(),
-            setting_path: format!("/Settings/Vecan/{element}/N2kGatewayEnabled"),
+            setting_path,
             vecan_name: format!("com.victronenergy.vecan.{element}"),
             settings_owner: None,
         })
@@ -136,11 +139,15 @@ impl Watcher {
                         if let Some(w) = self.appeared(name).await {
                             return w;
                         }
-                    } else if self.owner.remove(&name).is_some() {
+                    } else if let Some(owner) = self.owner.remove(&name) {
+                        self.unfollow(&owner).await;
                         return Watched::Service(ServiceInput::Left { service: name });
                     }
                 }
                 Some(Ok(m)) = self.signals.next() => {
+                    if m.message_type() != zbus::message::Type::Signal {
+                        continue;
+                    }
                     if let Some(w) = self.on_signal(&m) {
                         return w;
                     }
@@ -209,20 +216,30 @@ impl Watcher {
             .await
             .ok()?
             .to_string();
+        // Its signals from now on, then its values: no change between is lost.
+        if let Err(e) = self.follow(&owner, &proxy).await {
+            tracing::warn!(service = %name, "n2k-out: cannot follow its changes: {e}");
+            return None;
+        }
         let call = self
             .conn
             .call_method(Some(name.as_str()), "/", Some(BUS_ITEM), "GetItems", &());
-        let items = match tokio::time::timeout(READ_TIMEOUT, call).await {
-            Ok(Ok(m)) => m
-                .body()
-                .deserialize::<BTreeMap<String, BTreeMap<String, OwnedValue>>>()
-                .ok()?,
+        let read = tokio::time::timeout(READ_TIMEOUT, call).await;
+        let items = match read.map(|r| {
+            r.and_then(|m| {
+                m.body()
+                    .deserialize::<BTreeMap<String, BTreeMap<String, OwnedValue>>>()
+            })
+        }) {
+            Ok(Ok(items)) => items,
             Ok(Err(e)) => {
                 tracing::debug!(service = %name, "n2k-out: cannot read it: {e}");
+                self.unfollow(&owner).await;
                 return None;
             }
             Err(_) => {
                 tracing::warn!(service = %name, "n2k-out: no answer to GetItems within {READ_TIMEOUT:?}; ignored");
+                self.unfollow(&owner).await;
                 return None;
             }
         };
@@ -235,6 +252,19 @@ impl Watcher {
             service: name,
             items,
         }))
+    }
+
+    /// Asks the broker for the BusItem signals of connection `owner`.
+    async fn follow(&self, owner: &str, proxy: &DBusProxy<'_>) -> zbus::Result<()> {
+        let rule = signals_of(owner)?.build();
+        Ok(proxy.add_match_rule(rule).await?)
+    }
+
+    /// No more signals of `owner` (it left, or could not be read).
+    async fn unfollow(&self, owner: &str) {
+        if let (Ok(proxy), Ok(rule)) = (DBusProxy::new(&self.conn).await, signals_of(owner)) {
+            let _ = proxy.remove_match_rule(rule.build()).await;
+        }
     }
 
     async fn read_setting(&self) -> Option<i64> {
@@ -304,6 +334,14 @@ pub fn spawn(
         }
     });
     (rx, rescan_tx)
+}
+
+/// A match rule for the BusItem signals of `sender`.
+fn signals_of(sender: &str) -> zbus::Result<zbus::match_rule::Builder<'_>> {
+    MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender(sender)?
+        .interface(BUS_ITEM)
 }
 
 fn value(v: &OwnedValue) -> Value {

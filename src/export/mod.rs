@@ -654,6 +654,14 @@ fn store(values: &mut BTreeMap<String, Value>, items: Vec<(String, Value)>) -> b
     identity
 }
 
+/// Whether a service of this name may go out, before reading it: a type that goes
+/// out, and not a service of a CAN interface (ours, vecan-dbus's). The watcher reads
+/// and follows only these, so that our own services' signals never reach it.
+pub fn may_export(service: &str) -> bool {
+    service_type(service).is_some_and(|t| table::profile(t).is_some())
+        && !service.contains(".socketcan_")
+}
+
 /// `battery` of `com.victronenergy.battery.ttyUSB1`.
 pub fn service_type(service: &str) -> Option<&str> {
     service
@@ -769,4 +777,16 @@ fn identity(s: &Exported, def: &NodeDef) -> (ProductInfo, ConfigInfo) {
             manufacturer_information: format!("n2k-dbus NMEA 2000-out of {}", s.key),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn services_of_a_can_interface_are_not_read() {
+        assert!(super::may_export("com.victronenergy.battery.ttyUSB1"));
+        assert!(!super::may_export(
+            "com.victronenergy.tank.socketcan_can0_di0_uc1500111_wastewater0"
+        ));
+        assert!(!super::may_export("com.victronenergy.gps.ttyUSB0"));
+    }
 }
