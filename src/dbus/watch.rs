@@ -42,11 +42,17 @@ pub enum Watched {
     VecanDbus(bool),
 }
 
+/// Signals kept for the watcher at most while it reads a service; beyond, they are
+/// dropped and counted (the connection's reader must never wait for the watcher, or
+/// the replies it waits for would never come).
+const SIGNAL_QUEUE: usize = 4096;
+const DBUS: &str = "org.freedesktop.DBus";
+
 /// Watches the services whose names `wanted` accepts.
 pub struct Watcher {
     conn: Connection,
-    owners: zbus::fdo::NameOwnerChangedStream,
-    signals: MessageStream,
+    /// `NameOwnerChanged` and the followed services' BusItem signals, in order.
+    signals: mpsc::Receiver<zbus::Message>,
     wanted: fn(&str) -> bool,
     /// Service → its owner's unique connection name.
     owner: BTreeMap<String, String>,
@@ -64,14 +70,21 @@ impl Watcher {
         wanted: fn(&str) -> bool,
     ) -> zbus::Result<Watcher> {
         let conn = bus.connect().await?;
-        // Every message the connection receives; the match rules below (and one per
-        // watched service) decide which signals the broker sends it.
-        let signals = MessageStream::from(&conn);
+        // Every message the connection receives, drained at once by a task of its own;
+        // the match rules below (and one per followed service) decide which signals
+        // the broker sends.
+        let signals = forward(MessageStream::from(&conn));
         let proxy = DBusProxy::new(&conn).await?;
-        let owners = proxy.receive_name_owner_changed().await?;
         let element = crate::venus::identity::bus_element(iface);
         let setting_path = format!("/Settings/Vecan/{element}/N2kGatewayEnabled");
+        let owners = MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .sender(DBUS)?
+            .interface(DBUS)?
+            .member("NameOwnerChanged")?
+            .build();
         for rule in [
+            owners,
             signals_of(SETTINGS)?.path(setting_path.as_str())?.build(),
             signals_of(SETTINGS)?.member("ItemsChanged")?.build(),
         ] {
@@ -79,7 +92,6 @@ impl Watcher {
         }
         Ok(Watcher {
             conn,
-            owners,
             signals,
             wanted,
             owner: BTreeMap::new(),
@@ -120,40 +132,44 @@ impl Watcher {
 
     /// The next change; pending forever once the connection is gone.
     pub async fn next(&mut self) -> Watched {
-        loop {
-            tokio::select! {
-                Some(signal) = self.owners.next() => {
-                    let Ok(args) = signal.args() else { continue };
-                    let name = args.name().to_string();
-                    if name == SETTINGS {
-                        self.settings_owner = args.new_owner().as_ref().map(|o| o.to_string());
-                        return Watched::Setting(self.read_setting().await);
-                    }
-                    if name == self.vecan_name {
-                        return Watched::VecanDbus(self.vecan_is_other().await);
-                    }
-                    if !(self.wanted)(&name) {
-                        continue;
-                    }
-                    if args.new_owner().is_some() {
-                        if let Some(w) = self.appeared(name).await {
-                            return w;
-                        }
-                    } else if let Some(owner) = self.owner.remove(&name) {
-                        self.unfollow(&owner).await;
-                        return Watched::Service(ServiceInput::Left { service: name });
-                    }
+        while let Some(m) = self.signals.recv().await {
+            let h = m.header();
+            let owner_changed = h.interface().is_some_and(|i| i.as_str() == DBUS)
+                && h.member().is_some_and(|n| n.as_str() == "NameOwnerChanged");
+            let w = if owner_changed {
+                match m.body().deserialize::<(String, String, String)>() {
+                    Ok((name, _, new)) => self.owner_changed(name, new).await,
+                    Err(_) => None,
                 }
-                Some(Ok(m)) = self.signals.next() => {
-                    if m.message_type() != zbus::message::Type::Signal {
-                        continue;
-                    }
-                    if let Some(w) = self.on_signal(&m) {
-                        return w;
-                    }
-                }
-                else => std::future::pending::<()>().await,
+            } else {
+                self.on_signal(&m)
+            };
+            if let Some(w) = w {
+                return w;
             }
+        }
+        std::future::pending().await
+    }
+
+    /// `name` has a new owner (`new`; empty: none).
+    async fn owner_changed(&mut self, name: String, new: String) -> Option<Watched> {
+        if name == SETTINGS {
+            self.settings_owner = (!new.is_empty()).then_some(new);
+            return Some(Watched::Setting(self.read_setting().await));
+        }
+        if name == self.vecan_name {
+            return Some(Watched::VecanDbus(self.vecan_is_other().await));
+        }
+        if !(self.wanted)(&name) {
+            return None;
+        }
+        if !new.is_empty() {
+            self.appeared(name).await
+        } else if let Some(owner) = self.owner.remove(&name) {
+            self.unfollow(&owner).await;
+            Some(Watched::Service(ServiceInput::Left { service: name }))
+        } else {
+            None
         }
     }
 
@@ -334,6 +350,43 @@ pub fn spawn(
         }
     });
     (rx, rescan_tx)
+}
+
+/// Drains `all` into a channel of the signals the watcher reads (NameOwnerChanged,
+/// BusItem), so that zbus's reader never waits: a signal that finds the channel full
+/// is dropped and counted.
+fn forward(mut all: MessageStream) -> mpsc::Receiver<zbus::Message> {
+    let (tx, rx) = mpsc::channel(SIGNAL_QUEUE);
+    tokio::spawn(async move {
+        let mut dropped = 0u64;
+        while let Some(m) = all.next().await {
+            let Ok(m) = m else { continue };
+            if m.message_type() != zbus::message::Type::Signal {
+                continue;
+            }
+            let ours = m
+                .header()
+                .interface()
+                .is_some_and(|i| i.as_str() == BUS_ITEM || i.as_str() == DBUS);
+            if !ours {
+                continue;
+            }
+            match tx.try_send(m) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    dropped += 1;
+                    if dropped.is_power_of_two() {
+                        tracing::warn!(
+                            dropped,
+                            "n2k-out: D-Bus signals dropped while the watcher was busy"
+                        );
+                    }
+                }
+            }
+        }
+    });
+    rx
 }
 
 /// A match rule for the BusItem signals of `sender`.
