@@ -159,7 +159,7 @@ fn instance_commands_are_obeyed_and_survive_a_restart() {
 
     // A restart: the stored entries make the same node.
     let state: Vec<(String, String)> =
-        r.g.take_export_state()
+        r.g.take_state()
             .into_iter()
             .map(|(k, v)| (k.strip_prefix(STATE_PREFIX).expect("prefix").to_owned(), v))
             .collect();

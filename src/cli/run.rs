@@ -355,7 +355,13 @@ impl Live {
                     next_check: now + LINK_CHECK,
                 };
                 if self.driver.is_none() {
-                    let mut g = Gateway::new(self.config.clone(), self.outbox.clone());
+                    let switch_state = self
+                        .state
+                        .with_prefix(n2k_dbus::venus::switches::STATE_PREFIX)
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
+                    let mut g = Gateway::new(self.config.clone(), self.outbox.clone())
+                        .with_switch_state(switch_state);
                     if let Some(x) = &self.export {
                         let mut x = x.clone();
                         x.state = self
@@ -429,12 +435,13 @@ impl Live {
         }
     }
 
-    /// Stores the identities NMEA 2000-out assigned or was told.
-    fn save_export_state(&mut self) {
+    /// Stores the identities NMEA 2000-out assigned or was told and the switch
+    /// outputs' settings.
+    fn save_state(&mut self) {
         let Some(d) = &mut self.driver else {
             return;
         };
-        let changes = d.gateway_mut().take_export_state();
+        let changes = d.gateway_mut().take_state();
         if changes.is_empty() {
             return;
         }
@@ -448,7 +455,7 @@ impl Live {
 
     /// Logs and remembers our address when it changes.
     fn on_events(&mut self) {
-        self.save_export_state();
+        self.save_state();
         while let Some(e) = self
             .driver
             .as_mut()

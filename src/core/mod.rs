@@ -388,6 +388,32 @@ impl Core {
         Ok(())
     }
 
+    /// Sends `payload` as `pgn` from the gateway's own address to `destination`
+    /// (255: everyone): a command the mapping decided (a switch bank's channel).
+    pub fn send(
+        &mut self,
+        now: Micros,
+        priority: u8,
+        pgn: u32,
+        destination: u8,
+        payload: &[u8],
+    ) -> Result<(), CommandError> {
+        self.can_send()?;
+        self.node.send(now, priority, pgn, destination, payload);
+        Ok(())
+    }
+
+    /// Whether the gateway's node may transmit now, and why not.
+    pub fn can_send(&self) -> Result<(), CommandError> {
+        if self.node.cfg.listen_only {
+            return Err(CommandError::ListenOnly);
+        }
+        if self.node.claimer.address().is_none() {
+            return Err(CommandError::NoAddress);
+        }
+        Ok(())
+    }
+
     /// Counters for diagnostics and the bus service's statistics.
     pub fn stats(&self) -> CoreStats {
         self.node.stats

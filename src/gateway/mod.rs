@@ -22,6 +22,7 @@ use crate::export::{ExportConfig, Exporter, ServiceInput};
 use crate::model::{ServiceSink, Value, WriteOutcome, WriteRefusal};
 use crate::n2k::Message;
 use crate::venus::products::Products;
+use crate::venus::switches::{SwitchWrite, Switches};
 use crate::venus::{BusService, Mapper, MapperConfig};
 use crate::vreg::engine::{Event as RegisterEvent, Op, Outcome};
 
@@ -92,6 +93,8 @@ pub struct Gateway {
     registers_done: VecDeque<(u64, (u16, Vec<u8>))>,
     /// NMEA 2000-out, when asked for.
     exporter: Option<Exporter>,
+    /// Switch banks as `switch` services.
+    switches: Switches,
 }
 
 impl Gateway {
@@ -102,6 +105,7 @@ impl Gateway {
         Gateway {
             core: Core::new(cfg.core),
             products: Products::new(&cfg.mapper.iface, cfg.mapper.rules.clone()),
+            switches: Switches::new(&cfg.mapper.iface).publish_by_address(by_address),
             mapper: Mapper::new(cfg.mapper).publish_by_address(by_address),
             bus,
             sink,
@@ -128,6 +132,18 @@ impl Gateway {
         self
     }
 
+    /// The switch banks' output settings kept in the state file (entries under
+    /// [`crate::venus::switches::STATE_PREFIX`]).
+    pub fn with_switch_state(mut self, entries: Vec<(String, String)>) -> Gateway {
+        self.switches.restore(entries);
+        self
+    }
+
+    /// The switch banks, for their counters.
+    pub fn switches(&self) -> &Switches {
+        &self.switches
+    }
+
     /// NMEA 2000-out, when the gateway has it.
     pub fn exporter(&self) -> Option<&Exporter> {
         self.exporter.as_ref()
@@ -151,17 +167,21 @@ impl Gateway {
         self.drain(now);
     }
 
-    /// The exporter's state entries changed since the last call, to store.
-    pub fn take_export_state(&mut self) -> Vec<(String, String)> {
-        self.exporter
+    /// State entries changed since the last call, to store: NMEA 2000-out's
+    /// identities and the switch outputs' settings.
+    pub fn take_state(&mut self) -> Vec<(String, String)> {
+        let mut v = self
+            .exporter
             .as_mut()
             .map(Exporter::take_state)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        v.extend(self.switches.take_state());
+        v
     }
 
     /// How many device services are published (or about to be).
     pub fn published(&self) -> usize {
-        self.mapper.published() + self.products.published()
+        self.mapper.published() + self.products.published() + self.switches.published()
     }
 
     /// The Victron products stage, for its counters.
@@ -197,7 +217,12 @@ impl Gateway {
     pub fn handle_frame(&mut self, now: Micros, frame: &Frame) {
         self.handle_timeout(now);
         if let Some(r) = self.core.on_frame(now, frame) {
-            deliver(&mut self.mapper, &mut self.products, &*self.sink, now, &r);
+            let stages = Stages {
+                mapper: &mut self.mapper,
+                products: &mut self.products,
+                switches: &mut self.switches,
+            };
+            deliver(stages, &*self.sink, now, &r);
         }
         self.drain(now);
     }
@@ -206,7 +231,12 @@ impl Gateway {
     pub fn handle_message(&mut self, now: Micros, message: &Message<'_>) {
         self.handle_timeout(now);
         let r = self.core.on_message(now, message);
-        deliver(&mut self.mapper, &mut self.products, &*self.sink, now, &r);
+        let stages = Stages {
+            mapper: &mut self.mapper,
+            products: &mut self.products,
+            switches: &mut self.switches,
+        };
+        deliver(stages, &*self.sink, now, &r);
         self.drain(now);
     }
 
@@ -215,6 +245,7 @@ impl Gateway {
     pub fn finish(&mut self, now: Micros) {
         self.handle_timeout(now);
         self.products.finish(now, &*self.sink);
+        self.switches.finish(now, &*self.sink);
         self.mapper.finish(now, &*self.sink);
         self.refresh(now);
     }
@@ -243,9 +274,13 @@ impl Gateway {
                 _ => break,
             }
         }
+        if self.switches.next_wake().is_some_and(|t| t <= now) {
+            self.switches.expire(now);
+        }
         self.drain(now);
         if now >= self.mapper.next_sweep() {
             self.products.on_tick(now, &*self.sink);
+            self.switches.on_tick(now, &*self.sink);
         }
         self.mapper.on_tick(now, &*self.sink);
         if self.bus.link_wake().is_some_and(|t| t <= now) {
@@ -263,8 +298,10 @@ impl Gateway {
         let core = self.core.next_tick().unwrap_or(Micros::MAX);
         let link = self.bus.link_wake().unwrap_or(Micros::MAX);
         let export = self.export_wake().unwrap_or(Micros::MAX);
+        let switches = self.switches.next_wake().unwrap_or(Micros::MAX);
         self.started.then(|| {
             core.min(export)
+                .min(switches)
                 .min(self.next_refresh)
                 .min(self.mapper.next_sweep())
                 .min(link)
@@ -315,6 +352,20 @@ impl Gateway {
                     }
                     WriteOutcome::Refused(WriteRefusal::ListenOnly)
                 }
+            }
+        } else if self.switches.owns(service) {
+            let token = self.token();
+            let can_send = self.core.can_send();
+            match self
+                .switches
+                .write(now, service, path, value, token, can_send)
+            {
+                Some(SwitchWrite::Later) => {
+                    self.drain(now);
+                    return WriteDecision::Later(token);
+                }
+                Some(SwitchWrite::Now(outcome)) => outcome,
+                None => WriteOutcome::Refused(WriteRefusal::NotWritable(path.to_owned())),
             }
         } else if path == "/TemperatureType" {
             WriteOutcome::Store
@@ -413,12 +464,14 @@ impl Gateway {
         self.handle_timeout(now);
         self.mapper.invalidate(now, &*self.sink);
         self.products.invalidate(now, &*self.sink);
+        self.switches.invalidate(now, &*self.sink);
         self.transmit.clear();
     }
 
     /// Withdraws every service: the end of a replay or a shutdown.
     pub fn withdraw_all(&mut self) {
         self.products.withdraw_all(&*self.sink);
+        self.switches.withdraw_all(&*self.sink);
         self.mapper.withdraw_all(&*self.sink);
         self.sink.withdraw(self.bus.service_name());
     }
@@ -484,6 +537,7 @@ impl Gateway {
                     devices_changed |= name.is_some();
                     let device = name.and_then(|n| self.core.registry().get(n));
                     self.products.on_event(now, &e, device, &*self.sink);
+                    self.switches.on_event(now, &e, device, &*self.sink);
                     self.mapper.on_event(now, &e, device, &*self.sink);
                 }
                 Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
@@ -511,6 +565,17 @@ impl Gateway {
                 }
             }
         }
+        while let Some(f) = self.switches.poll_send() {
+            if let Err(e) = self
+                .core
+                .send(now, f.priority, f.pgn, f.destination, &f.payload)
+            {
+                tracing::debug!(pgn = f.pgn, "switch bank command not sent: {e}");
+            }
+        }
+        while let Some(done) = self.switches.poll_done() {
+            self.writes_done.push_back(done);
+        }
         while let Some(r) = self.products.poll_read() {
             let token = self.token();
             let op = Op::Read {
@@ -526,20 +591,28 @@ impl Gateway {
     }
 }
 
+/// The stages a message may go to.
+struct Stages<'a> {
+    mapper: &'a mut Mapper,
+    products: &'a mut Products,
+    switches: &'a mut Switches,
+}
+
 /// A message the core completed, to the Victron products stage when it is one of
-/// theirs, else to the mapper.
-fn deliver(
-    mapper: &mut Mapper,
-    products: &mut Products,
-    sink: &dyn ServiceSink,
-    now: Micros,
-    r: &Received<'_>,
-) {
+/// theirs, else to switching when it is a switch bank's, else to the mapper.
+fn deliver(s: Stages<'_>, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>) {
     let id = r.message.id;
+    let data = r.message.data;
     match r.device {
-        Some(n) if products.claims(n) => {
-            products.on_message(now, n, id.destination, id.pgn, r.message.data, sink)
+        Some(n) if s.products.claims(n) => {
+            s.products
+                .on_message(now, n, id.destination, id.pgn, data, sink)
         }
-        _ => mapper.on_message(now, id.source, r.device, id.pgn, r.message.data, sink),
+        _ if s
+            .switches
+            .on_message(now, id.source, r.device, id.pgn, data, sink) => {}
+        _ => s
+            .mapper
+            .on_message(now, id.source, r.device, id.pgn, data, sink),
     }
 }

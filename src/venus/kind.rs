@@ -21,6 +21,9 @@ pub enum Kind {
     Genset,
     AcLoad,
     Gps,
+    /// An NMEA 2000 switch bank: made by the switching stage
+    /// ([`super::switches`]), never by the mapper nor a user's type rule.
+    Switch,
 }
 
 /// One measurement path and how `GetText` shows it.
@@ -163,6 +166,7 @@ impl Kind {
             Kind::Genset => "genset",
             Kind::AcLoad => "acload",
             Kind::Gps => "gps",
+            Kind::Switch => "switch",
         }
     }
 
@@ -177,6 +181,8 @@ impl Kind {
             Kind::Charger => CHARGER,
             Kind::Grid | Kind::Genset | Kind::AcLoad => AC,
             Kind::Gps => GPS,
+            // The bank's outputs are its own ([`super::switches`]).
+            Kind::Switch => &[],
         }
     }
 
@@ -205,6 +211,7 @@ impl Kind {
             Kind::Genset => "generator",
             Kind::AcLoad => "AC meter",
             Kind::Gps => "GPS",
+            Kind::Switch => "switch bank",
         }
     }
 

@@ -9,6 +9,8 @@
 //!   [`fields`]: decoded messages as the mapper reads them;
 //! - [`products`]: Victron's own VE.Can products, published from their registers;
 //!   [`link`]: DVCC's `/Link/*` values of the bus service, broadcast as link registers.
+//! - [`switches`]: NMEA 2000 switch banks as `switch` services, their channels
+//!   switched from Venus.
 
 pub mod fields;
 pub mod identity;
@@ -21,6 +23,7 @@ pub mod profile;
 pub mod quirks;
 pub mod render;
 pub mod rules;
+pub mod switches;
 pub mod vecan;
 
 pub use kind::Kind;

@@ -94,6 +94,7 @@ pub fn render(t: &Target<'_>, inp: Inputs<'_>, out: &mut Vec<Value>) {
         Kind::Charger => charger(t.chargers, inp, out),
         Kind::Grid | Kind::Genset | Kind::AcLoad => ac(t.chan, inp, out),
         Kind::Gps => gps(inp, out),
+        Kind::Switch => {}
     }
     debug_assert_eq!(out.len(), t.kind.paths().len(), "{}", t.kind);
 }

@@ -1,0 +1,828 @@
+//! NMEA 2000 switch banks as Venus `switch` services (switching-alerts.md §3;
+//! README "Switch banks"). Sans-I/O like the mapper: time is an argument; frames to
+//! send and write outcomes wait in queues the gateway drains.
+//!
+//! - one `com.victronenergy.switch.<device>_bank<I>` per (device, 127501 bank
+//!   instance), published by the mapper's rules (a named device at once, a source
+//!   without a NAME only when listening, after [`super::mapper::UNNAMED_WAIT`]);
+//! - one `/SwitchableOutput/<n−1>` per indicator n the bank ever reported with a
+//!   value other than "not available", added to the published tree as it appears;
+//! - a write to `State` goes to the bank as a 126208 Command to 127501; when no
+//!   acknowledge and no confirming status arrive within [`COMMAND_WAIT`] (or the
+//!   acknowledge reports an error), as 127502 with every other channel "no
+//!   action". The method that worked is kept per device and used first next time.
+//!   `SetValue` answers once a 127501 shows the new state, or refuses after
+//!   [`CONFIRM_WAIT`] more: the path never shows what the bank did not report;
+//! - `Settings/*` are checked here and kept in the gateway's state file.
+
+pub mod bank;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::can::Micros;
+use crate::core::Event;
+use crate::devices::Device;
+use crate::model::{
+    DeviceSettings, Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteOutcome, WriteRefusal,
+    WriteRule,
+};
+use crate::network::{mgmt, Name};
+
+use super::identity::{self, DeviceId, Identity};
+use super::kind::Kind;
+use super::mapper::UNNAMED_WAIT;
+use bank::Indicator;
+
+const SECOND: Micros = 1_000_000;
+/// How long a 126208 Command waits for its acknowledge or confirming status before
+/// the same change goes out as 127502 (switching-alerts.md §1.3 proposal: 1 s).
+pub const COMMAND_WAIT: Micros = SECOND;
+/// How long a change sent as 127502 waits for a status that shows it before the
+/// write is refused as unconfirmed [inferred: banks report a change at once; 2 s
+/// covers one status interval of the banks in dirona-actisense-serial.raw].
+pub const CONFIRM_WAIT: Micros = 2 * SECOND;
+/// A bank's states turn invalid after this long without a 127501 [inferred: three
+/// times the 5 s interval of the slowest bank in dirona-actisense-serial.raw].
+pub const BANK_FRESH: Micros = 15 * SECOND;
+/// Banks at most (all devices together).
+pub const MAX_BANKS: usize = 256;
+/// Writes waiting for their bank at most.
+pub const MAX_PENDING: usize = 64;
+/// Prefix of the switch settings' entries in the gateway's state file.
+pub const STATE_PREFIX: &str = "switch|";
+
+/// `Settings/Type`: 0 momentary, 1 toggle (switching-alerts.md §2.4).
+const VALID_TYPES: i64 = 0b11;
+const DEFAULT_TYPE: i64 = 1;
+/// `Settings/Function`: 2 manual.
+const VALID_FUNCTIONS: i64 = 1 << 2;
+const DEFAULT_FUNCTION: i64 = 2;
+/// Module `/State`: connected, or a channel reports its error code.
+const MODULE_OK: i64 = 0x100;
+const MODULE_CHANNEL_FAULT: i64 = 0x103;
+/// Output `Status` (switching-alerts.md §2.3).
+const STATUS_OFF: i64 = 0x00;
+const STATUS_ON: i64 = 0x09;
+const STATUS_FAULT: i64 = 0x08;
+
+/// How a device takes a change of its channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// 126208 Command to 127501 (confirmed once).
+    Command,
+    /// 127502 Switch Bank Control.
+    Control,
+}
+
+/// A frame the stage wants on the bus, from the gateway's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Send {
+    pub priority: u8,
+    pub pgn: u32,
+    pub destination: u8,
+    pub payload: Vec<u8>,
+}
+
+/// How a write on a switch service is decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchWrite {
+    /// Decided now.
+    Now(WriteOutcome),
+    /// Sent to the bank; the outcome comes from [`Switches::poll_done`] with the
+    /// write's token.
+    Later,
+}
+
+/// Counters for the bus service and the log.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchStats {
+    pub banks: u64,
+    pub commands: u64,
+    pub controls: u64,
+    pub confirmed: u64,
+    pub unconfirmed: u64,
+    pub dropped: u64,
+}
+
+#[derive(Debug)]
+struct Output {
+    state: Option<bool>,
+    fault: bool,
+}
+
+#[derive(Debug)]
+struct Bank {
+    id: DeviceId,
+    instance: u8,
+    /// The address its last status came from.
+    source: u8,
+    name: String,
+    first_heard: Micros,
+    last_heard: Micros,
+    outputs: BTreeMap<u8, Output>,
+    published: bool,
+    /// The values last shown, by path.
+    shown: BTreeMap<String, Value>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    token: u64,
+    bank: (DeviceId, u8),
+    channel: u8,
+    on: bool,
+    method: Method,
+    deadline: Micros,
+}
+
+/// The switch banks of one interface.
+pub struct Switches {
+    iface: String,
+    by_address: bool,
+    finished: bool,
+    banks: BTreeMap<(DeviceId, u8), Bank>,
+    known: BTreeMap<Name, Identity>,
+    methods: BTreeMap<DeviceId, Method>,
+    pending: Vec<Pending>,
+    sends: VecDeque<Send>,
+    done: VecDeque<(u64, WriteOutcome)>,
+    /// Output settings by `<service tail>|<output>/<setting>`.
+    settings: BTreeMap<String, Value>,
+    changed: Vec<(String, String)>,
+    stats: SwitchStats,
+}
+
+impl Switches {
+    /// No bank yet on interface `iface`.
+    pub fn new(iface: &str) -> Switches {
+        Switches {
+            iface: identity::bus_element(iface),
+            by_address: false,
+            finished: false,
+            banks: BTreeMap::new(),
+            known: BTreeMap::new(),
+            methods: BTreeMap::new(),
+            pending: Vec::new(),
+            sends: VecDeque::new(),
+            done: VecDeque::new(),
+            settings: BTreeMap::new(),
+            changed: Vec::new(),
+            stats: SwitchStats::default(),
+        }
+    }
+
+    /// Publishes banks of sources that never gave their NAME (listen-only).
+    pub fn publish_by_address(mut self, yes: bool) -> Switches {
+        self.by_address = yes;
+        self
+    }
+
+    /// The output settings kept in the state file (entries under [`STATE_PREFIX`],
+    /// prefix included or not).
+    pub fn restore(&mut self, entries: impl IntoIterator<Item = (String, String)>) {
+        for (k, v) in entries {
+            let key = k.strip_prefix(STATE_PREFIX).unwrap_or(&k).to_owned();
+            let value = if key.ends_with("/CustomName") || key.ends_with("/Group") {
+                Value::Text(v)
+            } else {
+                match v.parse::<i64>() {
+                    Ok(i) => Value::Int(i),
+                    Err(_) => continue,
+                }
+            };
+            self.settings.insert(key, value);
+        }
+    }
+
+    /// Settings changed since the last call, as state entries to store.
+    pub fn take_state(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> SwitchStats {
+        self.stats
+    }
+
+    /// How many bank services are published.
+    pub fn published(&self) -> usize {
+        self.banks.values().filter(|b| b.published).count()
+    }
+
+    /// Whether `service` is one of the banks'.
+    pub fn owns(&self, service: &str) -> bool {
+        self.banks.values().any(|b| b.name == service)
+    }
+
+    /// The next frame to send, oldest first.
+    pub fn poll_send(&mut self) -> Option<Send> {
+        self.sends.pop_front()
+    }
+
+    /// The outcome of a write that waited for its bank.
+    pub fn poll_done(&mut self) -> Option<(u64, WriteOutcome)> {
+        self.done.pop_front()
+    }
+
+    /// When [`Switches::on_tick`] has work next.
+    pub fn next_wake(&self) -> Option<Micros> {
+        self.pending.iter().map(|p| p.deadline).min()
+    }
+
+    /// A device's state changed in the core (as the mapper is told).
+    pub fn on_event(
+        &mut self,
+        now: Micros,
+        event: &Event,
+        device: Option<&Device>,
+        sink: &dyn ServiceSink,
+    ) {
+        match *event {
+            Event::Appeared { name, address } => {
+                self.known.entry(name).or_default();
+                if let Some(a) = address {
+                    self.hand_over(now, a, name, sink);
+                }
+            }
+            Event::AddressChanged { to: Some(a), .. } => {
+                self.forget(DeviceId::Address(a), sink);
+            }
+            Event::Identified { name } | Event::IdentityUpdated { name } => {
+                let identity = device
+                    .map(|d| Identity {
+                        product: d.product.clone(),
+                        config: d.config.clone(),
+                    })
+                    .unwrap_or_default();
+                let id = DeviceId::Name(name);
+                for b in self.banks.values().filter(|b| b.id == id && b.published) {
+                    for (path, v) in identity::product_paths(id, Kind::Switch, &identity) {
+                        sink.set(&b.name, path, v);
+                    }
+                }
+                self.known.insert(name, identity);
+                self.settle(now, sink, None);
+            }
+            Event::InstanceChanged { old, .. } | Event::Gone { name: old } => {
+                self.forget(DeviceId::Name(old), sink);
+                self.known.remove(&old);
+            }
+            _ => {}
+        }
+    }
+
+    /// One message; `true` when it was switching's (127501, or a 126208
+    /// acknowledge of a command to 127501).
+    pub fn on_message(
+        &mut self,
+        now: Micros,
+        source: u8,
+        name: Option<Name>,
+        pgn: u32,
+        data: &[u8],
+        sink: &dyn ServiceSink,
+    ) -> bool {
+        let id = name.map_or(DeviceId::Address(source), DeviceId::Name);
+        match pgn {
+            bank::PGN_STATUS => {
+                if let Some(status) = bank::parse_status(data) {
+                    self.on_status(now, id, source, status, sink);
+                }
+                true
+            }
+            mgmt::PGN_GROUP_FUNCTION => match bank::acknowledged(data) {
+                Some(ok) => {
+                    self.on_acknowledge(now, id, ok);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    fn on_status(
+        &mut self,
+        now: Micros,
+        id: DeviceId,
+        source: u8,
+        status: bank::Status,
+        sink: &dyn ServiceSink,
+    ) {
+        let key = (id, status.instance);
+        if !self.banks.contains_key(&key) {
+            if self.banks.len() >= MAX_BANKS {
+                self.stats.dropped += 1;
+                return;
+            }
+            let suffix = format!("bank{}", status.instance);
+            let tail = identity::name_tail(&self.iface, id, Some(&suffix));
+            self.banks.insert(
+                key,
+                Bank {
+                    id,
+                    instance: status.instance,
+                    source,
+                    name: format!("com.victronenergy.switch.{tail}"),
+                    first_heard: now,
+                    last_heard: now,
+                    outputs: BTreeMap::new(),
+                    published: false,
+                    shown: BTreeMap::new(),
+                },
+            );
+            self.stats.banks += 1;
+        }
+        let Some(b) = self.banks.get_mut(&key) else {
+            return;
+        };
+        b.source = source;
+        b.last_heard = now;
+        for (n, ind) in status.indicators.iter().enumerate() {
+            let channel = n as u8;
+            let out = match (ind, b.outputs.get_mut(&channel)) {
+                (Indicator::Unused, _) => continue,
+                (_, Some(o)) => o,
+                (_, None) => b.outputs.entry(channel).or_insert(Output {
+                    state: None,
+                    fault: false,
+                }),
+            };
+            match ind {
+                Indicator::On => (out.state, out.fault) = (Some(true), false),
+                Indicator::Off => (out.state, out.fault) = (Some(false), false),
+                // The error code keeps the last state and marks the output.
+                _ => out.fault = true,
+            }
+        }
+        // Writes the status confirms.
+        let mut k = 0;
+        while k < self.pending.len() {
+            let p = &self.pending[k];
+            let shown = b.outputs.get(&p.channel).and_then(|o| o.state);
+            if p.bank == key && shown == Some(p.on) {
+                let p = self.pending.swap_remove(k);
+                self.methods.insert(id, p.method);
+                self.stats.confirmed += 1;
+                self.done.push_back((p.token, WriteOutcome::Accepted));
+            } else {
+                k += 1;
+            }
+        }
+        self.settle(now, sink, Some(key));
+    }
+
+    fn on_acknowledge(&mut self, now: Micros, id: DeviceId, ok: bool) {
+        if ok {
+            return; // the status that follows confirms
+        }
+        // Refused: the same change as 127502 at once, and from now on.
+        self.methods.insert(id, Method::Control);
+        let due: Vec<usize> = (0..self.pending.len())
+            .filter(|&k| self.pending[k].bank.0 == id && self.pending[k].method == Method::Command)
+            .collect();
+        for k in due {
+            self.fall_back(now, k);
+        }
+    }
+
+    /// Sends pending write `k` as 127502 and waits [`CONFIRM_WAIT`] for it.
+    fn fall_back(&mut self, now: Micros, k: usize) {
+        let p = &mut self.pending[k];
+        p.method = Method::Control;
+        p.deadline = now + CONFIRM_WAIT;
+        self.sends.push_back(Send {
+            priority: bank::PRIORITY,
+            pgn: bank::PGN_CONTROL,
+            destination: 255,
+            payload: bank::control(p.bank.1, usize::from(p.channel), p.on).to_vec(),
+        });
+        self.stats.controls += 1;
+    }
+
+    /// Timers due up to `now`: fall-backs, unconfirmed writes, silent banks.
+    pub fn on_tick(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        self.expire(now);
+        self.settle(now, sink, None);
+    }
+
+    /// Fall-backs and unconfirmed writes due up to `now`.
+    pub fn expire(&mut self, now: Micros) {
+        let mut k = 0;
+        while k < self.pending.len() {
+            if self.pending[k].deadline > now {
+                k += 1;
+                continue;
+            }
+            match self.pending[k].method {
+                Method::Command => {
+                    self.fall_back(now, k);
+                    k += 1;
+                }
+                Method::Control => {
+                    let p = self.pending.swap_remove(k);
+                    self.stats.unconfirmed += 1;
+                    let service = self.banks.get(&p.bank).map_or("", |b| b.name.as_str());
+                    tracing::warn!(
+                        service,
+                        output = p.channel,
+                        on = p.on,
+                        "the switch bank did not confirm the change (no 127501 showing it); the output shows what the bank reports"
+                    );
+                    self.done
+                        .push_back((p.token, WriteOutcome::Refused(WriteRefusal::DeviceSilent)));
+                }
+            }
+        }
+    }
+
+    /// The end of a capture that stays on the bus: banks still waiting for their
+    /// source's NAME are published by address.
+    pub fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        self.finished = true;
+        self.settle(now, sink, None);
+    }
+
+    /// The bus went away: every output state turns invalid now.
+    pub fn invalidate(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        for b in self.banks.values_mut() {
+            b.last_heard = b.last_heard.min(now.saturating_sub(BANK_FRESH + 1));
+        }
+        self.settle(now, sink, None);
+    }
+
+    /// Withdraws every bank (the end of a replay, a shutdown).
+    pub fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
+        let ids: Vec<DeviceId> = self.banks.keys().map(|k| k.0).collect();
+        for id in ids {
+            self.forget(id, sink);
+        }
+    }
+
+    /// A client's write on `path` of bank service `service`; `None` when the
+    /// service is not a bank's. `can_send` says whether the gateway may transmit.
+    pub fn write(
+        &mut self,
+        now: Micros,
+        service: &str,
+        path: &str,
+        value: &Value,
+        token: u64,
+        can_send: Result<(), crate::core::CommandError>,
+    ) -> Option<SwitchWrite> {
+        let (&key, b) = self.banks.iter().find(|(_, b)| b.name == service)?;
+        let refuse = |why| Some(SwitchWrite::Now(WriteOutcome::Refused(why)));
+        let Some((channel, leaf)) = path
+            .strip_prefix("/SwitchableOutput/")
+            .and_then(|p| p.split_once('/'))
+            .and_then(|(n, leaf)| Some((n.parse::<u8>().ok()?, leaf)))
+            .filter(|(n, _)| b.outputs.contains_key(n))
+        else {
+            return refuse(WriteRefusal::NotWritable(path.to_owned()));
+        };
+        match (leaf, value) {
+            ("State", Value::Int(v @ (0 | 1))) => {
+                if let Err(e) = can_send {
+                    return refuse(e.into());
+                }
+                if self.pending.len() >= MAX_PENDING {
+                    return refuse(WriteRefusal::Busy);
+                }
+                let on = *v == 1;
+                // A newer write to the same output replaces the older one.
+                if let Some(k) = self
+                    .pending
+                    .iter()
+                    .position(|p| p.bank == key && p.channel == channel)
+                {
+                    let old = self.pending.swap_remove(k);
+                    self.done
+                        .push_back((old.token, WriteOutcome::Refused(WriteRefusal::Dropped)));
+                }
+                let method = self.methods.get(&key.0).copied().unwrap_or(Method::Command);
+                self.pending.push(Pending {
+                    token,
+                    bank: key,
+                    channel,
+                    on,
+                    method,
+                    deadline: now,
+                });
+                let k = self.pending.len() - 1;
+                match method {
+                    Method::Control => self.fall_back(now, k),
+                    Method::Command => {
+                        let several = self.banks.keys().filter(|k| k.0 == key.0).count() > 1;
+                        let selector = several.then_some(key.1);
+                        self.sends.push_back(Send {
+                            priority: bank::PRIORITY,
+                            pgn: mgmt::PGN_GROUP_FUNCTION,
+                            destination: b_source(&self.banks, key),
+                            payload: bank::command(selector, usize::from(channel), on),
+                        });
+                        self.pending[k].deadline = now + COMMAND_WAIT;
+                        self.stats.commands += 1;
+                    }
+                }
+                Some(SwitchWrite::Later)
+            }
+            ("State", _) => refuse(WriteRefusal::OutOfRange(path.to_owned())),
+            ("Settings/Type", Value::Int(t))
+                if (0..63).contains(t) && VALID_TYPES >> t & 1 == 1 =>
+            {
+                self.keep(key, channel, "Type", value.clone())
+            }
+            ("Settings/Function", Value::Int(f))
+                if (0..63).contains(f) && VALID_FUNCTIONS >> f & 1 == 1 =>
+            {
+                self.keep(key, channel, "Function", value.clone())
+            }
+            ("Settings/Type" | "Settings/Function", _) => {
+                refuse(WriteRefusal::OutOfRange(path.to_owned()))
+            }
+            ("Settings/ShowUIControl", Value::Int(0..=7)) => {
+                self.keep(key, channel, "ShowUIControl", value.clone())
+            }
+            ("Settings/CustomName", Value::Text(_)) => {
+                self.keep(key, channel, "CustomName", value.clone())
+            }
+            ("Settings/Group", Value::Text(_)) => self.keep(key, channel, "Group", value.clone()),
+            _ => refuse(WriteRefusal::NotWritable(path.to_owned())),
+        }
+    }
+
+    /// Keeps an output setting (the publisher stores the value on the path).
+    fn keep(
+        &mut self,
+        key: (DeviceId, u8),
+        channel: u8,
+        setting: &str,
+        value: Value,
+    ) -> Option<SwitchWrite> {
+        let tail = self.banks.get(&key).map(|b| tail_of(&b.name))?;
+        let k = format!("{tail}|{channel}/{setting}");
+        let text = match &value {
+            Value::Text(s) => s.clone(),
+            v => v.to_string(),
+        };
+        self.changed.push((format!("{STATE_PREFIX}{k}"), text));
+        self.settings.insert(k, value.clone());
+        if let Some(b) = self.banks.get_mut(&key) {
+            b.shown.insert(
+                format!("/SwitchableOutput/{channel}/Settings/{setting}"),
+                value,
+            );
+        }
+        Some(SwitchWrite::Now(WriteOutcome::Store))
+    }
+
+    /// A source heard by address has claimed `name`: its banks move to it.
+    fn hand_over(&mut self, now: Micros, address: u8, name: Name, sink: &dyn ServiceSink) {
+        let from = DeviceId::Address(address);
+        let keys: Vec<(DeviceId, u8)> =
+            self.banks.keys().filter(|k| k.0 == from).copied().collect();
+        for key in keys {
+            let Some(mut b) = self.banks.remove(&key) else {
+                continue;
+            };
+            if b.published {
+                sink.withdraw(&b.name);
+            }
+            let to = DeviceId::Name(name);
+            let tail = identity::name_tail(&self.iface, to, Some(&format!("bank{}", b.instance)));
+            b.name = format!("com.victronenergy.switch.{tail}");
+            b.id = to;
+            b.published = false;
+            b.shown.clear();
+            self.banks.insert((to, key.1), b);
+        }
+        self.settle(now, sink, None);
+    }
+
+    /// Drops a device's banks, withdrawing their services; writes waiting for
+    /// them are refused.
+    fn forget(&mut self, id: DeviceId, sink: &dyn ServiceSink) {
+        let keys: Vec<(DeviceId, u8)> = self.banks.keys().filter(|k| k.0 == id).copied().collect();
+        for key in keys {
+            if let Some(b) = self.banks.remove(&key) {
+                if b.published {
+                    sink.withdraw(&b.name);
+                }
+            }
+        }
+        let mut k = 0;
+        while k < self.pending.len() {
+            if self.pending[k].bank.0 == id {
+                let p = self.pending.swap_remove(k);
+                let why = WriteRefusal::NoDevice(format!("{id:?}"));
+                self.done.push_back((p.token, WriteOutcome::Refused(why)));
+            } else {
+                k += 1;
+            }
+        }
+        self.methods.remove(&id);
+    }
+
+    /// Publishes what is ready and sends what changed, of bank `only` or of all.
+    fn settle(&mut self, now: Micros, sink: &dyn ServiceSink, only: Option<(DeviceId, u8)>) {
+        let by_address = self.by_address;
+        let finished = self.finished;
+        for (key, b) in self.banks.iter_mut() {
+            if only.is_some_and(|k| k != *key) {
+                continue;
+            }
+            let ready = match b.id {
+                DeviceId::Name(_) => true,
+                DeviceId::Address(_) => {
+                    by_address && (finished || now - b.first_heard >= UNNAMED_WAIT)
+                }
+            };
+            let values = bank_values(b, now);
+            if b.published {
+                for (path, v) in values {
+                    if b.shown.get(&path) == Some(&v) {
+                        continue;
+                    }
+                    // A new output: every path of it arrives with its first value.
+                    if let Some(c) = output_of(&path).filter(|_| !b.shown.contains_key(&path)) {
+                        for (p, mut item) in output_items(&self.settings, b, c) {
+                            if b.shown.contains_key(&p) {
+                                continue;
+                            }
+                            if p == path {
+                                item.value = v.clone();
+                            }
+                            b.shown.insert(p.clone(), item.value.clone());
+                            sink.insert(&b.name, &p, item);
+                        }
+                        continue;
+                    }
+                    sink.set(&b.name, &path, v.clone());
+                    b.shown.insert(path, v);
+                }
+            } else if ready {
+                let identity = match b.id {
+                    DeviceId::Name(n) => self.known.get(&n).cloned().unwrap_or_default(),
+                    DeviceId::Address(_) => Identity::default(),
+                };
+                let spec = bank_spec(&self.iface, &self.settings, b, &identity, now);
+                b.shown = spec
+                    .items
+                    .iter()
+                    .map(|(p, i)| (p.to_owned(), i.value.clone()))
+                    .collect();
+                sink.publish(spec);
+                b.published = true;
+            }
+        }
+    }
+}
+
+fn b_source(banks: &BTreeMap<(DeviceId, u8), Bank>, key: (DeviceId, u8)) -> u8 {
+    banks.get(&key).map_or(255, |b| b.source)
+}
+
+/// `socketcan_can0_…_bank9` of a bank's service name.
+fn tail_of(service: &str) -> String {
+    service
+        .strip_prefix("com.victronenergy.switch.")
+        .unwrap_or(service)
+        .to_owned()
+}
+
+/// The output a path belongs to.
+fn output_of(path: &str) -> Option<u8> {
+    path.strip_prefix("/SwitchableOutput/")?
+        .split_once('/')?
+        .0
+        .parse()
+        .ok()
+}
+
+/// The values that follow the bank's status: module state, channel count, and
+/// each output's `State` and `Status`.
+fn bank_values(b: &Bank, now: Micros) -> Vec<(String, Value)> {
+    let fresh = now.saturating_sub(b.last_heard) <= BANK_FRESH;
+    let fault = b.outputs.values().any(|o| o.fault);
+    let mut v = vec![
+        (
+            "/State".to_owned(),
+            match (fresh, fault) {
+                (false, _) => Value::Invalid,
+                (true, true) => Value::Int(MODULE_CHANNEL_FAULT),
+                (true, false) => Value::Int(MODULE_OK),
+            },
+        ),
+        (
+            "/NrOfChannels".to_owned(),
+            Value::Int(b.outputs.len() as i64),
+        ),
+    ];
+    for (&n, o) in &b.outputs {
+        let state = o.state.filter(|_| fresh);
+        let status = match (fresh, o.fault, state) {
+            (false, _, _) => Value::Invalid,
+            (true, true, _) => Value::Int(STATUS_FAULT),
+            (true, false, Some(true)) => Value::Int(STATUS_ON),
+            (true, false, Some(false)) => Value::Int(STATUS_OFF),
+            (true, false, None) => Value::Invalid,
+        };
+        v.push((
+            format!("/SwitchableOutput/{n}/State"),
+            state.map_or(Value::Invalid, |s| Value::Int(i64::from(s))),
+        ));
+        v.push((format!("/SwitchableOutput/{n}/Status"), status));
+    }
+    v
+}
+
+/// Every path of output `n` as first published, settings from the state file.
+fn output_items(settings: &BTreeMap<String, Value>, b: &Bank, n: u8) -> BTreeMap<String, Item> {
+    let tail = tail_of(&b.name);
+    let setting = |name: &str, default: Value| {
+        settings
+            .get(&format!("{tail}|{n}/{name}"))
+            .cloned()
+            .unwrap_or(default)
+    };
+    let at = |leaf: &str| format!("/SwitchableOutput/{n}/{leaf}");
+    let text = |name: &str| {
+        Item::new(setting(name, Value::Text(String::new())))
+            .writable(WriteRule::Text { max_chars: 32 })
+    };
+    let int = |name: &str, default: i64, max: i64| {
+        Item::new(setting(name, Value::Int(default)))
+            .writable(WriteRule::Integer)
+            .with_range(0, max)
+            .with_default(default)
+    };
+    BTreeMap::from([
+        (
+            at("State"),
+            Item::new(Value::Invalid)
+                .writable(WriteRule::Integer)
+                .with_range(0, 1),
+        ),
+        (at("Status"), Item::new(Value::Invalid)),
+        (
+            at("Name"),
+            Item::new(format!("Channel {}", u16::from(n) + 1)),
+        ),
+        (at("Settings/CustomName"), text("CustomName")),
+        (at("Settings/Group"), text("Group")),
+        (at("Settings/ShowUIControl"), int("ShowUIControl", 1, 7)),
+        (at("Settings/Type"), int("Type", DEFAULT_TYPE, 13)),
+        (at("Settings/ValidTypes"), Item::new(VALID_TYPES)),
+        (
+            at("Settings/Function"),
+            int("Function", DEFAULT_FUNCTION, 6),
+        ),
+        (at("Settings/ValidFunctions"), Item::new(VALID_FUNCTIONS)),
+    ])
+}
+
+/// The complete bank service as first published.
+fn bank_spec(
+    iface: &str,
+    settings: &BTreeMap<String, Value>,
+    b: &Bank,
+    identity: &Identity,
+    now: Micros,
+) -> ServiceSpec {
+    let preferred = u32::from(b.instance);
+    let mut items = ItemTree::new();
+    let mut add = |path: &str, item: Item| {
+        if let Err(e) = items.insert(path, item) {
+            tracing::warn!(service = %b.name, "{e}");
+        }
+    };
+    for (path, item) in
+        identity::generic_items(b.id, Kind::Switch, identity, Some(b.instance), preferred)
+    {
+        add(path, item);
+    }
+    let mut values: BTreeMap<String, Value> = bank_values(b, now).into_iter().collect();
+    for &n in b.outputs.keys() {
+        for (path, mut item) in output_items(settings, b, n) {
+            if let Some(v) = values.remove(&path) {
+                item.value = v;
+            }
+            add(&path, item);
+        }
+    }
+    // The module's own paths.
+    for (path, v) in values {
+        add(&path, Item::new(v));
+    }
+    let suffix = format!("bank{}", b.instance);
+    let mut spec = ServiceSpec::new(b.name.clone(), items);
+    spec.settings = Some(DeviceSettings {
+        uid: identity::settings_uid(iface, b.id, Kind::Switch, Some(&suffix)),
+        class: Kind::Switch.class().to_owned(),
+        preferred_instance: preferred,
+    });
+    spec
+}
+
+#[cfg(test)]
+mod tests;
