@@ -80,6 +80,8 @@ fn freshness(pgn: u64) -> Micros {
     match pgn {
         127505 => 7_500_000,
         130312..=130316 => 6_000_000,
+        // README "Switch banks": three times the slowest bank's interval.
+        127501 => 15_000_000,
         _ => 5_000_000,
     }
 }
@@ -256,6 +258,14 @@ async fn assert_table(file: &str, client: &zbus::Connection) {
 
 // ---- the table against the decodes ---------------------------------------------
 
+const INDICATORS: [&str; 28] = [
+    "Indicator1", "Indicator2", "Indicator3", "Indicator4", "Indicator5", "Indicator6",
+    "Indicator7", "Indicator8", "Indicator9", "Indicator10", "Indicator11", "Indicator12",
+    "Indicator13", "Indicator14", "Indicator15", "Indicator16", "Indicator17", "Indicator18",
+    "Indicator19", "Indicator20", "Indicator21", "Indicator22", "Indicator23", "Indicator24",
+    "Indicator25", "Indicator26", "Indicator27", "Indicator28",
+];
+
 /// The fields of a mapped PGN that carry a reading.
 fn readings(pgn: u64) -> &'static [&'static str] {
     match pgn {
@@ -282,6 +292,7 @@ fn readings(pgn: u64) -> &'static [&'static str] {
         130316 => &["Temperature"],
         129025 | 129029 => &["Latitude"],
         129026 => &["SOG"],
+        127501 => &INDICATORS,
         _ => &[],
     }
 }
