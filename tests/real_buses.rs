@@ -81,7 +81,7 @@ fn freshness(pgn: u64) -> Micros {
         127505 => 7_500_000,
         130312..=130316 => 6_000_000,
         // README "Switch banks": three times the slowest bank's interval.
-        127501 => 15_000_000,
+        127501 | 65005 | 65018 => 15_000_000,
         _ => 5_000_000,
     }
 }
@@ -215,6 +215,18 @@ impl Source {
             "L" => Some(x / 1000.0),
             "Pa" => Some(x / 100.0),
             "charger" => charger_state(x),
+            "kPa" => Some(x / 1000.0),
+            // J1939's power factor offset (README "J1939 AC"), from canboat's
+            // 5 decimals of a value in 1/16384.
+            "pf" => Some((x * 16384.0).round() / 16384.0 - 1.0),
+            // README "Inverters": 127509 state and enable.
+            "inverter" => [9.0, 8.0, 1.0, 2.0, 0.0].get(x as usize).copied(),
+            "enable" => [4.0, 2.0].get(x as usize).copied(),
+            // canboat prints 3 decimals of a value in 1/128 Hz (J1939 frequency):
+            // the exact value is the nearest step.
+            "hz128" => Some((x * 128.0).round() / 128.0),
+            // No conversion, a range follows.
+            "_" => Some(x),
             c => panic!("unknown conversion {c}"),
         }?;
         self.range
@@ -316,6 +328,23 @@ fn readings(pgn: u64) -> &'static [&'static str] {
         129025 | 129029 => &["Latitude"],
         129026 => &["SOG"],
         127501 => &INDICATORS,
+        127488 => &["Speed"],
+        127489 => &[
+            "Oil pressure",
+            "Oil temperature",
+            "Temperature",
+            "Total Engine hours",
+            "Engine Load",
+        ],
+        127509 => &["Operating State", "Inverter Enable"],
+        65014 | 65011 | 65008 | 65027 | 65024 | 65021 => &[
+            "Line-Neutral AC RMS Voltage",
+            "AC RMS Current",
+            "AC Frequency",
+        ],
+        65013 | 65010 | 65007 | 65026 | 65023 | 65020 => &["Real Power"],
+        65012 | 65009 | 65006 | 65025 | 65022 | 65019 => &["Power factor"],
+        65005 | 65018 => &["Total Energy Export", "Total Energy Import"],
         _ => &[],
     }
 }

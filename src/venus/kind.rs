@@ -21,6 +21,7 @@ pub enum Kind {
     Genset,
     AcLoad,
     Gps,
+    Inverter,
     /// An NMEA 2000 switch bank: made by the switching stage
     /// ([`super::switches`]), never by the mapper nor a user's type rule.
     Switch,
@@ -123,6 +124,50 @@ const AC: &[PathSpec] = &[
     p("/Ac/Power", 0, "W"),
     p("/Ac/Frequency", 1, "Hz"),
     plain("/NrOfPhases"),
+    p("/Ac/Energy/Forward", 0, "kWh"),
+    p("/Ac/Energy/Reverse", 0, "kWh"),
+];
+
+/// A generator: its AC lines (as [`AC`], in the same order) and its engine.
+const GENSET: &[PathSpec] = &[
+    p("/Ac/L1/Voltage", 1, "V"),
+    p("/Ac/L1/Current", 1, "A"),
+    p("/Ac/L1/Power", 0, "W"),
+    p("/Ac/L1/PowerFactor", 2, ""),
+    p("/Ac/L2/Voltage", 1, "V"),
+    p("/Ac/L2/Current", 1, "A"),
+    p("/Ac/L2/Power", 0, "W"),
+    p("/Ac/L2/PowerFactor", 2, ""),
+    p("/Ac/L3/Voltage", 1, "V"),
+    p("/Ac/L3/Current", 1, "A"),
+    p("/Ac/L3/Power", 0, "W"),
+    p("/Ac/L3/PowerFactor", 2, ""),
+    p("/Ac/Power", 0, "W"),
+    p("/Ac/Frequency", 1, "Hz"),
+    plain("/NrOfPhases"),
+    p("/Ac/Energy/Forward", 0, "kWh"),
+    p("/Ac/Energy/Reverse", 0, "kWh"),
+    p("/Engine/Speed", 0, "RPM"),
+    p("/Engine/Load", 0, "%"),
+    p("/Engine/CoolantTemperature", 1, "C"),
+    p("/Engine/OilPressure", 0, "kPa"),
+    p("/Engine/OilTemperature", 1, "C"),
+    p("/Engine/OperatingHours", 0, "s"),
+    p("/StarterVoltage", 2, "V"),
+    plain("/Error/0/Id"),
+];
+
+/// A stand-alone inverter (127509 with the AC output and DC instances it names).
+const INVERTER: &[PathSpec] = &[
+    p("/Ac/Out/L1/V", 1, "V"),
+    p("/Ac/Out/L1/I", 1, "A"),
+    p("/Ac/Out/L1/P", 0, "W"),
+    p("/Ac/Out/L1/F", 1, "Hz"),
+    p("/Dc/0/Voltage", 2, "V"),
+    p("/Dc/0/Current", 1, "A"),
+    p("/Dc/0/Power", 0, "W"),
+    plain("/State"),
+    plain("/Mode"),
 ];
 
 const GPS: &[PathSpec] = &[
@@ -138,7 +183,7 @@ const GPS: &[PathSpec] = &[
 
 impl Kind {
     /// Every kind, in the order the README's table lists them.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Tank,
         Kind::Temperature,
         Kind::Battery,
@@ -150,6 +195,7 @@ impl Kind {
         Kind::Genset,
         Kind::AcLoad,
         Kind::Gps,
+        Kind::Inverter,
     ];
 
     /// The `<type>` of the service name, also the class of its VRM instance.
@@ -166,6 +212,7 @@ impl Kind {
             Kind::Genset => "genset",
             Kind::AcLoad => "acload",
             Kind::Gps => "gps",
+            Kind::Inverter => "inverter",
             Kind::Switch => "switch",
         }
     }
@@ -179,7 +226,9 @@ impl Kind {
             Kind::DcSource | Kind::DcLoad => DC,
             Kind::Alternator => ALTERNATOR,
             Kind::Charger => CHARGER,
-            Kind::Grid | Kind::Genset | Kind::AcLoad => AC,
+            Kind::Grid | Kind::AcLoad => AC,
+            Kind::Genset => GENSET,
+            Kind::Inverter => INVERTER,
             Kind::Gps => GPS,
             // The bank's outputs are its own ([`super::switches`]).
             Kind::Switch => &[],
@@ -211,6 +260,7 @@ impl Kind {
             Kind::Genset => "generator",
             Kind::AcLoad => "AC meter",
             Kind::Gps => "GPS",
+            Kind::Inverter => "inverter",
             Kind::Switch => "switch bank",
         }
     }
@@ -230,7 +280,7 @@ impl fmt::Display for Kind {
 
 /// A service type name that is not one of ours.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown service type `{0}` (known: tank, temperature, battery, dcsource, dcload, alternator, charger, grid, genset, acload, gps)")]
+#[error("unknown service type `{0}` (known: tank, temperature, battery, dcsource, dcload, alternator, charger, grid, genset, acload, gps, inverter)")]
 pub struct UnknownKind(pub String);
 
 impl FromStr for Kind {

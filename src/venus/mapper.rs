@@ -89,6 +89,8 @@ enum DcRole {
     Service(Kind),
     /// A charger's output: shown by the charger service, no service of its own.
     ChargerOutput,
+    /// A generator's starting battery: its genset's `/StarterVoltage`.
+    Starter,
 }
 
 #[derive(Debug)]
@@ -99,6 +101,8 @@ struct Service {
     name: String,
     data_instance: Option<u8>,
     dc: [Option<u8>; 2],
+    /// Genset: the engine instance it shows.
+    engine: Option<u8>,
     /// Created by a message that named its instance. A sensor made by readings
     /// without one (130310, 130311, instance "not available") waits
     /// [`DECIDE_WAIT`] for a sibling with an instance to join.
@@ -461,6 +465,105 @@ impl Mapper {
                 dev.gps_since.get_or_insert(now);
                 w.feeds(dev, p.feeds, 0, 0);
             }
+            Route::Engine => {
+                let Some(i) = code("instance") else { return };
+                let chan = render::engine_chan(i);
+                w.feeds(dev, p.feeds, chan, 0);
+                if is_generator(&self.cfg.rules, name) {
+                    if !existing(dev, Kind::Genset, chan, true) {
+                        let suffix = dev
+                            .services
+                            .iter()
+                            .any(|s| s.kind == Kind::Genset)
+                            .then(|| format!("engine{i}"));
+                        ensure(
+                            &self.cfg,
+                            dev,
+                            Kind::Genset,
+                            chan,
+                            suffix,
+                            Some(i),
+                            true,
+                            now,
+                            &mut w.dropped,
+                        );
+                        if let Some(s) = dev.services.iter_mut().find(|s| s.chan == chan) {
+                            s.engine = Some(i);
+                        }
+                    }
+                } else if pgn == 127489 {
+                    // A propulsion engine: Venus has no engine service; its
+                    // temperatures are temperature sensors (README "Engines").
+                    for (field, conv, source) in [
+                        ("temperature", Conv::Celsius, profile::ENGINE_COOLANT_SOURCE),
+                        ("oilTemperature", Conv::Celsius, profile::ENGINE_OIL_SOURCE),
+                    ] {
+                        let chan = sensor_chan(i, source);
+                        let t = w.value(field, 0, conv);
+                        w.put(dev, Input::Temperature, chan, t);
+                        ensure_sensor(&self.cfg, dev, chan, true, now, &mut w.dropped);
+                    }
+                }
+            }
+            Route::AcJ1939 { generator, line } => {
+                let base = render::j1939_chan(0);
+                let chan = render::j1939_chan(line);
+                w.feeds(dev, p.feeds, chan, 0);
+                if line < 3 {
+                    w.power_fits(dev, chan);
+                }
+                let kind = j1939_kind(&self.cfg.rules, name, generator);
+                let measured = |dev: &Dev| {
+                    (0..3).any(|l| {
+                        carries(
+                            dev,
+                            base | l,
+                            &[Input::AcVoltage, Input::AcCurrent, Input::AcPower],
+                        )
+                    })
+                };
+                if !existing(dev, kind, base, true) && measured(dev) {
+                    let suffix = dev
+                        .services
+                        .iter()
+                        .any(|s| s.kind == kind)
+                        .then(|| "j1939".to_owned());
+                    ensure(
+                        &self.cfg,
+                        dev,
+                        kind,
+                        base,
+                        suffix,
+                        None,
+                        true,
+                        now,
+                        &mut w.dropped,
+                    );
+                }
+            }
+            Route::Inverter => {
+                let Some(i) = code("instance") else { return };
+                let chan = u32::from(i);
+                w.feeds(dev, p.feeds, chan, 0);
+                if !existing(dev, Kind::Inverter, chan, true) {
+                    let suffix = dev
+                        .services
+                        .iter()
+                        .any(|s| s.kind == Kind::Inverter)
+                        .then(|| format!("inverter{i}"));
+                    ensure(
+                        &self.cfg,
+                        dev,
+                        Kind::Inverter,
+                        chan,
+                        suffix,
+                        Some(i),
+                        true,
+                        now,
+                        &mut w.dropped,
+                    );
+                }
+            }
         }
         self.stats.dropped += w.dropped;
         self.count_refused(id);
@@ -528,6 +631,16 @@ impl Mapper {
         let Some(mut dev) = self.devices.remove(&from) else {
             return;
         };
+        // What was decided without the NAME and not shown yet is decided again
+        // with it (a generator's DC instance is its starter battery, its engine a
+        // genset): the next messages bring those services back.
+        dev.services.retain(|s| s.published);
+        if !dev.services.iter().any(|s| is_dc_kind(s.kind)) {
+            dev.dc.iter_mut().for_each(|d| d.1 = None);
+        }
+        if !dev.services.iter().any(|s| s.kind == Kind::Gps) {
+            dev.gps = None;
+        }
         let iface = identity::bus_element(&self.cfg.iface);
         for s in &mut dev.services {
             if s.published {
@@ -650,12 +763,19 @@ impl Mapper {
             merge_sensors(dev);
         }
         let inputs = Inputs(&dev.slots);
+        let starter = dev
+            .dc
+            .iter()
+            .find(|d| d.1 == Some(DcRole::Starter))
+            .map(|d| d.0);
         for s in &mut dev.services {
             let target = Target {
                 kind: s.kind,
                 chan: s.chan,
                 dc: s.dc,
                 chargers: &dev.chargers,
+                engine: s.engine,
+                starter,
             };
             render::render(&target, inputs, &mut self.scratch);
             if s.published {
@@ -895,6 +1015,7 @@ fn ensure(
         name: format!("com.victronenergy.{}.{tail}", kind.class()),
         data_instance,
         dc: [None; 2],
+        engine: None,
         instanced,
         created: now,
         published: false,
@@ -1018,6 +1139,9 @@ fn location(input: Input, chan: u32) -> String {
     };
     let dc = |what: &str| format!("dc{chan}/{what}");
     let ac = |what: &str| {
+        if chan >> 18 & 1 == 1 {
+            return format!("j1939/L{}/{what}", (chan & 0xFF) + 1);
+        }
         let dir = if chan >> 16 & 1 == 1 { "in" } else { "out" };
         format!(
             "ac_{dir}{}/L{}/{what}",
@@ -1050,6 +1174,8 @@ fn location(input: Input, chan: u32) -> String {
         I::AcPower => ac("Power"),
         I::AcFrequency => ac("Frequency"),
         I::AcPowerFactor => ac("PowerFactor"),
+        I::EngineLoad => format!("engine{}/Load", chan & 0xFF),
+        I::EngineSpeed => format!("engine{}/Speed", chan & 0xFF),
         other => format!("{other:?}/{chan}"),
     }
 }
@@ -1094,10 +1220,46 @@ fn ac_kind(rules: &Rules, name: Option<Name>, input: bool) -> Kind {
     }
 }
 
+/// Whether a device's engine data is a generator's: the user said so, its NAME's
+/// function is an AC generator, or its maker builds generator controllers
+/// ([`profile::GENERATOR_MAKERS`]).
+fn is_generator(rules: &Rules, name: Option<Name>) -> bool {
+    let Some(n) = name else { return false };
+    if let Some(k) = rules.kind_of(n) {
+        return k == Kind::Genset;
+    }
+    n.device_function() == 151 && matches!(n.device_class(), 35 | 50)
+        || profile::GENERATOR_MAKERS
+            .iter()
+            .any(|m| m.0 == n.manufacturer_code())
+}
+
+/// The role of a J1939 AC meter: a generator's lines are a genset; the utility's
+/// the grid, unless the user says otherwise.
+fn j1939_kind(rules: &Rules, name: Option<Name>, generator: bool) -> Kind {
+    if let Some(k) = name
+        .and_then(|n| rules.kind_of(n))
+        .filter(|k| matches!(k, Kind::Grid | Kind::Genset | Kind::AcLoad))
+    {
+        return k;
+    }
+    if generator {
+        Kind::Genset
+    } else {
+        Kind::Grid
+    }
+}
+
 /// The role of DC instance `i` (venus-paths.md §18.4).
 fn dc_role(rules: &Rules, dev: &Dev, i: u8) -> DcRole {
     if let Some(k) = user_kind(rules, dev.id).filter(|&k| is_dc_kind(k)) {
         return DcRole::Service(k);
+    }
+    // A generator controller's DC instance is its starting battery.
+    if let DeviceId::Name(n) = dev.id {
+        if is_generator(rules, Some(n)) {
+            return DcRole::Starter;
+        }
     }
     // Battery configuration (capacity, chemistry) exists only for batteries; it
     // outweighs a DC type that says otherwise (aava-n2k.data's monitor calls its

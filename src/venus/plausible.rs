@@ -99,6 +99,10 @@ pub fn range_of(input: Input, source: u8) -> Option<Range> {
         I::AcVoltage => range(0.0, 1000.0),
         I::AcFrequency => range(0.0, 500.0),
         I::AcPowerFactor => range(-1.0, 1.0),
+        // An engine's load in % of its rating (J1939 allows 125 %): Northern Lights
+        // gensets send −1 (dirona-actisense-serial.raw, sources 4 and 5).
+        I::EngineLoad => range(0.0, 125.0),
+        I::EngineSpeed => range(0.0, 20_000.0),
         _ => return None,
     })
 }

@@ -57,6 +57,23 @@ pub enum Input {
     AcFrequency,
     AcPower,
     AcPowerFactor,
+    // 65005, 65018: kWh
+    AcEnergyForward,
+    AcEnergyReverse,
+    // 127488, 127489
+    EngineSpeed,
+    EngineOilPressure,
+    EngineOilTemperature,
+    EngineCoolantTemperature,
+    EngineHours,
+    EngineLoad,
+    EngineStatus1,
+    EngineStatus2,
+    // 127509
+    InverterState,
+    InverterEnable,
+    InverterAc,
+    InverterDc,
     // 129025
     LatitudeRapid,
     LongitudeRapid,
@@ -82,6 +99,8 @@ pub enum Conv {
     Celsius,
     /// Multiplied: L → m³ (0.001), Pa → hPa (0.01), rad → deg, s → ms.
     Times(f64),
+    /// Added: the offset a field's definition lacks (J1939 power factor, −1).
+    Plus(f64),
 }
 
 impl Conv {
@@ -96,6 +115,7 @@ impl Conv {
             Conv::Same => x,
             Conv::Celsius => x - 273.15,
             Conv::Times(k) => x * k,
+            Conv::Plus(k) => x + k,
         };
         y.is_finite().then_some(y)
     }
@@ -140,6 +160,14 @@ pub enum Route {
     Ac { input: bool },
     /// Position, course and speed, time.
     Gps,
+    /// An engine instance (127488, 127489): a generator's engine or a propulsion
+    /// engine (README "Engines and gensets").
+    Engine,
+    /// One line of a J1939 AC meter (SAE J1939-75 via NMEA 2000): the utility
+    /// (shore) or a generator; `line` 0–2 for phases A–C, 3 for totals.
+    AcJ1939 { generator: bool, line: u8 },
+    /// An inverter instance (127509).
+    Inverter,
 }
 
 /// A mapped PGN.
@@ -289,6 +317,99 @@ pub const PROFILES: &[Profile] = &[
     },
 ];
 
+/// J1939 AC PGNs as (PGN, generator, line, feeds), SAE J1939-75 numbering as
+/// canboat lists them: per phase A, B, C the basic quantities, the power and the
+/// reactive power; then the total energies.
+const J1939_AC: &[(u32, bool, u8, &[Feed])] = &[
+    (65014, false, 0, J1939_BASIC),
+    (65013, false, 0, J1939_POWER),
+    (65012, false, 0, J1939_REACTIVE),
+    (65011, false, 1, J1939_BASIC),
+    (65010, false, 1, J1939_POWER),
+    (65009, false, 1, J1939_REACTIVE),
+    (65008, false, 2, J1939_BASIC),
+    (65007, false, 2, J1939_POWER),
+    (65006, false, 2, J1939_REACTIVE),
+    (65005, false, 3, J1939_ENERGY),
+    (65027, true, 0, J1939_BASIC),
+    (65026, true, 0, J1939_POWER),
+    (65025, true, 0, J1939_REACTIVE),
+    (65024, true, 1, J1939_BASIC),
+    (65023, true, 1, J1939_POWER),
+    (65022, true, 1, J1939_REACTIVE),
+    (65021, true, 2, J1939_BASIC),
+    (65020, true, 2, J1939_POWER),
+    (65019, true, 2, J1939_REACTIVE),
+    (65018, true, 3, J1939_ENERGY),
+];
+
+const J1939_BASIC: &[Feed] = &[
+    feed("lineNeutralAcRmsVoltage", Input::AcVoltage, Conv::Same),
+    feed("acRmsCurrent", Input::AcCurrent, Conv::Same),
+    feed("acFrequency", Input::AcFrequency, Conv::Same),
+];
+const J1939_POWER: &[Feed] = &[feed("realPower", Input::AcPower, Conv::Same)];
+/// canboat's definition has no offset; J1939's power factor has −1 (raw 16384 =
+/// 0): dirona-actisense-serial.raw's meters decode to 1.965 where real/apparent
+/// power is 3882/4023 = 0.965, and to 2.000 where both are 4438.
+const J1939_REACTIVE: &[Feed] = &[feed("powerFactor", Input::AcPowerFactor, Conv::Plus(-1.0))];
+/// "Export" is what the meter delivers: a shore meter on a boat that never feeds
+/// the grid counts 14959 kWh export and 0 import (dirona, source 193), a
+/// generator's meter its production [inferred from that capture].
+const J1939_ENERGY: &[Feed] = &[
+    feed("totalEnergyExport", Input::AcEnergyForward, Conv::Same),
+    feed("totalEnergyImport", Input::AcEnergyReverse, Conv::Same),
+];
+
+/// Engine PGNs (switching-alerts.md §7, §9).
+const ENGINE_RAPID: &[Feed] = &[feed("speed", Input::EngineSpeed, Conv::Same)];
+const ENGINE_DYNAMIC: &[Feed] = &[
+    feed("oilPressure", Input::EngineOilPressure, Conv::Times(0.001)),
+    feed("oilTemperature", Input::EngineOilTemperature, Conv::Celsius),
+    feed(
+        "temperature",
+        Input::EngineCoolantTemperature,
+        Conv::Celsius,
+    ),
+    feed("totalEngineHours", Input::EngineHours, Conv::Same),
+    feed("discreteStatus1", Input::EngineStatus1, Conv::Same),
+    feed("discreteStatus2", Input::EngineStatus2, Conv::Same),
+    feed("engineLoad", Input::EngineLoad, Conv::Same),
+];
+const INVERTER: &[Feed] = &[
+    feed("operatingState", Input::InverterState, Conv::Same),
+    feed("inverterEnable", Input::InverterEnable, Conv::Same),
+    feed("acInstance", Input::InverterAc, Conv::Same),
+    feed("dcInstance", Input::InverterDc, Conv::Same),
+];
+
+/// The mapped PGNs beyond [`PROFILES`]: engines, the inverter, J1939 AC.
+const fn extra(pgn: u32) -> Option<Profile> {
+    let (route, feeds) = match pgn {
+        127488 => (Route::Engine, ENGINE_RAPID),
+        127489 => (Route::Engine, ENGINE_DYNAMIC),
+        127509 => (Route::Inverter, INVERTER),
+        // Only the J1939 range is searched: every other PGN leaves at once.
+        65005..=65027 => {
+            let mut k = 0;
+            while k < J1939_AC.len() {
+                let (p, generator, line, feeds) = J1939_AC[k];
+                if p == pgn {
+                    return Some(Profile {
+                        pgn,
+                        route: Route::AcJ1939 { generator, line },
+                        feeds,
+                    });
+                }
+                k += 1;
+            }
+            return None;
+        }
+        _ => return None,
+    };
+    Some(Profile { pgn, route, feeds })
+}
+
 const AC_LINE: &[Feed] = &[
     feed("voltage", Input::AcVoltage, Conv::Same),
     feed("current", Input::AcCurrent, Conv::Same),
@@ -298,8 +419,44 @@ const AC_LINE: &[Feed] = &[
 ];
 
 /// The profile of `pgn`, if it is mapped.
-pub fn profile(pgn: u32) -> Option<&'static Profile> {
-    PROFILES.iter().find(|p| p.pgn == pgn)
+pub fn profile(pgn: u32) -> Option<Profile> {
+    PROFILES
+        .iter()
+        .find(|p| p.pgn == pgn)
+        .copied()
+        .or_else(|| extra(pgn))
+}
+
+/// Every mapped PGN.
+pub fn mapped() -> impl Iterator<Item = Profile> {
+    PROFILES
+        .iter()
+        .copied()
+        .chain(J1939_AC.iter().filter_map(|r| extra(r.0)))
+        .chain([127488, 127489, 127509].into_iter().filter_map(extra))
+}
+
+/// Transmission intervals of PGNs canboat gives none for, in ms, each from the
+/// capture that shows it.
+const INTERVALS: &[(u32, u64, &str)] = &[
+    (
+        65014,
+        1000,
+        "dirona-actisense-serial.raw: J1939 AC quantities about every second",
+    ),
+    (65005, 5000, "dirona: total energies about every 5 s"),
+];
+
+fn interval_of(pgn: u32) -> Option<u64> {
+    if let Some(d) = pgn::variants(pgn).iter().find_map(|d| d.interval) {
+        return Some(u64::from(d));
+    }
+    let row = match pgn {
+        65005 | 65018 => 65005,
+        65006..=65030 => 65014,
+        p => p,
+    };
+    INTERVALS.iter().find(|r| r.0 == row).map(|r| r.1)
 }
 
 /// Shortest freshness: dbus_gps lets a value live 5 s.
@@ -310,8 +467,8 @@ const MIN_FRESH: Micros = 5_000_000;
 /// `None`: the PGN has no interval (127513 is sent on request or change) and its
 /// values hold while the device is on the bus.
 pub fn freshness(pgn: u32) -> Option<Micros> {
-    let interval = pgn::variants(pgn).iter().find_map(|d| d.interval)?;
-    Some((Micros::from(interval) * 3_000).max(MIN_FRESH))
+    let interval = interval_of(pgn)?;
+    Some((interval as Micros * 3_000).max(MIN_FRESH))
 }
 
 /// The channel suffix of a tank: its fluid and instance, `fuel0`, `freshwater1`.
@@ -365,11 +522,18 @@ pub const HUMIDITY_SOURCE: u8 = 250;
 /// The same for a pressure-only channel: `pressure<instance>`.
 pub const PRESSURE_SOURCE: u8 = 251;
 
+/// The source codes of a propulsion engine's temperatures, shown as temperature
+/// sensors `engine<instance>_coolant` and `engine<instance>_oil`.
+pub const ENGINE_COOLANT_SOURCE: u8 = 252;
+pub const ENGINE_OIL_SOURCE: u8 = 253;
+
 /// The suffix of a channel of the temperature family.
 pub fn sensor_suffix(source: u8, instance: u8) -> String {
     match source {
         HUMIDITY_SOURCE => format!("humidity{instance}"),
         PRESSURE_SOURCE => format!("pressure{instance}"),
+        ENGINE_COOLANT_SOURCE => format!("engine{instance}_coolant"),
+        ENGINE_OIL_SOURCE => format!("engine{instance}_oil"),
         s => temperature_suffix(s, instance),
     }
 }
@@ -403,6 +567,81 @@ pub fn charger_state(state: u64) -> Option<i64> {
     })
 }
 
+/// Venus inverter `/State` for 127509's operating state (switching-alerts.md
+/// §10.1): invert → inverting, AC passthru → passthru, load sense → low power,
+/// fault, disabled → off.
+pub fn inverter_state(state: u64) -> Option<i64> {
+    Some(match state {
+        0 => 9,
+        1 => 8,
+        2 => 1,
+        3 => 2,
+        4 => 0,
+        _ => return None,
+    })
+}
+
+/// The engine status bits that are alarms or warnings, most severe first:
+/// (status word 1 or 2, bit, `e` alarm / `w` warning). Codes are the bit of word 1,
+/// 16 + the bit of word 2, as `/Error/0/Id` `"n2k:<e|w>-<code>"` (switching-alerts.md
+/// §9). Indicators that are not faults (preheat, secondary throttle, neutral start
+/// protection) are not listed.
+pub const ENGINE_ALARMS: &[(u8, u8, char)] = &[
+    (1, 15, 'e'), // emergency stop
+    (2, 7, 'e'),  // engine shutting down
+    (1, 1, 'e'),  // over temperature
+    (1, 2, 'e'),  // low oil pressure
+    (1, 6, 'e'),  // low coolant level
+    (1, 7, 'e'),  // water flow
+    (1, 3, 'e'),  // low oil level
+    (1, 4, 'e'),  // low fuel pressure
+    (1, 8, 'e'),  // water in fuel
+    (1, 12, 'e'), // rev limit exceeded
+    (1, 11, 'e'), // high boost pressure
+    (2, 1, 'e'),  // warning level 2
+    (1, 0, 'e'),  // check engine
+    (1, 5, 'w'),  // low system voltage
+    (1, 9, 'w'),  // charge indicator
+    (1, 13, 'w'), // EGR system
+    (1, 14, 'w'), // throttle position sensor
+    (2, 2, 'w'),  // power reduction
+    (2, 4, 'w'),  // engine communication error
+    (2, 0, 'w'),  // warning level 1
+    (2, 3, 'w'),  // maintenance needed
+];
+
+/// `/Error/0/Id` of an engine: its most severe active alarm, "" for none; `None`
+/// when the engine sends neither status word.
+pub fn engine_error(status1: Option<u64>, status2: Option<u64>) -> Option<String> {
+    if status1.is_none() && status2.is_none() {
+        return None;
+    }
+    let active = |word: u8, bit: u8| {
+        let w = if word == 1 { status1 } else { status2 };
+        w.is_some_and(|w| w >> bit & 1 == 1)
+    };
+    Some(
+        ENGINE_ALARMS
+            .iter()
+            .find(|&&(word, bit, _)| active(word, bit))
+            .map(|&(word, bit, class)| {
+                let code = u16::from(bit) + if word == 2 { 16 } else { 0 };
+                format!("n2k:{class}-{code}")
+            })
+            .unwrap_or_default(),
+    )
+}
+
+/// Manufacturers whose engine data (127488, 127489) is a generator's: their NMEA
+/// 2000 products are generator controllers. Correcting one is editing a row; a
+/// user's `--type <device>=genset` decides for any device.
+pub const GENERATOR_MAKERS: &[(u16, &str)] = &[(
+    374,
+    "Northern Lights: GSC400 generator controllers (dirona-actisense-serial.raw: \
+     sources 4 and 5 send 127489 for engines 11 and 12; their remotes' 126996 \
+     reads GSC400 REMOTE)",
+)];
+
 /// Venus `/Fix` for a GNSS method: a fix of any precision is 1, none 0.
 pub fn gps_fix(method: u64) -> Option<i64> {
     match method {
@@ -421,6 +660,8 @@ mod tests {
         assert_eq!(freshness(127508), Some(5_000_000)); // 1.5 s × 3 < 5 s
         assert_eq!(freshness(127505), Some(7_500_000)); // 2.5 s × 3
         assert_eq!(freshness(127513), None);
+        assert_eq!(freshness(65027), Some(5_000_000));
+        assert_eq!(freshness(65018), Some(15_000_000));
     }
 
     #[test]
@@ -434,8 +675,23 @@ mod tests {
     }
 
     #[test]
+    fn engine_errors_most_severe_first() {
+        assert_eq!(engine_error(None, None), None);
+        assert_eq!(engine_error(Some(0), Some(0)).as_deref(), Some(""));
+        // Check engine and low oil pressure: the oil pressure.
+        assert_eq!(engine_error(Some(0b101), None).as_deref(), Some("n2k:e-2"));
+        // Maintenance needed alone: a warning.
+        assert_eq!(
+            engine_error(Some(0), Some(0b1000)).as_deref(),
+            Some("n2k:w-19")
+        );
+        // Preheat is no alarm.
+        assert_eq!(engine_error(Some(1 << 10), None).as_deref(), Some(""));
+    }
+
+    #[test]
     fn every_feed_names_a_field_of_its_pgn() {
-        for p in PROFILES {
+        for p in mapped() {
             let defs = pgn::variants(p.pgn);
             assert!(!defs.is_empty(), "{}", p.pgn);
             for f in p.feeds {

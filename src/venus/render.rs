@@ -38,6 +38,16 @@ pub fn ac_chan(input: bool, instance: u8, line: u8) -> u32 {
     u32::from(input) << 16 | u32::from(instance) << 8 | u32::from(line)
 }
 
+/// The channel of a J1939 AC meter's line (0–2; 3 holds its total energies).
+pub fn j1939_chan(line: u8) -> u32 {
+    1 << 18 | u32::from(line)
+}
+
+/// The channel of an engine instance (127488, 127489).
+pub fn engine_chan(instance: u8) -> u32 {
+    1 << 20 | u32::from(instance)
+}
+
 /// The channel of a tank or temperature sensor: instance and fluid type or source.
 pub fn sensor_chan(instance: u8, second: u8) -> u32 {
     u32::from(instance) << 8 | u32::from(second)
@@ -53,6 +63,10 @@ pub struct Target<'a> {
     pub dc: [Option<u8>; 2],
     /// Charger: the device's charger instances, in the order they appeared.
     pub chargers: &'a [u8],
+    /// Genset: the engine instance it shows, and the DC instance of its starter
+    /// battery.
+    pub engine: Option<u8>,
+    pub starter: Option<u8>,
 }
 
 fn real(x: Option<f64>) -> Value {
@@ -92,7 +106,16 @@ pub fn render(t: &Target<'_>, inp: Inputs<'_>, out: &mut Vec<Value>) {
             out.push(int(state));
         }
         Kind::Charger => charger(t.chargers, inp, out),
-        Kind::Grid | Kind::Genset | Kind::AcLoad => ac(t.chan, inp, out),
+        Kind::Grid | Kind::AcLoad => {
+            ac(t.chan, inp, out);
+            energy(t.chan, inp, out);
+        }
+        Kind::Genset => {
+            ac(t.chan, inp, out);
+            energy(t.chan, inp, out);
+            engine(t, inp, out);
+        }
+        Kind::Inverter => inverter(t.chan, inp, out),
         Kind::Gps => gps(inp, out),
         Kind::Switch => {}
     }
@@ -225,6 +248,61 @@ fn ac(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
     out.push(int((lines > 0).then_some(lines)));
 }
 
+/// Total energies, kept on the line-3 channel of the meter.
+fn energy(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    out.push(real(inp.get(Input::AcEnergyForward, chan | 3)));
+    out.push(real(inp.get(Input::AcEnergyReverse, chan | 3)));
+}
+
+fn engine(t: &Target<'_>, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let at = |input| t.engine.and_then(|i| inp.get(input, engine_chan(i)));
+    let status = |input| at(input).map(|s| s as u64);
+    out.push(real(at(Input::EngineSpeed)));
+    out.push(real(at(Input::EngineLoad)));
+    out.push(real(at(Input::EngineCoolantTemperature)));
+    out.push(real(at(Input::EngineOilPressure)));
+    out.push(real(at(Input::EngineOilTemperature)));
+    out.push(real(at(Input::EngineHours)));
+    out.push(real(
+        t.starter
+            .and_then(|i| inp.get(Input::DcVoltage, u32::from(i))),
+    ));
+    let error = t.engine.and_then(|_| {
+        profile::engine_error(status(Input::EngineStatus1), status(Input::EngineStatus2))
+    });
+    out.push(error.map_or(Value::Invalid, Value::Text));
+}
+
+/// 127509 and what it links: the AC output instance's line 1 (127504), the DC
+/// instance (127508).
+fn inverter(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let ac = inp
+        .get(Input::InverterAc, chan)
+        .map(|a| ac_chan(false, a as u8, 0));
+    let dc = inp.get(Input::InverterDc, chan).map(|d| d as u32);
+    let on_ac = |input| ac.and_then(|c| inp.get(input, c));
+    let on_dc = |input| dc.and_then(|c| inp.get(input, c));
+    out.push(real(on_ac(Input::AcVoltage)));
+    out.push(real(on_ac(Input::AcCurrent)));
+    out.push(real(on_ac(Input::AcPower)));
+    out.push(real(on_ac(Input::AcFrequency)));
+    let (v, i) = (on_dc(Input::DcVoltage), on_dc(Input::DcCurrent));
+    out.push(real(v));
+    out.push(real(i));
+    out.push(real(v.zip(i).map(|(v, i)| v * i)));
+    let state = inp
+        .get(Input::InverterState, chan)
+        .and_then(|s| profile::inverter_state(s as u64));
+    out.push(int(state));
+    // Enabled: on (2); disabled: off (4).
+    let mode = match inp.get(Input::InverterEnable, chan) {
+        Some(e) if e == 1.0 => Some(2),
+        Some(e) if e == 0.0 => Some(4),
+        _ => None,
+    };
+    out.push(int(mode));
+}
+
 fn gps(inp: Inputs<'_>, out: &mut Vec<Value>) {
     let rapid = inp
         .get(Input::LatitudeRapid, 0)
@@ -277,6 +355,8 @@ mod tests {
             chan: 0,
             dc: [Some(0), Some(1)],
             chargers: &[],
+            engine: None,
+            starter: None,
         };
         let mut out = Vec::new();
         render(&t, Inputs(&slots), &mut out);
@@ -306,6 +386,8 @@ mod tests {
             chan,
             dc: [None; 2],
             chargers: &[],
+            engine: None,
+            starter: None,
         };
         let mut out = Vec::new();
         render(&t, Inputs(&slots), &mut out);
