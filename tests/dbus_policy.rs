@@ -109,7 +109,7 @@ fn readers_read_writers_are_root_or_admins_and_the_daemon_owns_its_names() {
 
     let policy = std::fs::read_to_string(policy_file()).expect("policy");
     // Every service type the gateway publishes is a name its user may own.
-    for kind in Kind::ALL {
+    for kind in Kind::ALL.into_iter().chain([Kind::Switch]) {
         let rule = format!("own_prefix=\"com.victronenergy.{}\"", kind.class());
         assert!(
             policy.contains(&rule),

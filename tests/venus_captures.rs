@@ -537,7 +537,25 @@ async fn ac_status_and_charger_status_captures() {
 }
 
 #[tokio::test]
-async fn a_capture_without_mapped_data_gives_no_device_service() {
-    // candump-fast.txt carries engine parameters only: no Venus service type.
-    assert_services("candump-fast.txt", false, vec![]).await;
+async fn a_propulsion_engines_temperatures_are_temperature_sensors() {
+    // candump-fast.txt: 127489 of a port (0) and a starboard (1) engine from a
+    // node without a NAME (no generator: README "Engines and gensets"). Venus has
+    // no engine service; each engine's coolant and oil temperatures are sensors.
+    let rf = load("candump-fast.txt", true);
+    let mut want = Vec::new();
+    for engine in [0.0, 1.0] {
+        let key = [("Instance", engine)];
+        for (suffix, field) in [("coolant", "Temperature"), ("oil", "Oil temperature")] {
+            let t = rf.value(1, 127489, &key, field, celsius);
+            want.push((
+                svc("temperature", &format!("vcan0_sa1_engine{engine}_{suffix}")),
+                vec![
+                    ("/Temperature", r(t)),
+                    ("/TemperatureType", Read::Num(2.0)),
+                    ("/N2kDataInstance", Read::Num(engine)),
+                ],
+            ));
+        }
+    }
+    assert_services("candump-fast.txt", false, want).await;
 }

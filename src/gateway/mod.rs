@@ -21,6 +21,7 @@ use crate::core::{Core, CoreConfig, Event, Output, Received};
 use crate::export::{ExportConfig, Exporter, ServiceInput};
 use crate::model::{ServiceSink, Value, WriteOutcome, WriteRefusal};
 use crate::n2k::Message;
+use crate::venus::alerts::{Alerts, Notification};
 use crate::venus::products::Products;
 use crate::venus::switches::{SwitchWrite, Switches};
 use crate::venus::{BusService, Mapper, MapperConfig};
@@ -95,6 +96,8 @@ pub struct Gateway {
     exporter: Option<Exporter>,
     /// Switch banks as `switch` services.
     switches: Switches,
+    /// NMEA 2000 alerts as Venus notifications.
+    alerts: Alerts,
 }
 
 impl Gateway {
@@ -106,6 +109,7 @@ impl Gateway {
             core: Core::new(cfg.core),
             products: Products::new(&cfg.mapper.iface, cfg.mapper.rules.clone()),
             switches: Switches::new(&cfg.mapper.iface).publish_by_address(by_address),
+            alerts: Alerts::new(),
             mapper: Mapper::new(cfg.mapper).publish_by_address(by_address),
             bus,
             sink,
@@ -142,6 +146,38 @@ impl Gateway {
     /// The switch banks, for their counters.
     pub fn switches(&self) -> &Switches {
         &self.switches
+    }
+
+    /// NMEA 2000 alerts, for their counters.
+    pub fn alerts(&self) -> &Alerts {
+        &self.alerts
+    }
+
+    /// Follows Venus's `AlertsInEnable`: off, no alert becomes a notification.
+    pub fn set_alerts_enabled(&mut self, on: bool) {
+        self.alerts.set_enabled(on);
+    }
+
+    /// The next NMEA 2000 alert to show as a Venus notification.
+    pub fn poll_notification(&mut self) -> Option<Notification> {
+        self.alerts.poll_notification()
+    }
+
+    /// A user acknowledged the Venus notification of `device` and `description`
+    /// at `now`: the alerts it was raised for are acknowledged on the bus (126984).
+    /// How many.
+    pub fn acknowledge_notification(
+        &mut self,
+        now: Micros,
+        device: &str,
+        description: &str,
+    ) -> usize {
+        self.handle_timeout(now);
+        let n = self
+            .alerts
+            .acknowledge(device, description, self.core.name());
+        self.drain(now);
+        n
     }
 
     /// NMEA 2000-out, when the gateway has it.
@@ -221,6 +257,7 @@ impl Gateway {
                 mapper: &mut self.mapper,
                 products: &mut self.products,
                 switches: &mut self.switches,
+                alerts: &mut self.alerts,
             };
             deliver(stages, &*self.sink, now, &r);
         }
@@ -235,6 +272,7 @@ impl Gateway {
             mapper: &mut self.mapper,
             products: &mut self.products,
             switches: &mut self.switches,
+            alerts: &mut self.alerts,
         };
         deliver(stages, &*self.sink, now, &r);
         self.drain(now);
@@ -277,10 +315,14 @@ impl Gateway {
         if self.switches.next_wake().is_some_and(|t| t <= now) {
             self.switches.expire(now);
         }
+        if self.alerts.next_wake().is_some_and(|t| t <= now) {
+            self.alerts.on_tick(now);
+        }
         self.drain(now);
         if now >= self.mapper.next_sweep() {
             self.products.on_tick(now, &*self.sink);
             self.switches.on_tick(now, &*self.sink);
+            self.alerts.on_tick(now);
         }
         self.mapper.on_tick(now, &*self.sink);
         if self.bus.link_wake().is_some_and(|t| t <= now) {
@@ -299,9 +341,11 @@ impl Gateway {
         let link = self.bus.link_wake().unwrap_or(Micros::MAX);
         let export = self.export_wake().unwrap_or(Micros::MAX);
         let switches = self.switches.next_wake().unwrap_or(Micros::MAX);
+        let alerts = self.alerts.next_wake().unwrap_or(Micros::MAX);
         self.started.then(|| {
             core.min(export)
                 .min(switches)
+                .min(alerts)
                 .min(self.next_refresh)
                 .min(self.mapper.next_sweep())
                 .min(link)
@@ -538,6 +582,7 @@ impl Gateway {
                     let device = name.and_then(|n| self.core.registry().get(n));
                     self.products.on_event(now, &e, device, &*self.sink);
                     self.switches.on_event(now, &e, device, &*self.sink);
+                    self.alerts.on_event(&e, device);
                     self.mapper.on_event(now, &e, device, &*self.sink);
                 }
                 Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
@@ -573,6 +618,13 @@ impl Gateway {
                 tracing::debug!(pgn = f.pgn, "switch bank command not sent: {e}");
             }
         }
+        while let Some(r) = self.alerts.poll_response() {
+            let p = crate::venus::alerts::codec::PRIORITY;
+            let pgn = crate::venus::alerts::codec::PGN_RESPONSE;
+            if let Err(e) = self.core.send(now, p, pgn, r.destination, &r.payload) {
+                tracing::warn!("alert acknowledgement not sent: {e}");
+            }
+        }
         while let Some(done) = self.switches.poll_done() {
             self.writes_done.push_back(done);
         }
@@ -596,6 +648,7 @@ struct Stages<'a> {
     mapper: &'a mut Mapper,
     products: &'a mut Products,
     switches: &'a mut Switches,
+    alerts: &'a mut Alerts,
 }
 
 /// A message the core completed, to the Victron products stage when it is one of
@@ -611,6 +664,7 @@ fn deliver(s: Stages<'_>, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>)
         _ if s
             .switches
             .on_message(now, id.source, r.device, id.pgn, data, sink) => {}
+        _ if s.alerts.on_message(now, id.source, r.device, id.pgn, data) => {}
         _ => s
             .mapper
             .on_message(now, id.source, r.device, id.pgn, data, sink),

@@ -11,7 +11,9 @@
 //!   [`link`]: DVCC's `/Link/*` values of the bus service, broadcast as link registers.
 //! - [`switches`]: NMEA 2000 switch banks as `switch` services, their channels
 //!   switched from Venus.
+//! - [`alerts`]: NMEA 2000 alerts as Venus notifications, acknowledged back.
 
+pub mod alerts;
 pub mod fields;
 pub mod identity;
 pub mod kind;

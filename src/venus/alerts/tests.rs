@@ -1,0 +1,121 @@
+//! An alert's life on a virtual clock: raised once with its text, a text that comes
+//! late, acknowledged byte for byte, cleared and raised again, the setting off.
+
+use super::*;
+
+const S: Micros = 1_000_000;
+/// The node the alerts are about (and their sender), and our own NAME.
+const ABOUT: u64 = 0xC0A0_AA00_1135_AC77;
+const OURS: Name = Name(0xC0FE_1001_0000_03E9);
+
+fn id(alert: u16) -> AlertId {
+    AlertId {
+        kind: 2,
+        category: 1,
+        system: 5,
+        subsystem: 1,
+        id: alert,
+        source_name: ABOUT,
+        instance: 0,
+        index: 0,
+        occurrence: 1,
+    }
+}
+
+fn alert(id: AlertId, state: u8) -> Vec<u8> {
+    let mut a = id.header().to_vec();
+    // Acknowledge supported (bit 4), no NAME of an acknowledger, auto trigger,
+    // threshold exceeded, priority 1, the state.
+    a.extend([0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0x11, 1, state]);
+    a
+}
+
+fn text(id: AlertId, description: &str, location: &str) -> Vec<u8> {
+    let mut t = id.header().to_vec();
+    t.push(0);
+    for s in [description, location] {
+        t.push(s.len() as u8 + 2);
+        t.push(1);
+        t.extend(s.as_bytes());
+    }
+    t
+}
+
+#[test]
+fn raised_once_with_its_text_and_acknowledged() {
+    let mut a = Alerts::new();
+    let bilge = id(7);
+    assert!(a.on_message(0, 209, None, 126983, &alert(bilge, 2)));
+    assert!(a.poll_notification().is_none(), "waits for its text");
+    a.on_message(
+        S / 2,
+        209,
+        None,
+        126985,
+        &text(bilge, "Bilge pump running", "Engine Room"),
+    );
+    let n = a.poll_notification().expect("raised");
+    assert_eq!(
+        n.inject_text(),
+        "1\tNMEA 2000 device 1420407\tBilge pump running (Engine Room)"
+    );
+    // Repeats while active are the same notification.
+    for t in 1..5 {
+        a.on_message(t * S, 209, None, 126983, &alert(bilge, 2));
+    }
+    assert!(a.poll_notification().is_none());
+    // Acknowledged on Venus: 126984 to the sender, byte for byte.
+    assert_eq!(a.acknowledge("other", &n.description, OURS), 0);
+    assert_eq!(a.acknowledge(&n.device, &n.description, OURS), 1);
+    let r = a.poll_response().expect("126984");
+    assert_eq!(r.destination, 209);
+    let mut want = vec![0x12, 5, 1, 7, 0];
+    want.extend(ABOUT.to_le_bytes());
+    want.extend([0, 0, 1]);
+    want.extend(OURS.0.to_le_bytes());
+    want.push(0xFC);
+    assert_eq!(r.payload.to_vec(), want);
+    // Once the sender reports it acknowledged, a second acknowledge sends nothing.
+    a.on_message(6 * S, 209, None, 126983, &alert(bilge, 4));
+    assert_eq!(a.acknowledge(&n.device, &n.description, OURS), 0);
+    // Cleared, then active again: a new notification.
+    a.on_message(7 * S, 209, None, 126983, &alert(bilge, 1));
+    a.on_message(8 * S, 209, None, 126983, &alert(bilge, 2));
+    assert_eq!(
+        a.poll_notification().map(|n| n.description),
+        Some(n.description)
+    );
+}
+
+#[test]
+fn a_text_that_never_comes() {
+    let mut a = Alerts::new();
+    a.on_message(0, 40, None, 126983, &alert(id(9), 5));
+    assert_eq!(a.next_wake(), Some(TEXT_WAIT));
+    a.on_tick(TEXT_WAIT - 1);
+    assert!(a.poll_notification().is_none());
+    a.on_tick(TEXT_WAIT);
+    assert_eq!(
+        a.poll_notification().map(|n| n.description),
+        Some("alert 5/1/9".to_owned())
+    );
+    assert_eq!(a.next_wake(), None);
+    // Silence: forgotten.
+    a.on_tick(FORGET_AFTER + 1);
+    assert_eq!(
+        a.acknowledge("NMEA 2000 device 1420407", "alert 5/1/9", OURS),
+        0
+    );
+}
+
+#[test]
+fn nothing_raised_while_disabled() {
+    let mut a = Alerts::new();
+    a.set_enabled(false);
+    a.on_message(0, 40, None, 126985, &text(id(1), "Low oil pressure", ""));
+    a.on_message(S, 40, None, 126983, &alert(id(1), 2));
+    assert!(a.poll_notification().is_none());
+    assert_eq!(a.stats().raised, 0);
+    // Other PGNs are not the alerts'.
+    assert!(!a.on_message(S, 40, None, 127501, &[0; 8]));
+}
