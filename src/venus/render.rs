@@ -295,9 +295,9 @@ fn inverter(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
         .and_then(|s| profile::inverter_state(s as u64));
     out.push(int(state));
     // Enabled: on (2); disabled: off (4).
-    let mode = match inp.get(Input::InverterEnable, chan) {
-        Some(e) if e == 1.0 => Some(2),
-        Some(e) if e == 0.0 => Some(4),
+    let mode = match inp.get(Input::InverterEnable, chan).map(|e| e as u8) {
+        Some(1) => Some(2),
+        Some(0) => Some(4),
         _ => None,
     };
     out.push(int(mode));
