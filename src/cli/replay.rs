@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::decode::{capture, Capture};
 use super::{exportable, recv_watched, signalled, ExportArgs, ServiceArgs, Switch};
+use n2k_dbus::dbus::platform::{self as dbus_platform, PlatformEvent};
 use n2k_dbus::dbus::watch::{self as dbus_watch, Watched};
 
 #[derive(Debug, clap::Args)]
@@ -136,6 +137,7 @@ pub(super) async fn replay(
         .export
         .n2k_out
         .then(|| dbus_watch::spawn(a.dbus.clone(), iface.clone(), exportable).0);
+    let (inject, platform) = dbus_platform::spawn(a.dbus.clone(), iface.clone());
     let publisher = Publisher::new(
         a.services.publisher(&a.dbus, &iface),
         settings,
@@ -157,6 +159,8 @@ pub(super) async fn replay(
                 stop: stop_rx,
                 services,
                 switch: Switch::default(),
+                inject,
+                platform,
             };
             let result = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
@@ -239,6 +243,9 @@ struct Feed {
     /// NMEA 2000-out: what the D-Bus watcher sees, and its switch.
     services: Option<mpsc::Receiver<Watched>>,
     switch: Switch,
+    /// Alerts: notifications to inject, and what the platform reports.
+    inject: mpsc::Sender<String>,
+    platform: mpsc::Receiver<PlatformEvent>,
 }
 
 impl Feed {
@@ -256,6 +263,21 @@ impl Feed {
         while let Some(w) = self.services.as_mut().and_then(|r| r.try_recv().ok()) {
             self.watched(driver, now, w, iface);
         }
+        while let Ok(ev) = self.platform.try_recv() {
+            self.on_platform(driver, now, ev);
+        }
+        self.notify(driver);
+    }
+
+    /// A report of the platform, at `now`.
+    fn on_platform(&mut self, driver: &mut Driver, now: Micros, ev: PlatformEvent) {
+        super::on_platform(driver.gateway_mut(), now, ev);
+        driver.discard_transmit();
+    }
+
+    /// Hands the alerts raised so far to the platform task.
+    fn notify(&mut self, driver: &mut Driver) {
+        super::notify(driver.gateway_mut(), &self.inject);
     }
 }
 
@@ -310,6 +332,7 @@ async fn gateway_task(
             }
             driver.feed_record_at(t, &rec);
             driver.discard_transmit();
+            feed.notify(&mut driver);
             records += 1;
             feed.next = feed.reader.next_record().transpose()?;
         }
@@ -337,8 +360,10 @@ async fn gateway_task(
                     None => break,
                 },
                 Some(w) = recv_watched(&mut feed.services) => feed.watched(&mut driver, now, w, &iface),
+                Some(ev) = feed.platform.recv() => feed.on_platform(&mut driver, now, ev),
                 _ = feed.stop.changed() => break,
             }
+            feed.notify(&mut driver);
         }
     }
     // The services that were on the bus, counted before the end withdraws them.
@@ -411,12 +436,17 @@ impl Pace {
                     let now = self.now().min(t);
                     feed.watched(driver, now, w, iface);
                 }
+                Some(ev) = feed.platform.recv() => {
+                    let now = self.now().min(t);
+                    feed.on_platform(driver, now, ev);
+                }
                 () = tokio::time::sleep_until(until) => {
                     if !timer {
                         return true;
                     }
                     driver.advance(wake);
                     driver.discard_transmit();
+                    feed.notify(driver);
                 }
             }
         }

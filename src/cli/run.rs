@@ -26,6 +26,7 @@ use tracing::{debug, info, warn};
 
 use super::notify::Notifier;
 use super::{exportable, recv_watched, signalled, ExportArgs, NodeArgs, ServiceArgs, Switch};
+use n2k_dbus::dbus::platform::{self, PlatformEvent};
 use n2k_dbus::dbus::watch::{self, Watched};
 use n2k_dbus::export::ExportConfig;
 
@@ -117,6 +118,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => (None, None),
     };
+    let (inject, mut platform) = platform::spawn(a.dbus.clone(), iface.clone());
     let clock = Monotonic::new();
     let mut live = Live {
         iface,
@@ -140,6 +142,8 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         export,
         rescan,
         switch: Switch::default(),
+        inject,
+        alerts_in: true,
     };
     loop {
         live.step(clock.now()).await;
@@ -153,6 +157,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
             },
             Some(r) = writes.recv() => live.on_request(r),
             Some(w) = recv_watched(&mut watched) => live.on_watched(clock.now(), w),
+            Some(ev) = platform.recv() => live.on_platform(clock.now(), ev),
             () = tokio::time::sleep_until(wake) => {}
         }
     }
@@ -251,6 +256,9 @@ struct Live {
     export: Option<ExportConfig>,
     rescan: Option<mpsc::Sender<()>>,
     switch: Switch,
+    /// Alerts: notifications to inject; `AlertsInEnable` as last seen.
+    inject: mpsc::Sender<String>,
+    alerts_in: bool,
 }
 
 impl Live {
@@ -362,6 +370,7 @@ impl Live {
                         .collect();
                     let mut g = Gateway::new(self.config.clone(), self.outbox.clone())
                         .with_switch_state(switch_state);
+                    g.set_alerts_enabled(self.alerts_in);
                     if let Some(x) = &self.export {
                         let mut x = x.clone();
                         x.state = self
@@ -422,6 +431,16 @@ impl Live {
         }
     }
 
+    /// What the platform task reports, at `now`.
+    fn on_platform(&mut self, now: Micros, ev: PlatformEvent) {
+        if let PlatformEvent::AlertsIn(v) = &ev {
+            self.alerts_in = v.is_none_or(|v| v != 0);
+        }
+        if let Some(d) = &mut self.driver {
+            super::on_platform(d.gateway_mut(), now, ev);
+        }
+    }
+
     /// What the D-Bus watcher saw, at `now`.
     fn on_watched(&mut self, now: Micros, w: Watched) {
         let on = self.switch.follow(&w, &self.iface);
@@ -456,6 +475,9 @@ impl Live {
     /// Logs and remembers our address when it changes.
     fn on_events(&mut self) {
         self.save_state();
+        if let Some(d) = &mut self.driver {
+            super::notify(d.gateway_mut(), &self.inject);
+        }
         while let Some(e) = self
             .driver
             .as_mut()

@@ -11,12 +11,15 @@
 //! - [`settings`]: VRM instances and custom names, from localsettings or locally;
 //! - [`coexist`]: other processes' services of our devices (vecan-dbus), not duplicated;
 //! - [`publisher`]: the task that flushes the outbox onto the bus and decides writes;
-//! - [`watch`]: other processes' services, followed for NMEA 2000-out.
+//! - [`watch`]: other processes' services, followed for NMEA 2000-out;
+//! - [`platform`]: Venus notifications for NMEA 2000 alerts, and their
+//!   acknowledgements.
 
 pub mod bus;
 pub mod coexist;
 pub mod introspect;
 pub mod outbox;
+pub mod platform;
 pub mod publisher;
 pub mod service;
 pub mod settings;
