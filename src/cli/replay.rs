@@ -351,6 +351,7 @@ async fn gateway_task(
             driver.gateway_mut().finish(now);
         }
         let _ = end.send(());
+        driver.flush_transmit_log();
         // The capture's clock stands still at its last record; writes are answered
         // until the shell has everything on the bus (and, held, until interrupted).
         loop {
@@ -364,6 +365,7 @@ async fn gateway_task(
                 _ = feed.stop.changed() => break,
             }
             feed.notify(&mut driver);
+            driver.flush_transmit_log();
         }
     }
     // The services that were on the bus, counted before the end withdraws them.

@@ -262,4 +262,12 @@ impl Driver {
     pub fn discard_transmit(&mut self) {
         while self.poll_transmit().is_some() {}
     }
+
+    /// Writes what the transmit log holds to its file (a held replay waits on
+    /// clients, and what it sent for them must be readable meanwhile).
+    pub fn flush_transmit_log(&mut self) {
+        if let Some((log, _)) = &mut self.transmit_log {
+            log.flush();
+        }
+    }
 }

@@ -621,7 +621,7 @@ impl Gateway {
         while let Some(r) = self.alerts.poll_response() {
             let p = crate::venus::alerts::codec::PRIORITY;
             let pgn = crate::venus::alerts::codec::PGN_RESPONSE;
-            if let Err(e) = self.core.send(now, p, pgn, r.destination, &r.payload) {
+            if let Err(e) = self.core.send(now, p, pgn, 255, &r.payload) {
                 tracing::warn!("alert acknowledgement not sent: {e}");
             }
         }
@@ -664,7 +664,7 @@ fn deliver(s: Stages<'_>, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>)
         _ if s
             .switches
             .on_message(now, id.source, r.device, id.pgn, data, sink) => {}
-        _ if s.alerts.on_message(now, id.source, r.device, id.pgn, data) => {}
+        _ if s.alerts.on_message(now, r.device, id.pgn, data) => {}
         _ => s
             .mapper
             .on_message(now, id.source, r.device, id.pgn, data, sink),

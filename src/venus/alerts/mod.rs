@@ -10,8 +10,9 @@
 //! - type: emergency alarm and alarm → Venus alarm, warning → warning, caution →
 //!   information; device name: the model (126996) of the node the alert is about,
 //!   else of its sender;
-//! - a user acknowledging that notification on Venus sends 126984 Acknowledge to the
-//!   alert's sender, when the alert takes acknowledgements and is not acknowledged;
+//! - a user acknowledging that notification on Venus broadcasts 126984 Acknowledge
+//!   (a PDU2 PGN: the alert's header names the alert), once per activation, when
+//!   the alert takes acknowledgements and is not acknowledged;
 //! - nothing is raised while Venus's `AlertsInEnable` is off; alerts not heard for
 //!   [`FORGET_AFTER`] are forgotten.
 
@@ -60,10 +61,9 @@ impl Notification {
     }
 }
 
-/// A 126984 to send from the gateway's address.
+/// A 126984 to broadcast from the gateway's address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    pub destination: u8,
     pub payload: [u8; 25],
 }
 
@@ -78,11 +78,11 @@ pub struct AlertStats {
 
 #[derive(Debug)]
 struct Entry {
-    /// The address the alert came from.
-    sender: u8,
     sender_name: Option<Name>,
     active_since: Option<Micros>,
     raised: Option<Notification>,
+    /// We acknowledged this activation already.
+    answered: bool,
     ack_supported: bool,
     state: u8,
     last_heard: Micros,
@@ -172,18 +172,11 @@ impl Alerts {
     }
 
     /// One message; `true` when it was an alert PGN.
-    pub fn on_message(
-        &mut self,
-        now: Micros,
-        source: u8,
-        name: Option<Name>,
-        pgn: u32,
-        data: &[u8],
-    ) -> bool {
+    pub fn on_message(&mut self, now: Micros, name: Option<Name>, pgn: u32, data: &[u8]) -> bool {
         match pgn {
             codec::PGN_ALERT => {
                 if let Some(a) = codec::parse_alert(data) {
-                    self.on_alert(now, source, name, a);
+                    self.on_alert(now, name, a);
                 }
             }
             codec::PGN_TEXT => {
@@ -197,7 +190,7 @@ impl Alerts {
         true
     }
 
-    fn on_alert(&mut self, now: Micros, sender: u8, name: Option<Name>, a: codec::Alert) {
+    fn on_alert(&mut self, now: Micros, name: Option<Name>, a: codec::Alert) {
         if !self.alerts.contains_key(&a.id) {
             if self.alerts.len() >= MAX_ALERTS {
                 self.stats.dropped += 1;
@@ -206,15 +199,14 @@ impl Alerts {
             self.stats.alerts += 1;
         }
         let e = self.alerts.entry(a.id).or_insert(Entry {
-            sender,
             sender_name: name,
             active_since: None,
             raised: None,
+            answered: false,
             ack_supported: false,
             state: codec::state::NORMAL,
             last_heard: now,
         });
-        e.sender = sender;
         e.sender_name = name.or(e.sender_name);
         e.ack_supported = a.ack_supported;
         e.state = a.state;
@@ -225,6 +217,7 @@ impl Alerts {
             // Cleared: a new activation is a new notification.
             e.active_since = None;
             e.raised = None;
+            e.answered = false;
         }
         self.try_raise(now, a.id);
     }
@@ -317,10 +310,11 @@ impl Alerts {
                 .is_some_and(|n| n.device == device && n.description == description);
             let open = e.active_since.is_some()
                 && e.ack_supported
+                && !e.answered
                 && e.state != codec::state::ACKNOWLEDGED;
             if matches && open {
+                e.answered = true;
                 self.responses.push_back(Response {
-                    destination: e.sender,
                     payload: codec::response(id, ours.0, codec::ACKNOWLEDGE),
                 });
                 self.stats.acknowledged += 1;

@@ -45,11 +45,10 @@ fn text(id: AlertId, description: &str, location: &str) -> Vec<u8> {
 fn raised_once_with_its_text_and_acknowledged() {
     let mut a = Alerts::new();
     let bilge = id(7);
-    assert!(a.on_message(0, 209, None, 126983, &alert(bilge, 2)));
+    assert!(a.on_message(0, None, 126983, &alert(bilge, 2)));
     assert!(a.poll_notification().is_none(), "waits for its text");
     a.on_message(
         S / 2,
-        209,
         None,
         126985,
         &text(bilge, "Bilge pump running", "Engine Room"),
@@ -61,26 +60,27 @@ fn raised_once_with_its_text_and_acknowledged() {
     );
     // Repeats while active are the same notification.
     for t in 1..5 {
-        a.on_message(t * S, 209, None, 126983, &alert(bilge, 2));
+        a.on_message(t * S, None, 126983, &alert(bilge, 2));
     }
     assert!(a.poll_notification().is_none());
     // Acknowledged on Venus: 126984 to the sender, byte for byte.
     assert_eq!(a.acknowledge("other", &n.description, OURS), 0);
     assert_eq!(a.acknowledge(&n.device, &n.description, OURS), 1);
     let r = a.poll_response().expect("126984");
-    assert_eq!(r.destination, 209);
     let mut want = vec![0x12, 5, 1, 7, 0];
     want.extend(ABOUT.to_le_bytes());
     want.extend([0, 0, 1]);
     want.extend(OURS.0.to_le_bytes());
     want.push(0xFC);
     assert_eq!(r.payload.to_vec(), want);
+    // The same acknowledgement again (a second signal of the same entry): once.
+    assert_eq!(a.acknowledge(&n.device, &n.description, OURS), 0);
     // Once the sender reports it acknowledged, a second acknowledge sends nothing.
-    a.on_message(6 * S, 209, None, 126983, &alert(bilge, 4));
+    a.on_message(6 * S, None, 126983, &alert(bilge, 4));
     assert_eq!(a.acknowledge(&n.device, &n.description, OURS), 0);
     // Cleared, then active again: a new notification.
-    a.on_message(7 * S, 209, None, 126983, &alert(bilge, 1));
-    a.on_message(8 * S, 209, None, 126983, &alert(bilge, 2));
+    a.on_message(7 * S, None, 126983, &alert(bilge, 1));
+    a.on_message(8 * S, None, 126983, &alert(bilge, 2));
     assert_eq!(
         a.poll_notification().map(|n| n.description),
         Some(n.description)
@@ -90,7 +90,7 @@ fn raised_once_with_its_text_and_acknowledged() {
 #[test]
 fn a_text_that_never_comes() {
     let mut a = Alerts::new();
-    a.on_message(0, 40, None, 126983, &alert(id(9), 5));
+    a.on_message(0, None, 126983, &alert(id(9), 5));
     assert_eq!(a.next_wake(), Some(TEXT_WAIT));
     a.on_tick(TEXT_WAIT - 1);
     assert!(a.poll_notification().is_none());
@@ -112,10 +112,10 @@ fn a_text_that_never_comes() {
 fn nothing_raised_while_disabled() {
     let mut a = Alerts::new();
     a.set_enabled(false);
-    a.on_message(0, 40, None, 126985, &text(id(1), "Low oil pressure", ""));
-    a.on_message(S, 40, None, 126983, &alert(id(1), 2));
+    a.on_message(0, None, 126985, &text(id(1), "Low oil pressure", ""));
+    a.on_message(S, None, 126983, &alert(id(1), 2));
     assert!(a.poll_notification().is_none());
     assert_eq!(a.stats().raised, 0);
     // Other PGNs are not the alerts'.
-    assert!(!a.on_message(S, 40, None, 127501, &[0; 8]));
+    assert!(!a.on_message(S, None, 127501, &[0; 8]));
 }

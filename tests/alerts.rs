@@ -1,0 +1,200 @@
+//! NMEA 2000 alerts through the whole daemon: `n2k-dbus replay --active` of the
+//! alert scenario (`candump-samples/scenarios/alerts/bilge.log`, written by
+//! `alerts.py`: no shared capture carries 126983) into a private dbus-daemon where
+//! a stand-in for Venus's platform service takes `/Notifications/Inject` writes as
+//! venus-platform does (switching-alerts.md §5.3). A user acknowledging the
+//! notification there makes the daemon broadcast 126984 (PDU2: the alert's header
+//! says which alert), byte for byte.
+
+mod private_bus;
+mod reference;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use n2k_dbus::dbus::{
+    Change, Item, ItemTree, Request, Service, ServiceOptions, ServiceSpec, Value, WriteOutcome,
+};
+use tokio::sync::mpsc;
+
+use private_bus::PrivateBus;
+
+/// The panel's NAME (alerts.py: unique 1460999, Maretron, 20/140).
+const PANEL_NAME: u64 = 1460999 | 137 << 21 | 140 << 40 | 20 << 49 | 4 << 60 | 1 << 63;
+const BILGE: &str = "1\tALM100\tBilge high water (Engine Room)";
+const DOOR: &str = "0\tALM100\talert 5/2/8";
+
+/// The platform stand-in: `/Notifications/Inject` writable, one notification entry
+/// whose acknowledgement the test sets.
+async fn platform(bus: &PrivateBus) -> (Service, mpsc::Receiver<Request>) {
+    let mut items = ItemTree::new();
+    let text = || Item::new("").writable(n2k_dbus::model::WriteRule::Text { max_chars: 256 });
+    items.insert("/Notifications/Inject", text()).unwrap();
+    items
+        .insert("/Notifications/0/DeviceName", Item::new(""))
+        .unwrap();
+    items
+        .insert("/Notifications/0/Description", Item::new(""))
+        .unwrap();
+    items
+        .insert("/Notifications/0/Acknowledged", Item::new(0))
+        .unwrap();
+    let (tx, rx) = mpsc::channel(16);
+    let svc = Service::publish(
+        &bus.bus(),
+        ServiceSpec::new("com.victronenergy.platform", items),
+        ServiceOptions {
+            properties_changed: true,
+            writes: Some(tx),
+        },
+    )
+    .await
+    .expect("the platform stand-in publishes");
+    (svc, rx)
+}
+
+/// The replay process, killed however the test ends.
+struct Replay(Child);
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn replay(bus: &PrivateBus, log: &Path) -> Replay {
+    let scenario = reference::samples().join("scenarios/alerts/bilge.log");
+    Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+        .arg("replay")
+        .arg(&scenario)
+        .args(["--active", "--hold", "--speed", "4", "--dbus", &bus.address])
+        .arg("--transmit-log")
+        .arg(log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map(Replay)
+        .expect("n2k-dbus starts")
+}
+
+/// Frames of a candump -l transmit log: (id, data).
+fn frames(log: &Path) -> Vec<(u32, Vec<u8>)> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (id, data) = l.split_whitespace().nth(2)?.split_once('#')?;
+            let data = (0..data.len() / 2)
+                .map(|k| u8::from_str_radix(&data[2 * k..2 * k + 2], 16).unwrap())
+                .collect();
+            Some((u32::from_str_radix(id, 16).ok()?, data))
+        })
+        .collect()
+}
+
+/// The fast-packet payloads of broadcast (PDU2) PGN `pgn`.
+fn fast_packets(frames: &[(u32, Vec<u8>)], pgn: u32) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut cur: Option<(usize, Vec<u8>)> = None;
+    for (id, d) in frames {
+        if (id >> 8) & 0x3FFFF != pgn {
+            continue;
+        }
+        if d[0] & 0x1F == 0 {
+            cur = Some((usize::from(d[1]), d[2..].to_vec()));
+        } else if let Some((_, buf)) = &mut cur {
+            buf.extend_from_slice(&d[1..]);
+        }
+        if let Some((len, buf)) = &cur {
+            if buf.len() >= *len {
+                out.push(buf[..*len].to_vec());
+                cur = None;
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_become_notifications_and_are_acknowledged_on_the_bus() {
+    let bus = PrivateBus::start();
+    let (platform, mut writes) = platform(&bus).await;
+    let dir = std::env::temp_dir().join(format!("n2k-alerts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("out.log");
+    let replay = replay(&bus, &log);
+
+    // The notifications, as the platform receives them (31 s of capture at 4×).
+    let mut injected = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while injected.len() < 3 {
+        assert!(Instant::now() < deadline, "injected so far: {injected:?}");
+        let Ok(Some(Request::Write(w))) =
+            tokio::time::timeout(Duration::from_secs(1), writes.recv()).await
+        else {
+            continue;
+        };
+        assert_eq!(w.path, "/Notifications/Inject");
+        if let Value::Text(t) = &w.value {
+            injected.push(t.clone());
+        }
+        let _ = w.reply.send(WriteOutcome::Store);
+    }
+    // The text came 2.5 s after its alert: the notification waited for it. The
+    // warning without a text came after 10 s. The alarm cleared at 21 s and active
+    // again at 25 s is a new notification; repeats in between are none.
+    assert_eq!(injected, [BILGE, DOOR, BILGE]);
+
+    // A user acknowledges the alarm on the GX.
+    platform
+        .apply(vec![
+            Change::Set(
+                "/Notifications/0/DeviceName".into(),
+                Value::Text("ALM100".into()),
+            ),
+            Change::Set(
+                "/Notifications/0/Description".into(),
+                Value::Text("Bilge high water (Engine Room)".into()),
+            ),
+        ])
+        .await
+        .expect("set");
+    platform
+        .apply(vec![Change::Set(
+            "/Notifications/0/Acknowledged".into(),
+            Value::Int(1),
+        )])
+        .await
+        .expect("acknowledged");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let response = loop {
+        let sent = frames(&log);
+        if let Some(r) = fast_packets(&sent, 126984).pop() {
+            break (r, sent);
+        }
+        assert!(Instant::now() < deadline, "no 126984");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let (payload, sent) = response;
+    // Our NAME: the payload of our own address claim.
+    let ours = sent
+        .iter()
+        .find(|(id, _)| (id >> 8) & 0x3FFFF == 0x0EEFF)
+        .map(|(_, d)| d.clone())
+        .expect("our address claim");
+    let mut want = vec![0x12, 5, 1, 7, 0];
+    want.extend(PANEL_NAME.to_le_bytes());
+    want.extend([0, 0, 1]);
+    want.extend(&ours);
+    want.push(0xFC);
+    assert_eq!(payload, want);
+    // One acknowledgement, and nothing for the warning (not acknowledged on Venus).
+    assert_eq!(fast_packets(&sent, 126984).len(), 1);
+
+    drop(replay);
+    let _ = std::fs::remove_dir_all(&dir);
+}
