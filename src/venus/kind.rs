@@ -128,25 +128,8 @@ const AC: &[PathSpec] = &[
     p("/Ac/Energy/Reverse", 0, "kWh"),
 ];
 
-/// A generator: its AC lines (as [`AC`], in the same order) and its engine.
-const GENSET: &[PathSpec] = &[
-    p("/Ac/L1/Voltage", 1, "V"),
-    p("/Ac/L1/Current", 1, "A"),
-    p("/Ac/L1/Power", 0, "W"),
-    p("/Ac/L1/PowerFactor", 2, ""),
-    p("/Ac/L2/Voltage", 1, "V"),
-    p("/Ac/L2/Current", 1, "A"),
-    p("/Ac/L2/Power", 0, "W"),
-    p("/Ac/L2/PowerFactor", 2, ""),
-    p("/Ac/L3/Voltage", 1, "V"),
-    p("/Ac/L3/Current", 1, "A"),
-    p("/Ac/L3/Power", 0, "W"),
-    p("/Ac/L3/PowerFactor", 2, ""),
-    p("/Ac/Power", 0, "W"),
-    p("/Ac/Frequency", 1, "Hz"),
-    plain("/NrOfPhases"),
-    p("/Ac/Energy/Forward", 0, "kWh"),
-    p("/Ac/Energy/Reverse", 0, "kWh"),
+/// A generator's engine and starting battery, after its AC paths.
+const ENGINE: &[PathSpec] = &[
     p("/Engine/Speed", 0, "RPM"),
     p("/Engine/Load", 0, "%"),
     p("/Engine/CoolantTemperature", 1, "C"),
@@ -156,6 +139,25 @@ const GENSET: &[PathSpec] = &[
     p("/StarterVoltage", 2, "V"),
     plain("/Error/0/Id"),
 ];
+
+/// A generator: its AC lines (as [`AC`], in the same order) and its engine.
+const GENSET: [PathSpec; AC.len() + ENGINE.len()] = join(AC, ENGINE);
+
+/// `a` then `b`, at compile time.
+const fn join<const N: usize>(a: &[PathSpec], b: &[PathSpec]) -> [PathSpec; N] {
+    let mut out = [plain(""); N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut k = 0;
+    while k < b.len() {
+        out[i + k] = b[k];
+        k += 1;
+    }
+    out
+}
 
 /// A stand-alone inverter (127509 with the AC output and DC instances it names).
 const INVERTER: &[PathSpec] = &[
@@ -227,7 +229,7 @@ impl Kind {
             Kind::Alternator => ALTERNATOR,
             Kind::Charger => CHARGER,
             Kind::Grid | Kind::AcLoad => AC,
-            Kind::Genset => GENSET,
+            Kind::Genset => &GENSET,
             Kind::Inverter => INVERTER,
             Kind::Gps => GPS,
             // The bank's outputs are its own ([`super::switches`]).

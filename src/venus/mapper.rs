@@ -433,33 +433,17 @@ impl Mapper {
                     w.power_fits(dev, chan);
                 }
                 let kind = ac_kind(&self.cfg.rules, name, input);
-                let measured = |dev: &Dev| {
-                    (0..3).any(|l| {
-                        carries(
-                            dev,
-                            base | l,
-                            &[Input::AcVoltage, Input::AcCurrent, Input::AcPower],
-                        )
-                    })
-                };
-                if !existing(dev, kind, base, true) && measured(dev) {
-                    let suffix = dev
-                        .services
-                        .iter()
-                        .any(|s| s.kind == kind && s.chan != base)
-                        .then(|| format!("ac_{}{i}", if input { "in" } else { "out" }));
-                    ensure(
-                        &self.cfg,
-                        dev,
-                        kind,
-                        base,
-                        suffix,
-                        Some(i),
-                        true,
-                        now,
-                        &mut w.dropped,
-                    );
-                }
+                let suffix = || format!("ac_{}{i}", if input { "in" } else { "out" });
+                ensure_meter(
+                    &self.cfg,
+                    dev,
+                    kind,
+                    base,
+                    suffix,
+                    Some(i),
+                    now,
+                    &mut w.dropped,
+                );
             }
             Route::Gps => {
                 dev.gps_since.get_or_insert(now);
@@ -513,33 +497,17 @@ impl Mapper {
                     w.power_fits(dev, chan);
                 }
                 let kind = j1939_kind(&self.cfg.rules, name, generator);
-                let measured = |dev: &Dev| {
-                    (0..3).any(|l| {
-                        carries(
-                            dev,
-                            base | l,
-                            &[Input::AcVoltage, Input::AcCurrent, Input::AcPower],
-                        )
-                    })
-                };
-                if !existing(dev, kind, base, true) && measured(dev) {
-                    let suffix = dev
-                        .services
-                        .iter()
-                        .any(|s| s.kind == kind)
-                        .then(|| "j1939".to_owned());
-                    ensure(
-                        &self.cfg,
-                        dev,
-                        kind,
-                        base,
-                        suffix,
-                        None,
-                        true,
-                        now,
-                        &mut w.dropped,
-                    );
-                }
+                let suffix = || "j1939".to_owned();
+                ensure_meter(
+                    &self.cfg,
+                    dev,
+                    kind,
+                    base,
+                    suffix,
+                    None,
+                    now,
+                    &mut w.dropped,
+                );
             }
             Route::Inverter => {
                 let Some(i) = code("instance") else { return };
@@ -1021,6 +989,48 @@ fn ensure(
         published: false,
         shown: Vec::new(),
     });
+}
+
+/// The AC meter of `kind` whose line 1 is channel `base`, created once one of its
+/// lines measures something; `suffix` names it when the device has another meter
+/// of that kind.
+#[allow(clippy::too_many_arguments)]
+fn ensure_meter(
+    cfg: &MapperConfig,
+    dev: &mut Dev,
+    kind: Kind,
+    base: u32,
+    suffix: impl FnOnce() -> String,
+    data_instance: Option<u8>,
+    now: Micros,
+    dropped: &mut u64,
+) {
+    let measured = (0..3).any(|l| {
+        carries(
+            dev,
+            base | l,
+            &[Input::AcVoltage, Input::AcCurrent, Input::AcPower],
+        )
+    });
+    if existing(dev, kind, base, true) || !measured {
+        return;
+    }
+    let other = dev
+        .services
+        .iter()
+        .any(|s| s.kind == kind && s.chan != base);
+    let suffix = other.then(suffix);
+    ensure(
+        cfg,
+        dev,
+        kind,
+        base,
+        suffix,
+        data_instance,
+        true,
+        now,
+        dropped,
+    );
 }
 
 /// The temperature sensor on `chan` (instance and source), created once a reading
