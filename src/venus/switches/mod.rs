@@ -121,8 +121,13 @@ struct Bank {
     last_heard: Micros,
     outputs: BTreeMap<u8, Output>,
     published: bool,
-    /// The values last shown, by path.
-    shown: BTreeMap<String, Value>,
+    /// The status-driven values last shown.
+    shown: BTreeMap<Slot, Value>,
+    /// The last status's indicators, and whether the bank was silent for
+    /// [`BANK_FRESH`] when last shown: an unchanged status or a sweep that changes
+    /// neither costs no comparison of every path.
+    last: Option<[Indicator; bank::CHANNELS]>,
+    stale: bool,
 }
 
 #[derive(Debug)]
@@ -329,6 +334,8 @@ impl Switches {
                     outputs: BTreeMap::new(),
                     published: false,
                     shown: BTreeMap::new(),
+                    last: None,
+                    stale: false,
                 },
             );
             self.stats.banks += 1;
@@ -338,6 +345,8 @@ impl Switches {
         };
         b.source = source;
         b.last_heard = now;
+        let unchanged = b.published && !b.stale && b.last == Some(status.indicators);
+        b.last = Some(status.indicators);
         for (n, ind) in status.indicators.iter().enumerate() {
             let channel = n as u8;
             let out = match (ind, b.outputs.get_mut(&channel)) {
@@ -369,7 +378,9 @@ impl Switches {
                 k += 1;
             }
         }
-        self.settle(now, sink, Some(key));
+        if !unchanged {
+            self.settle(now, sink, Some(key));
+        }
     }
 
     fn on_acknowledge(&mut self, now: Micros, id: DeviceId, ok: bool) {
@@ -567,12 +578,6 @@ impl Switches {
         };
         self.changed.push((format!("{STATE_PREFIX}{k}"), text));
         self.settings.insert(k, value.clone());
-        if let Some(b) = self.banks.get_mut(&key) {
-            b.shown.insert(
-                format!("/SwitchableOutput/{channel}/Settings/{setting}"),
-                value,
-            );
-        }
         Some(SwitchWrite::Now(WriteOutcome::Store))
     }
 
@@ -628,37 +633,36 @@ impl Switches {
         let by_address = self.by_address;
         let finished = self.finished;
         for (key, b) in self.banks.iter_mut() {
-            if only.is_some_and(|k| k != *key) {
+            let stale = now.saturating_sub(b.last_heard) > BANK_FRESH;
+            let swept = only.is_none() && b.published && stale == b.stale;
+            if only.is_some_and(|k| k != *key) || swept {
                 continue;
             }
+            b.stale = stale;
             let ready = match b.id {
                 DeviceId::Name(_) => true,
                 DeviceId::Address(_) => {
                     by_address && (finished || now - b.first_heard >= UNNAMED_WAIT)
                 }
             };
-            let values = bank_values(b, now);
             if b.published {
-                for (path, v) in values {
-                    if b.shown.get(&path) == Some(&v) {
+                for (slot, v) in bank_values(b, now) {
+                    if b.shown.get(&slot) == Some(&v) {
                         continue;
                     }
-                    // A new output: every path of it arrives with its first value.
-                    if let Some(c) = output_of(&path).filter(|_| !b.shown.contains_key(&path)) {
-                        for (p, mut item) in output_items(&self.settings, b, c) {
-                            if b.shown.contains_key(&p) {
-                                continue;
-                            }
-                            if p == path {
-                                item.value = v.clone();
-                            }
-                            b.shown.insert(p.clone(), item.value.clone());
+                    // A new output: every path of it arrives, with its state and
+                    // status as the next values.
+                    if let Some(Slot::State(c)) = slot.filter_new(&b.shown) {
+                        for (p, item) in output_items(&self.settings, b, c) {
                             sink.insert(&b.name, &p, item);
                         }
-                        continue;
+                        b.shown.insert(Slot::State(c), Value::Invalid);
+                        b.shown.insert(Slot::Status(c), Value::Invalid);
                     }
-                    sink.set(&b.name, &path, v.clone());
-                    b.shown.insert(path, v);
+                    if b.shown.get(&slot) != Some(&v) {
+                        sink.set(&b.name, &slot.path(), v.clone());
+                        b.shown.insert(slot, v);
+                    }
                 }
             } else if ready {
                 let identity = match b.id {
@@ -666,11 +670,7 @@ impl Switches {
                     DeviceId::Address(_) => Identity::default(),
                 };
                 let spec = bank_spec(&self.iface, &self.settings, b, &identity, now);
-                b.shown = spec
-                    .items
-                    .iter()
-                    .map(|(p, i)| (p.to_owned(), i.value.clone()))
-                    .collect();
+                b.shown = bank_values(b, now).into_iter().collect();
                 sink.publish(spec);
                 b.published = true;
             }
@@ -690,33 +690,49 @@ fn tail_of(service: &str) -> String {
         .to_owned()
 }
 
-/// The output a path belongs to.
-fn output_of(path: &str) -> Option<u8> {
-    path.strip_prefix("/SwitchableOutput/")?
-        .split_once('/')?
-        .0
-        .parse()
-        .ok()
+/// A path that follows the bank's status; its text is made only to send a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    Module,
+    Channels,
+    State(u8),
+    Status(u8),
+}
+
+impl Slot {
+    fn path(self) -> String {
+        match self {
+            Slot::Module => "/State".to_owned(),
+            Slot::Channels => "/NrOfChannels".to_owned(),
+            Slot::State(n) => format!("/SwitchableOutput/{n}/State"),
+            Slot::Status(n) => format!("/SwitchableOutput/{n}/Status"),
+        }
+    }
+
+    /// The slot, when it is the state of an output not shown yet.
+    fn filter_new(self, shown: &BTreeMap<Slot, Value>) -> Option<Slot> {
+        match self {
+            Slot::State(_) if !shown.contains_key(&self) => Some(self),
+            _ => None,
+        }
+    }
 }
 
 /// The values that follow the bank's status: module state, channel count, and
 /// each output's `State` and `Status`.
-fn bank_values(b: &Bank, now: Micros) -> Vec<(String, Value)> {
+fn bank_values(b: &Bank, now: Micros) -> Vec<(Slot, Value)> {
     let fresh = now.saturating_sub(b.last_heard) <= BANK_FRESH;
     let fault = b.outputs.values().any(|o| o.fault);
     let mut v = vec![
         (
-            "/State".to_owned(),
+            Slot::Module,
             match (fresh, fault) {
                 (false, _) => Value::Invalid,
                 (true, true) => Value::Int(MODULE_CHANNEL_FAULT),
                 (true, false) => Value::Int(MODULE_OK),
             },
         ),
-        (
-            "/NrOfChannels".to_owned(),
-            Value::Int(b.outputs.len() as i64),
-        ),
+        (Slot::Channels, Value::Int(b.outputs.len() as i64)),
     ];
     for (&n, o) in &b.outputs {
         let state = o.state.filter(|_| fresh);
@@ -728,10 +744,10 @@ fn bank_values(b: &Bank, now: Micros) -> Vec<(String, Value)> {
             (true, false, None) => Value::Invalid,
         };
         v.push((
-            format!("/SwitchableOutput/{n}/State"),
+            Slot::State(n),
             state.map_or(Value::Invalid, |s| Value::Int(i64::from(s))),
         ));
-        v.push((format!("/SwitchableOutput/{n}/Status"), status));
+        v.push((Slot::Status(n), status));
     }
     v
 }
@@ -801,7 +817,10 @@ fn bank_spec(
     {
         add(path, item);
     }
-    let mut values: BTreeMap<String, Value> = bank_values(b, now).into_iter().collect();
+    let mut values: BTreeMap<String, Value> = bank_values(b, now)
+        .into_iter()
+        .map(|(slot, v)| (slot.path(), v))
+        .collect();
     for &n in b.outputs.keys() {
         for (path, mut item) in output_items(settings, b, n) {
             if let Some(v) = values.remove(&path) {
