@@ -1,6 +1,7 @@
-//! NMEA 2000 alerts through the whole daemon: `n2k-dbus replay --active` of the
-//! alert scenario (`candump-samples/scenarios/alerts/bilge.log`, written by
-//! `alerts.py`: no shared capture carries 126983) into a private dbus-daemon where
+//! NMEA 2000 alerts: the one real 126983 we have (canboat's analyzer sample, with
+//! canboat's decode), then through the whole daemon: `n2k-dbus replay --active` of
+//! the alert scenario (`candump-samples/scenarios/alerts/bilge.log`, written by
+//! `alerts.py`: no shared bus capture carries 126983) into a private dbus-daemon where
 //! a stand-in for Venus's platform service takes `/Notifications/Inject` writes as
 //! venus-platform does (switching-alerts.md §5.3). A user acknowledging the
 //! notification there makes the daemon broadcast 126984 (PDU2: the alert's header
@@ -116,6 +117,47 @@ fn fast_packets(frames: &[(u32, Vec<u8>)], pgn: u32) -> Vec<Vec<u8>> {
         }
     }
     out
+}
+
+#[test]
+fn canboats_126983_sample_reads_as_canboat_decodes_it() {
+    let dir = reference::samples().join("analyzer-tests");
+    let line = std::fs::read_to_string(dir.join("pgn-126983.in")).expect("sample");
+    // Actisense ASCII: time, prio, pgn, src, dst, len, bytes.
+    let bytes: Vec<u8> = line
+        .trim()
+        .split(',')
+        .skip(6)
+        .map(|h| u8::from_str_radix(h, 16).expect("hex"))
+        .collect();
+    let decode: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(dir.join("pgn-126983-nv.out"))
+            .expect("decode")
+            .lines()
+            .next()
+            .expect("a line"),
+    )
+    .expect("json");
+    let f = &decode["fields"];
+    let n = |k: &str| {
+        let v = &f[k];
+        v.get("value").unwrap_or(v).as_u64().expect(k)
+    };
+    let a = n2k_dbus::venus::alerts::codec::parse_alert(&bytes).expect("an alert");
+    assert_eq!(u64::from(a.id.kind), n("Alert Type"));
+    assert_eq!(u64::from(a.id.category), n("Alert Category"));
+    assert_eq!(u64::from(a.id.system), n("Alert System"));
+    assert_eq!(u64::from(a.id.subsystem), n("Alert Sub-System"));
+    assert_eq!(u64::from(a.id.id), n("Alert ID"));
+    assert_eq!(a.id.source_name, n("Data Source Network ID NAME"));
+    assert_eq!(u64::from(a.id.instance), n("Data Source Instance"));
+    assert_eq!(u64::from(a.id.index), n("Data Source Index-Source"));
+    assert_eq!(u64::from(a.id.occurrence), n("Alert Occurrence Number"));
+    assert_eq!(u64::from(a.ack_supported), n("Acknowledge Support"));
+    assert_eq!(u64::from(a.priority), n("Alert Priority"));
+    assert_eq!(u64::from(a.state), n("Alert State"));
+    // State 50 is none of the six: not an active alert.
+    assert!(!a.active());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
