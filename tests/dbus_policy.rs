@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use n2k_dbus::venus::kind::Kind;
+use n2k_dbus::venus::products;
 
 const DAEMON_UID: &str = "1"; // daemon
 const NOBODY_UID: &str = "65534";
@@ -109,8 +110,14 @@ fn readers_read_writers_are_root_or_admins_and_the_daemon_owns_its_names() {
 
     let policy = std::fs::read_to_string(policy_file()).expect("policy");
     // Every service type the gateway publishes is a name its user may own.
-    for kind in Kind::ALL.into_iter().chain([Kind::Switch]) {
-        let rule = format!("own_prefix=\"com.victronenergy.{}\"", kind.class());
+    // Victron's own VE.Can products are published under their family's type.
+    let classes = Kind::ALL
+        .into_iter()
+        .chain([Kind::Switch])
+        .map(Kind::class)
+        .chain(products::table::PROFILES.iter().map(|p| p.class));
+    for class in classes {
+        let rule = format!("own_prefix=\"com.victronenergy.{class}\"");
         assert!(
             policy.contains(&rule),
             "the policy lets the daemon own {rule}"

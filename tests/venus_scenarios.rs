@@ -64,6 +64,11 @@ async fn a_charger_and_its_output() {
 }
 
 #[tokio::test]
+async fn converters_by_function_and_a_dc_meter() {
+    run("converters").await.publisher.withdraw_all().await;
+}
+
+#[tokio::test]
 async fn the_demo_boat() {
     run("demo-boat").await.publisher.withdraw_all().await;
 }

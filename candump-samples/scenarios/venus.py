@@ -273,6 +273,78 @@ for battery instance 1, whose output 127508 it also sends. One charger service; 
 output is not a battery of its own.""")
 
 
+def converter_status(sid, conn, state, temp=0, overload=0, low_v=0, ripple=0):
+    """127750: connection, operating state, four 2-bit conditions (0 good, 1 warning, 2 error)."""
+    return bytes([sid, conn, state, temp | overload << 2 | low_v << 4 | ripple << 6]) + b"\xff" * 4
+
+
+def dc_voltage_current(sid, conn, volts, amps):
+    """127751: connection, voltage (0.1 V), current (int24, 0.01 A)."""
+    return bytes([sid, conn]) + u16(round(volts / 0.1)) + struct.pack("<i", round(amps / 0.01))[:3] + b"\xff"
+
+
+def converters():
+    s = Scenario()
+    # (unique, function, address, model, [(t0, pgn, payload)]) – each repeated every 1.5 s.
+    dcdc_n = name(301201, 1857, 163, 35)
+    inv_n = name(301202, 1857, 162, 35)
+    chg_n = name(301203, 1857, 160, 35)
+    meter_n = name(301204, 137, 140, 35)
+    late_n = name(301205, 137, 140, 35)
+    dcdc = Node(s.bus, 30, dcdc_n, "DCDC-30", data_pgn=127750)
+    inv = Node(s.bus, 31, inv_n, "INV-3000", data_pgn=127750)
+    chg = Node(s.bus, 32, chg_n, "CHG-20", data_pgn=127750)
+    meter = Node(s.bus, 33, meter_n, "DCM-1", data_pgn=127751)
+    late = Node(s.bus, 34, late_n, "DCM-2", data_pgn=127751)
+    for node in (dcdc, inv, chg, meter, late):
+        started(node)
+    t = 0.5
+    sid = 0
+    while t < 30:
+        dcdc.single(t, 6, 127751, dc_voltage_current(sid, 0, 13.6, 12.34))
+        dcdc.single(t + 0.01, 6, 127750, converter_status(sid, 0, 3, temp=1))
+        inv.single(t, 6, 127750, converter_status(sid, 1, 9, overload=2))
+        inv.single(t + 0.01, 6, 127751, dc_voltage_current(sid, 1, 24.5, -40.25))
+        chg.single(t, 6, 127750, converter_status(sid, 0, 5))
+        chg.single(t + 0.01, 6, 127751, dc_voltage_current(sid, 0, 13.5, 3.2))
+        meter.single(t, 6, 127751, dc_voltage_current(sid, 2, 12.8, 5.5))
+        # Its voltage and current first; its status from 2 s on.
+        late.single(t, 6, 127751, dc_voltage_current(sid, 0, 27.2, 8.0))
+        if t >= 2:
+            late.single(t + 0.01, 6, 127750, converter_status(sid, 0, 5, low_v=2))
+        t += 1.5
+        sid = (sid + 1) % 250
+    svc = {
+        "dcdc": V + "dcdc." + tail(dcdc_n),
+        "inv": V + "inverter." + tail(inv_n),
+        "chg": V + "charger." + tail(chg_n),
+        "meter": V + "dcsource." + tail(meter_n),
+        "late": V + "dcdc." + tail(late_n),
+    }
+    # The meter waits 5 s for a status that would make it a converter.
+    s.services(3, svc["dcdc"], svc["inv"], svc["chg"], svc["late"])
+    s.services(20, *svc.values())
+    for key, path, v in [
+        ("dcdc", "/Dc/0/Voltage", 13.6), ("dcdc", "/Dc/0/Current", 12.34), ("dcdc", "/Dc/0/Power", 13.6 * 12.34),
+        ("dcdc", "/State", 3), ("dcdc", "/Alarms/HighTemperature", 1), ("dcdc", "/Alarms/Overload", 0),
+        ("dcdc", "/Alarms/LowVoltage", 0), ("dcdc", "/Alarms/Ripple", 0),
+        ("inv", "/State", 9), ("inv", "/Mode", None), ("inv", "/Dc/0/Voltage", 24.5), ("inv", "/Dc/0/Current", -40.25),
+        ("inv", "/Dc/0/Power", 24.5 * -40.25), ("inv", "/Alarms/Overload", 2), ("inv", "/Alarms/HighTemperature", 0),
+        ("inv", "/Ac/Out/L1/V", None),
+        ("chg", "/State", 5), ("chg", "/Dc/0/Voltage", 13.5), ("chg", "/Dc/0/Current", 3.2), ("chg", "/NrOfOutputs", 1),
+        ("chg", "/Alarms/LowVoltage", 0), ("chg", "/Mode", None),
+        ("meter", "/Dc/0/Voltage", 12.8), ("meter", "/Dc/0/Current", 5.5), ("meter", "/Dc/0/Power", 12.8 * 5.5),
+        ("meter", "/Dc/0/Temperature", None),
+        ("late", "/State", 5), ("late", "/Dc/0/Voltage", 27.2), ("late", "/Alarms/LowVoltage", 2),
+    ]:
+        s.expect(20, svc[key], path, v)
+    s.write("converters.log", """Converters (written for n2k-dbus; no shared capture carries 127750 or 127751): a DC-DC
+converter (35/163), an inverter (35/162) and a charger (35/160) sending 127750 and
+127751, a meter of another function sending only 127751 (a DC source, 5 s after its
+first reading), and one of that function whose 127750 follows its 127751 by 1.5 s (a
+DC-DC converter, never a DC source). Every 1.5 s.""")
+
+
 def going_silent():
     s = Scenario()
     n = name(300888, 137, 150, 75)
@@ -437,6 +509,7 @@ if __name__ == "__main__":
     gps()
     three_phase()
     charger()
+    converters()
     going_silent()
     address_change()
     boat()

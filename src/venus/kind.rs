@@ -22,6 +22,9 @@ pub enum Kind {
     AcLoad,
     Gps,
     Inverter,
+    /// A DC-DC converter (127750/127751 of a device whose NAME says so, or of an
+    /// unknown function that sends its status).
+    DcDc,
     /// An NMEA 2000 switch bank: made by the switching stage
     /// ([`super::switches`]), never by the mapper nor a user's type rule.
     Switch,
@@ -95,7 +98,18 @@ const ALTERNATOR: &[PathSpec] = &[
     plain("/State"),
 ];
 
-const CHARGER: &[PathSpec] = &[
+/// A converter's four conditions (127750): 0 ok, 1 warning, 2 alarm. Venus
+/// watches all four on an inverter, `LowVoltage` on a charger, none on a dcdc
+/// (whose `/ErrorCode` is Victron's own numbering); they are published on all
+/// three for the GUI's and MQTT's readers (README "Inverters and converters").
+const CONVERTER_ALARMS: &[PathSpec] = &[
+    plain("/Alarms/HighTemperature"),
+    plain("/Alarms/Overload"),
+    plain("/Alarms/LowVoltage"),
+    plain("/Alarms/Ripple"),
+];
+
+const CHARGER_MAIN: &[PathSpec] = &[
     p("/Dc/0/Voltage", 2, "V"),
     p("/Dc/0/Current", 1, "A"),
     p("/Dc/0/Temperature", 1, "C"),
@@ -107,6 +121,10 @@ const CHARGER: &[PathSpec] = &[
     plain("/State"),
     plain("/Mode"),
 ];
+
+/// A charger: 127507 and 127508, or a converter's 127750 and 127751.
+const CHARGER: [PathSpec; CHARGER_MAIN.len() + CONVERTER_ALARMS.len()] =
+    join(CHARGER_MAIN, CONVERTER_ALARMS);
 
 const AC: &[PathSpec] = &[
     p("/Ac/L1/Voltage", 1, "V"),
@@ -159,8 +177,9 @@ const fn join<const N: usize>(a: &[PathSpec], b: &[PathSpec]) -> [PathSpec; N] {
     out
 }
 
-/// A stand-alone inverter (127509 with the AC output and DC instances it names).
-const INVERTER: &[PathSpec] = &[
+/// A stand-alone inverter (127509 with the AC output and DC instances it names,
+/// or a converter's 127750 and 127751).
+const INVERTER_MAIN: &[PathSpec] = &[
     p("/Ac/Out/L1/V", 1, "V"),
     p("/Ac/Out/L1/I", 1, "A"),
     p("/Ac/Out/L1/P", 0, "W"),
@@ -171,6 +190,20 @@ const INVERTER: &[PathSpec] = &[
     plain("/State"),
     plain("/Mode"),
 ];
+
+const INVERTER: [PathSpec; INVERTER_MAIN.len() + CONVERTER_ALARMS.len()] =
+    join(INVERTER_MAIN, CONVERTER_ALARMS);
+
+/// A DC-DC converter: its output (127751) and status (127750).
+const DCDC_MAIN: &[PathSpec] = &[
+    p("/Dc/0/Voltage", 2, "V"),
+    p("/Dc/0/Current", 1, "A"),
+    p("/Dc/0/Power", 0, "W"),
+    plain("/State"),
+];
+
+const DCDC: [PathSpec; DCDC_MAIN.len() + CONVERTER_ALARMS.len()] =
+    join(DCDC_MAIN, CONVERTER_ALARMS);
 
 const GPS: &[PathSpec] = &[
     p("/Position/Latitude", 5, "deg"),
@@ -185,7 +218,7 @@ const GPS: &[PathSpec] = &[
 
 impl Kind {
     /// Every kind, in the order the README's table lists them.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Tank,
         Kind::Temperature,
         Kind::Battery,
@@ -198,6 +231,7 @@ impl Kind {
         Kind::AcLoad,
         Kind::Gps,
         Kind::Inverter,
+        Kind::DcDc,
     ];
 
     /// The `<type>` of the service name, also the class of its VRM instance.
@@ -215,6 +249,7 @@ impl Kind {
             Kind::AcLoad => "acload",
             Kind::Gps => "gps",
             Kind::Inverter => "inverter",
+            Kind::DcDc => "dcdc",
             Kind::Switch => "switch",
         }
     }
@@ -227,10 +262,11 @@ impl Kind {
             Kind::Battery => BATTERY,
             Kind::DcSource | Kind::DcLoad => DC,
             Kind::Alternator => ALTERNATOR,
-            Kind::Charger => CHARGER,
+            Kind::Charger => &CHARGER,
             Kind::Grid | Kind::AcLoad => AC,
             Kind::Genset => &GENSET,
-            Kind::Inverter => INVERTER,
+            Kind::Inverter => &INVERTER,
+            Kind::DcDc => &DCDC,
             Kind::Gps => GPS,
             // The bank's outputs are its own ([`super::switches`]).
             Kind::Switch => &[],
@@ -263,6 +299,7 @@ impl Kind {
             Kind::AcLoad => "AC meter",
             Kind::Gps => "GPS",
             Kind::Inverter => "inverter",
+            Kind::DcDc => "DC-DC converter",
             Kind::Switch => "switch bank",
         }
     }
@@ -282,7 +319,7 @@ impl fmt::Display for Kind {
 
 /// A service type name that is not one of ours.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown service type `{0}` (known: tank, temperature, battery, dcsource, dcload, alternator, charger, grid, genset, acload, gps, inverter)")]
+#[error("unknown service type `{0}` (known: tank, temperature, battery, dcsource, dcload, alternator, charger, grid, genset, acload, gps, inverter, dcdc)")]
 pub struct UnknownKind(pub String);
 
 impl FromStr for Kind {

@@ -103,6 +103,8 @@ struct Service {
     dc: [Option<u8>; 2],
     /// Genset: the engine instance it shows.
     engine: Option<u8>,
+    /// DC meter, DC-DC converter or charger: the converter connection it shows.
+    converter: Option<u8>,
     /// Created by a message that named its instance. A sensor made by readings
     /// without one (130310, 130311, instance "not available") waits
     /// [`DECIDE_WAIT`] for a sibling with an instance to join.
@@ -532,6 +534,14 @@ impl Mapper {
                     );
                 }
             }
+            Route::Converter { status } => {
+                let Some(c) = code("connectionNumber") else {
+                    return;
+                };
+                w.feeds(dev, p.feeds, render::converter_chan(c), 0);
+                let kind = converter_kind(&self.cfg.rules, name, status);
+                ensure_converter(&self.cfg, dev, kind, c, now, &mut w.dropped);
+            }
         }
         self.stats.dropped += w.dropped;
         self.count_refused(id);
@@ -744,6 +754,7 @@ impl Mapper {
                 chargers: &dev.chargers,
                 engine: s.engine,
                 starter,
+                converter: s.converter,
             };
             render::render(&target, inputs, &mut self.scratch);
             if s.published {
@@ -984,11 +995,108 @@ fn ensure(
         data_instance,
         dc: [None; 2],
         engine: None,
+        converter: None,
         instanced,
         created: now,
         published: false,
         shown: Vec::new(),
     });
+}
+
+/// What a converter connection is (switching-alerts.md §10.2): the user's type,
+/// else the NAME's function (35/160 charger, 35/161–162 inverter, 35/163 DC
+/// converter); for any other device a DC-DC converter once it sends its status
+/// (127750), a DC source while it sends only voltage and current (127751: a
+/// meter's reading; the user may say dcload). `None`: wait for the status.
+fn converter_kind(rules: &Rules, name: Option<Name>, status: bool) -> Option<Kind> {
+    const KINDS: &[Kind] = &[
+        Kind::DcDc,
+        Kind::Charger,
+        Kind::Inverter,
+        Kind::DcSource,
+        Kind::DcLoad,
+    ];
+    if let Some(k) = name
+        .and_then(|n| rules.kind_of(n))
+        .filter(|k| KINDS.contains(k))
+    {
+        return Some(k);
+    }
+    match name.map(|n| (n.device_class(), n.device_function())) {
+        Some((35, 160)) => Some(Kind::Charger),
+        Some((35, 161 | 162)) => Some(Kind::Inverter),
+        Some((35, 163)) => Some(Kind::DcDc),
+        _ if status => Some(Kind::DcDc),
+        _ => None,
+    }
+}
+
+/// The service of converter connection `c`. A connection heard only by its
+/// 127751 becomes a DC source after [`DECIDE_WAIT`] unless its 127750 comes
+/// first; a charger's and an inverter's are the device's charger service and
+/// the inverter service of that instance (127509's).
+fn ensure_converter(
+    cfg: &MapperConfig,
+    dev: &mut Dev,
+    kind: Option<Kind>,
+    c: u8,
+    now: Micros,
+    dropped: &mut u64,
+) {
+    let chan = render::converter_chan(c);
+    let (kind, chan, instanced) = match kind {
+        Some(Kind::Charger) => {
+            // A charger that also sends 127507 has its service already; its
+            // first connection's status shows there too.
+            if let Some(s) = dev.services.iter_mut().find(|s| s.kind == Kind::Charger) {
+                s.converter.get_or_insert(c);
+                return;
+            }
+            (Kind::Charger, 0, true)
+        }
+        Some(Kind::Inverter) => (Kind::Inverter, u32::from(c), true),
+        Some(k) => (k, chan, true),
+        None => {
+            if dev.services.iter().any(|s| s.converter == Some(c)) {
+                return;
+            }
+            (Kind::DcSource, chan, false)
+        }
+    };
+    // A DC source decided while waiting is a converter after all.
+    dev.services
+        .retain(|s| s.published || s.converter != Some(c) || s.kind == kind);
+    if existing(dev, kind, chan, instanced) {
+        return;
+    }
+    let suffix = dev
+        .services
+        .iter()
+        .any(|s| s.kind == kind)
+        .then(|| match kind {
+            Kind::Inverter => format!("inverter{c}"),
+            _ => format!("conn{c}"),
+        });
+    ensure(
+        cfg,
+        dev,
+        kind,
+        chan,
+        suffix,
+        Some(c),
+        instanced,
+        now,
+        dropped,
+    );
+    if kind != Kind::Inverter {
+        if let Some(s) = dev
+            .services
+            .iter_mut()
+            .find(|s| s.kind == kind && s.chan == chan)
+        {
+            s.converter = Some(c);
+        }
+    }
 }
 
 /// The AC meter of `kind` whose line 1 is channel `base`, created once one of its
@@ -1147,7 +1255,10 @@ fn location(input: Input, chan: u32) -> String {
             profile::sensor_suffix(chan as u8, (chan >> 8) as u8)
         )
     };
-    let dc = |what: &str| format!("dc{chan}/{what}");
+    let dc = |what: &str| match chan >> 21 & 1 {
+        1 => format!("conn{}/{what}", chan & 0xFF),
+        _ => format!("dc{chan}/{what}"),
+    };
     let ac = |what: &str| {
         if chan >> 18 & 1 == 1 {
             return format!("j1939/L{}/{what}", (chan & 0xFF) + 1);

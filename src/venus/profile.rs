@@ -74,6 +74,14 @@ pub enum Input {
     InverterEnable,
     InverterAc,
     InverterDc,
+    // 127750: the converter's operating state and its four 2-bit conditions
+    // (0 good, 1 warning, 2 error); 127751 feeds `DcVoltage`/`DcCurrent` on the
+    // converter's channel.
+    ConverterState,
+    ConverterTemperature,
+    ConverterOverload,
+    ConverterLowVoltage,
+    ConverterRipple,
     // 129025
     LatitudeRapid,
     LongitudeRapid,
@@ -168,6 +176,9 @@ pub enum Route {
     AcJ1939 { generator: bool, line: u8 },
     /// An inverter instance (127509).
     Inverter,
+    /// A converter's connection: its status (127750, `status`) or its DC output
+    /// (127751); charger, inverter or DC-DC converter by the NAME's function.
+    Converter { status: bool },
 }
 
 /// A mapped PGN.
@@ -383,12 +394,28 @@ const INVERTER: &[Feed] = &[
     feed("dcInstance", Input::InverterDc, Conv::Same),
 ];
 
+/// 127750 Converter Status (switching-alerts.md §10.2).
+const CONVERTER_STATUS: &[Feed] = &[
+    feed("operatingState", Input::ConverterState, Conv::Same),
+    feed("temperatureState", Input::ConverterTemperature, Conv::Same),
+    feed("overloadState", Input::ConverterOverload, Conv::Same),
+    feed("lowDcVoltageState", Input::ConverterLowVoltage, Conv::Same),
+    feed("rippleState", Input::ConverterRipple, Conv::Same),
+];
+/// 127751 DC Voltage/Current (nmea2000.md §13.2): V and A as canboat scales them.
+const CONVERTER_DC: &[Feed] = &[
+    feed("dcVoltage", Input::DcVoltage, Conv::Same),
+    feed("dcCurrent", Input::DcCurrent, Conv::Same),
+];
+
 /// The mapped PGNs beyond [`PROFILES`]: engines, the inverter, J1939 AC.
 const fn extra(pgn: u32) -> Option<Profile> {
     let (route, feeds) = match pgn {
         127488 => (Route::Engine, ENGINE_RAPID),
         127489 => (Route::Engine, ENGINE_DYNAMIC),
         127509 => (Route::Inverter, INVERTER),
+        127750 => (Route::Converter { status: true }, CONVERTER_STATUS),
+        127751 => (Route::Converter { status: false }, CONVERTER_DC),
         // Only the J1939 range is searched: every other PGN leaves at once.
         65005..=65027 => {
             let mut k = 0;
@@ -433,11 +460,15 @@ pub fn mapped() -> impl Iterator<Item = Profile> {
         .iter()
         .copied()
         .chain(J1939_AC.iter().filter_map(|r| extra(r.0)))
-        .chain([127488, 127489, 127509].into_iter().filter_map(extra))
+        .chain(
+            [127488, 127489, 127509, 127750, 127751]
+                .into_iter()
+                .filter_map(extra),
+        )
 }
 
 /// Transmission intervals of PGNs canboat gives none for, in ms, each from the
-/// capture that shows it.
+/// capture that shows it (or marked inferred where none does).
 const INTERVALS: &[(u32, u64, &str)] = &[
     (
         65014,
@@ -445,6 +476,12 @@ const INTERVALS: &[(u32, u64, &str)] = &[
         "dirona-actisense-serial.raw: J1939 AC quantities about every second",
     ),
     (65005, 5000, "dirona: total energies about every 5 s"),
+    (
+        127750,
+        1500,
+        "inferred: no capture has it; the interval of the DC status PGNs it pairs with (127506-127508)",
+    ),
+    (127751, 1500, "inferred: as 127750"),
 ];
 
 fn interval_of(pgn: u32) -> Option<u64> {
@@ -579,6 +616,19 @@ pub fn inverter_state(state: u64) -> Option<i64> {
         4 => 0,
         _ => return None,
     })
+}
+
+/// A converter's operating state (127750) as Venus `/State`: the numbers are
+/// Victron's device states 0–10 (switching-alerts.md §10.2, vecan-products.md
+/// §2.2: the register definitions equate them).
+pub fn converter_state(state: u64) -> Option<i64> {
+    (state <= 10).then_some(state as i64)
+}
+
+/// A converter's 2-bit condition (127750) as a Venus alarm: 0 ok, 1 warning,
+/// 2 alarm, the scale venus-platform reads; 3 is "not available".
+pub fn converter_alarm(condition: u64) -> Option<i64> {
+    (condition <= 2).then_some(condition as i64)
 }
 
 /// The engine status bits that are alarms or warnings, most severe first:

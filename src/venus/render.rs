@@ -48,6 +48,11 @@ pub fn engine_chan(instance: u8) -> u32 {
     1 << 20 | u32::from(instance)
 }
 
+/// The channel of a converter's connection (127750, 127751).
+pub fn converter_chan(connection: u8) -> u32 {
+    1 << 21 | u32::from(connection)
+}
+
 /// The channel of a tank or temperature sensor: instance and fluid type or source.
 pub fn sensor_chan(instance: u8, second: u8) -> u32 {
     u32::from(instance) << 8 | u32::from(second)
@@ -67,6 +72,9 @@ pub struct Target<'a> {
     /// battery.
     pub engine: Option<u8>,
     pub starter: Option<u8>,
+    /// The converter connection (127750/127751) a DC meter, DC-DC converter or
+    /// charger shows; an inverter's is its own instance.
+    pub converter: Option<u8>,
 }
 
 fn real(x: Option<f64>) -> Value {
@@ -91,7 +99,20 @@ pub fn render(t: &Target<'_>, inp: Inputs<'_>, out: &mut Vec<Value>) {
             dc(t.dc, inp, out);
             battery(t.dc[0], inp, out);
         }
-        Kind::DcSource | Kind::DcLoad => dc(t.dc, inp, out),
+        Kind::DcSource | Kind::DcLoad => match t.converter {
+            Some(c) => {
+                converter_dc(Some(converter_chan(c)), inp, out);
+                out.extend([Value::Invalid, Value::Invalid]);
+            }
+            None => dc(t.dc, inp, out),
+        },
+        Kind::DcDc => {
+            let chan = t.converter.map(converter_chan);
+            converter_dc(chan, inp, out);
+            let state = chan.and_then(|c| inp.get(Input::ConverterState, c));
+            out.push(int(state.and_then(|s| profile::converter_state(s as u64))));
+            alarms(chan, inp, out);
+        }
         Kind::Alternator => {
             dc(t.dc, inp, out);
             let state = t.dc[0].and_then(|i| {
@@ -105,7 +126,11 @@ pub fn render(t: &Target<'_>, inp: Inputs<'_>, out: &mut Vec<Value>) {
                 .filter(|s| matches!(s, 0 | 2..=7));
             out.push(int(state));
         }
-        Kind::Charger => charger(t.chargers, inp, out),
+        Kind::Charger => {
+            let chan = t.converter.map(converter_chan);
+            charger(t.chargers, chan, inp, out);
+            alarms(chan, inp, out);
+        }
         Kind::Grid | Kind::AcLoad => {
             ac(t.chan, inp, out);
             energy(t.chan, inp, out);
@@ -115,7 +140,10 @@ pub fn render(t: &Target<'_>, inp: Inputs<'_>, out: &mut Vec<Value>) {
             energy(t.chan, inp, out);
             engine(t, inp, out);
         }
-        Kind::Inverter => inverter(t.chan, inp, out),
+        Kind::Inverter => {
+            inverter(t.chan, inp, out);
+            alarms(Some(converter_chan(t.chan as u8)), inp, out);
+        }
         Kind::Gps => gps(inp, out),
         Kind::Switch => {}
     }
@@ -165,6 +193,28 @@ fn dc(instances: [Option<u8>; 2], inp: Inputs<'_>, out: &mut Vec<Value>) {
     out.push(real(at(Input::DcVoltage, instances[1])));
 }
 
+/// A converter's output (127751): `/Dc/0/{Voltage,Current,Power}`.
+fn converter_dc(chan: Option<u32>, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    let at = |input| chan.and_then(|c| inp.get(input, c));
+    let (v, i) = (at(Input::DcVoltage), at(Input::DcCurrent));
+    out.push(real(v));
+    out.push(real(i));
+    out.push(real(v.zip(i).map(|(v, i)| v * i)));
+}
+
+/// A converter's four conditions (127750), in the order of the kinds' alarm paths.
+fn alarms(chan: Option<u32>, inp: Inputs<'_>, out: &mut Vec<Value>) {
+    for input in [
+        Input::ConverterTemperature,
+        Input::ConverterOverload,
+        Input::ConverterLowVoltage,
+        Input::ConverterRipple,
+    ] {
+        let a = chan.and_then(|c| inp.get(input, c));
+        out.push(int(a.and_then(|a| profile::converter_alarm(a as u64))));
+    }
+}
+
 fn battery(instance: Option<u8>, inp: Inputs<'_>, out: &mut Vec<Value>) {
     let at = |input| instance.and_then(|i| inp.get(input, u32::from(i)));
     let remaining = at(Input::RemainingAh);
@@ -177,7 +227,9 @@ fn battery(instance: Option<u8>, inp: Inputs<'_>, out: &mut Vec<Value>) {
     out.push(real(remaining.zip(installed).map(|(r, c)| r - c)));
 }
 
-fn charger(chargers: &[u8], inp: Inputs<'_>, out: &mut Vec<Value>) {
+/// 127507 and the 127508 of the battery each output charges; a charger that
+/// sends none shows its converter connection's 127751 and 127750 (`converter`).
+fn charger(chargers: &[u8], converter: Option<u32>, inp: Inputs<'_>, out: &mut Vec<Value>) {
     let battery = |k: usize| {
         chargers
             .get(k)
@@ -185,18 +237,30 @@ fn charger(chargers: &[u8], inp: Inputs<'_>, out: &mut Vec<Value>) {
             .map(|b| b as u32)
     };
     let at = |input, k: usize| battery(k).and_then(|b| inp.get(input, b));
-    out.push(real(at(Input::DcVoltage, 0)));
-    out.push(real(at(Input::DcCurrent, 0)));
+    let first = |input| {
+        at(input, 0).or_else(|| {
+            converter
+                .filter(|_| chargers.is_empty())
+                .and_then(|c| inp.get(input, c))
+        })
+    };
+    out.push(real(first(Input::DcVoltage)));
+    out.push(real(first(Input::DcCurrent)));
     out.push(real(at(Input::DcTemperature, 0)));
     out.push(real(at(Input::DcVoltage, 1)));
     out.push(real(at(Input::DcCurrent, 1)));
     out.push(real(at(Input::DcVoltage, 2)));
     out.push(real(at(Input::DcCurrent, 2)));
-    out.push(Value::Int(chargers.len().min(3) as i64));
+    out.push(Value::Int(chargers.len().clamp(1, 3) as i64));
     let first = chargers.first().map(|&c| u32::from(c));
     let state = first
         .and_then(|c| inp.get(Input::ChargerState, c))
-        .and_then(|s| profile::charger_state(s as u64));
+        .and_then(|s| profile::charger_state(s as u64))
+        .or_else(|| {
+            converter
+                .and_then(|c| inp.get(Input::ConverterState, c))
+                .and_then(|s| profile::converter_state(s as u64))
+        });
     let mode = first
         .and_then(|c| inp.get(Input::ChargerEnabled, c))
         .map(|m| m as i64);
@@ -280,8 +344,13 @@ fn inverter(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
         .get(Input::InverterAc, chan)
         .map(|a| ac_chan(false, a as u8, 0));
     let dc = inp.get(Input::InverterDc, chan).map(|d| d as u32);
+    let conv = converter_chan(chan as u8);
     let on_ac = |input| ac.and_then(|c| inp.get(input, c));
-    let on_dc = |input| dc.and_then(|c| inp.get(input, c));
+    // The DC instance 127509 names, else the converter's own 127751.
+    let on_dc = |input| {
+        dc.and_then(|c| inp.get(input, c))
+            .or_else(|| inp.get(input, conv))
+    };
     out.push(real(on_ac(Input::AcVoltage)));
     out.push(real(on_ac(Input::AcCurrent)));
     out.push(real(on_ac(Input::AcPower)));
@@ -292,7 +361,11 @@ fn inverter(chan: u32, inp: Inputs<'_>, out: &mut Vec<Value>) {
     out.push(real(v.zip(i).map(|(v, i)| v * i)));
     let state = inp
         .get(Input::InverterState, chan)
-        .and_then(|s| profile::inverter_state(s as u64));
+        .and_then(|s| profile::inverter_state(s as u64))
+        .or_else(|| {
+            inp.get(Input::ConverterState, conv)
+                .and_then(|s| profile::converter_state(s as u64))
+        });
     out.push(int(state));
     // Enabled: on (2); disabled: off (4).
     let mode = match inp.get(Input::InverterEnable, chan).map(|e| e as u8) {
@@ -357,6 +430,7 @@ mod tests {
             chargers: &[],
             engine: None,
             starter: None,
+            converter: None,
         };
         let mut out = Vec::new();
         render(&t, Inputs(&slots), &mut out);
@@ -388,6 +462,7 @@ mod tests {
             chargers: &[],
             engine: None,
             starter: None,
+            converter: None,
         };
         let mut out = Vec::new();
         render(&t, Inputs(&slots), &mut out);
