@@ -5,8 +5,11 @@
 //! a stand-in for Venus's platform service takes `/Notifications/Inject` writes as
 //! venus-platform does (switching-alerts.md §5.3). A user acknowledging the
 //! notification there makes the daemon broadcast 126984 (PDU2: the alert's header
-//! says which alert), byte for byte.
+//! says which alert), byte for byte. Alerts about a generator the gateway publishes
+//! are its genset's `/Error/0/Id` instead (`alerts/genset.log`, checked at its
+//! `#=` times).
 
+mod gateway_replay;
 mod private_bus;
 mod reference;
 
@@ -239,4 +242,14 @@ async fn alerts_become_notifications_and_are_acknowledged_on_the_bus() {
 
     drop(replay);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn alerts_about_a_generator_are_its_error_id() {
+    let log = reference::samples().join("scenarios/alerts/genset.log");
+    let mut rig = gateway_replay::play(&log).await;
+    let stats = rig.driver.gateway().alerts().stats();
+    assert_eq!(stats.raised, 0, "no notification for a genset's alerts");
+    assert_eq!(stats.alerts, 2);
+    rig.publisher.withdraw_all().await;
 }

@@ -439,6 +439,26 @@ async fn through_the_gateway(file: &str) {
                 "{want} not in {refused:?}"
             );
         }
+        // The gensets' status words (README "Engines and gensets"): canboat prints
+        // a bit field only when a bit is set, and none is in any 127489 of 4 and 5,
+        // so both report no error: `""`, not invalid.
+        let msgs = decode(file);
+        let statuses = msgs
+            .iter()
+            .filter(|m| m.pgn == 127489 && (m.src == 4 || m.src == 5));
+        let mut n = 0;
+        for m in statuses {
+            n += 1;
+            for word in ["Discrete Status 1", "Discrete Status 2"] {
+                assert!(m.f[word].is_null(), "{word} of {} is {}", m.src, m.f[word]);
+            }
+        }
+        assert!(n > 100, "{n} engine messages of the gensets");
+        for genset in ["di11_uc3488", "di12_uc5104"] {
+            let service = format!("com.victronenergy.genset.socketcan_can0_{genset}");
+            let items = get_items(&rig.client, &service).await;
+            check(&service, &items, "/Error/0/Id", &Read::Text(String::new()));
+        }
     }
     rig.publisher.withdraw_all().await;
 }

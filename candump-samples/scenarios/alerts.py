@@ -19,9 +19,9 @@ PANEL = name(1460999, 137, 140, 20)
 ADDR = 0x30
 
 
-def header(kind, system, sub, alert_id, occurrence):
+def header(kind, system, sub, alert_id, occurrence, about=PANEL):
     return (bytes([kind | 1 << 4, system, sub]) + alert_id.to_bytes(2, "little")
-            + PANEL.to_bytes(8, "little") + bytes([0, 0, occurrence]))
+            + about.to_bytes(8, "little") + bytes([0, 0, occurrence]))
 
 
 def alert(h, state):
@@ -77,6 +77,69 @@ def bilge():
             f.write(l + "\n")
 
 
+# A generator controller: class 35, function 151 (AC generator), unique 1461000.
+GENSET = name(1461000, 374, 151, 35)
+GENSET_ADDR = 0x31
+
+
+def engine_dynamic(instance, status1=0, status2=0):
+    """127489 (canboat's layout): coolant 80 °C, oil 90 °C, 310 kPa, 1200 h, load 40 %."""
+    return (bytes([instance]) + (3100).to_bytes(2, "little") + round(363.15 / 0.1).to_bytes(2, "little")
+            + round(353.15 / 0.01).to_bytes(2, "little") + (0x7FFF).to_bytes(2, "little")
+            + (0x7FFF).to_bytes(2, "little") + (1200 * 3600).to_bytes(4, "little")
+            + (0xFFFF).to_bytes(2, "little") + (0xFFFF).to_bytes(2, "little") + b"\xff"
+            + status1.to_bytes(2, "little") + status2.to_bytes(2, "little") + bytes([40, 0x7F]))
+
+
+def genset():
+    bus = Bus()
+    panel = Node(bus, ADDR, PANEL, "ALM100", serial="1460999")
+    gen = Node(bus, GENSET_ADDR, GENSET, "GSC400", serial="1461000")
+    for node in (panel, gen):
+        node.claim(0.1)
+        node.product(0.2)
+    exhaust = header(2, 3, 1, 21, 1, about=GENSET)   # alarm about the generator
+    service = header(8, 3, 2, 4, 1, about=GENSET)    # caution about it
+    for k in range(60):
+        t = 0.5 + k * 0.5
+        gen.fast(t, 6, 127489, engine_dynamic(0))
+    for k in range(30):
+        t = 1.0 + k
+        if 5 <= t < 15:
+            panel.fast(t + 0.2, 2, 126983, alert(exhaust, 2))
+        elif t >= 15:
+            panel.fast(t + 0.2, 2, 126983, alert(exhaust, 1))
+        if 10 <= t < 20:
+            panel.fast(t + 0.3, 2, 126983, alert(service, 2))
+        elif t >= 20:
+            panel.fast(t + 0.3, 2, 126983, alert(service, 1))
+    panel.fast(6.5, 6, 126985, text(exhaust, "High exhaust temperature", "Generator"))
+    svc = "com.victronenergy.genset.socketcan_can0_di0_uc1461000"
+    checks = [(4, '""'), (8, '"n2k:e-3.1.21"'), (12, '"n2k:e-3.1.21"'), (17, '"n2k:i-3.2.4"'), (22, '""')]
+    lines = sorted(bus.lines)
+    with open(os.path.join(HERE, "genset.log"), "w") as f:
+        f.write("""# Alerts about a generator (written for n2k-dbus; no shared capture has 126983).
+#
+# 0x31 claims as an AC generator controller (class 35, function 151, unique 1461000,
+# model GSC400) and sends 127489 for engine 0 every 0.5 s, no status bit set. The
+# alarm panel at 0x30 (as in bilge.log) sends alerts whose data source is the
+# generator's NAME: alarm 3/1/21 ("High exhaust temperature") active from 5 s to
+# 14 s, normal after; caution 3/2/4 active from 10 s to 19 s, normal after.
+#
+# The generator's genset service shows them as its /Error/0/Id, which Venus turns
+# into its own notification: "" (none), the alarm as n2k:e-3.1.21 while active (the
+# most severe of the two from 10 s to 14 s), the caution as n2k:i-3.2.4 after, ""
+# once both are normal.
+#
+""")
+        for t, v in checks:
+            f.write("#= %.3f %s /Error/0/Id %s\n" % (t, svc, v))
+        f.write("#\n")
+        for _, _, l in lines:
+            f.write(l + "\n")
+
+
 if __name__ == "__main__":
     os.makedirs(HERE, exist_ok=True)
     bilge()
+    genset()

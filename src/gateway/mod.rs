@@ -625,6 +625,9 @@ impl Gateway {
                 tracing::warn!("alert acknowledgement not sent: {e}");
             }
         }
+        while let Some((name, error)) = self.alerts.poll_error() {
+            self.mapper.set_alert_error(now, name, error, &*self.sink);
+        }
         while let Some(done) = self.switches.poll_done() {
             self.writes_done.push_back(done);
         }
@@ -664,7 +667,7 @@ fn deliver(s: Stages<'_>, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>)
         _ if s
             .switches
             .on_message(now, id.source, r.device, id.pgn, data, sink) => {}
-        _ if s.alerts.on_message(now, r.device, id.pgn, data) => {}
+        _ if s.alerts.on_message(now, r.device, id.pgn, data, &*s.mapper) => {}
         _ => s
             .mapper
             .on_message(now, id.source, r.device, id.pgn, data, sink),

@@ -104,6 +104,8 @@ impl Visitor for Fields {
             }
             Raw::Float(x) => Num::Real(f64::from(x)),
             Raw::Lookup(code, _) => Num::Code(code),
+            // Status words (127489's discrete status): the bits as one code.
+            Raw::Bits(bits) => Num::Code(bits),
             Raw::Date(d) => Num::Real(d as f64),
             _ => Num::Missing,
         };
@@ -172,6 +174,19 @@ mod tests {
         assert_eq!(f.get("level"), Num::Missing);
         assert_eq!(f.get("capacity"), Num::Missing);
         assert_eq!(f.get("type"), Num::Code(0));
+    }
+
+    #[test]
+    fn bit_fields_are_codes() {
+        // 127489 (canboat's layout): engine 0, status 1 = 0x0004 (low oil
+        // pressure), status 2 = 0; the rest not available.
+        let mut data = vec![0x00];
+        data.extend([0xFF; 19]);
+        data.extend([0x04, 0x00, 0x00, 0x00, 0x7F, 0x7F]);
+        let mut f = Fields::default();
+        assert!(f.decode(127489, &data));
+        assert_eq!(f.get("discreteStatus1"), Num::Code(4));
+        assert_eq!(f.get("discreteStatus2"), Num::Code(0));
     }
 
     #[test]

@@ -129,6 +129,9 @@ struct Dev {
     chargers: Vec<u8>,
     gps_since: Option<Micros>,
     gps: Option<bool>,
+    /// A generator's most severe active NMEA 2000 alert, as its `/Error/0/Id`
+    /// ([`super::alerts`]).
+    alert_error: Option<String>,
 }
 
 /// A named device's identity, from the core's events.
@@ -313,6 +316,7 @@ impl Mapper {
             chargers: Vec::new(),
             gps_since: None,
             gps: None,
+            alert_error: None,
         });
         dev.last_heard = now;
         let f = &self.fields;
@@ -548,6 +552,21 @@ impl Mapper {
         self.settle(now, id, outbox);
     }
 
+    /// A generator's alert error changed ([`super::alerts::Alerts::poll_error`]).
+    pub fn set_alert_error(
+        &mut self,
+        now: Micros,
+        name: Name,
+        error: Option<String>,
+        outbox: &dyn ServiceSink,
+    ) {
+        let id = DeviceId::Name(name);
+        if let Some(dev) = self.devices.get_mut(&id) {
+            dev.alert_error = error;
+            self.settle(now, id, outbox);
+        }
+    }
+
     /// The quirk context of a message of `pgn` from `id`, when a row concerns it.
     fn quirk_of(&self, id: DeviceId, pgn: u32) -> Option<QuirkOf> {
         if !quirks::concerns(self.quirks, pgn) {
@@ -755,6 +774,7 @@ impl Mapper {
                 engine: s.engine,
                 starter,
                 converter: s.converter,
+                alert: dev.alert_error.as_deref(),
             };
             render::render(&target, inputs, &mut self.scratch);
             if s.published {
@@ -776,6 +796,14 @@ impl Mapper {
                 self.stats.published += 1;
             }
         }
+    }
+}
+
+impl super::alerts::Homes for Mapper {
+    fn genset(&self, about: Name) -> bool {
+        self.devices
+            .get(&DeviceId::Name(about))
+            .is_some_and(|d| d.services.iter().any(|s| s.kind == Kind::Genset))
     }
 }
 

@@ -75,6 +75,8 @@ pub struct Target<'a> {
     /// The converter connection (127750/127751) a DC meter, DC-DC converter or
     /// charger shows; an inverter's is its own instance.
     pub converter: Option<u8>,
+    /// Genset: its most severe active NMEA 2000 alert as an error id.
+    pub alert: Option<&'a str>,
 }
 
 fn real(x: Option<f64>) -> Value {
@@ -331,9 +333,16 @@ fn engine(t: &Target<'_>, inp: Inputs<'_>, out: &mut Vec<Value>) {
         t.starter
             .and_then(|i| inp.get(Input::DcVoltage, u32::from(i))),
     ));
-    let error = t.engine.and_then(|_| {
+    let status = t.engine.and_then(|_| {
         profile::engine_error(status(Input::EngineStatus1), status(Input::EngineStatus2))
     });
+    // Venus shows one error: an alarm before a warning, the engine's own first.
+    let alarm = |e: &str| e.contains(":e-");
+    let error = match (status, t.alert) {
+        (Some(s), Some(a)) if !alarm(&s) && (alarm(a) || s.is_empty()) => Some(a.to_owned()),
+        (None, Some(a)) => Some(a.to_owned()),
+        (s, _) => s,
+    };
     out.push(error.map_or(Value::Invalid, Value::Text));
 }
 
@@ -431,6 +440,7 @@ mod tests {
             engine: None,
             starter: None,
             converter: None,
+            alert: None,
         };
         let mut out = Vec::new();
         render(&t, Inputs(&slots), &mut out);
@@ -463,6 +473,7 @@ mod tests {
             engine: None,
             starter: None,
             converter: None,
+            alert: None,
         };
         let mut out = Vec::new();
         render(&t, Inputs(&slots), &mut out);
@@ -472,5 +483,46 @@ mod tests {
         render(&t, Inputs(&[]), &mut out);
         assert_eq!(out[4], Value::Int(4));
         assert_eq!(out[0], Value::Invalid);
+    }
+
+    #[test]
+    fn a_genset_shows_one_error_alarms_first_its_engine_first() {
+        let chan = engine_chan(0);
+        // Status word 1: bit 2 low oil pressure (an alarm), bit 5 low system
+        // voltage (a warning).
+        let error = |status1: Option<f64>, alert: Option<&str>| {
+            let slots: Vec<Slot> = status1
+                .map(|w| slot(Input::EngineStatus1, chan, w))
+                .into_iter()
+                .collect();
+            let t = Target {
+                kind: Kind::Genset,
+                chan: ac_chan(false, 0, 0),
+                dc: [None; 2],
+                chargers: &[],
+                engine: Some(0),
+                starter: None,
+                converter: None,
+                alert,
+            };
+            let mut out = Vec::new();
+            render(&t, Inputs(&slots), &mut out);
+            out.last().cloned().unwrap()
+        };
+        let text = |s: &str| Value::Text(s.to_owned());
+        let engine_alarm = profile::engine_error(Some(4), None).unwrap();
+        let engine_warning = profile::engine_error(Some(32), None).unwrap();
+        assert!(engine_alarm.contains(":e-"), "{engine_alarm}");
+        assert!(engine_warning.contains(":w-"), "{engine_warning}");
+        assert_eq!(error(Some(0.0), None), text(""));
+        assert_eq!(error(Some(0.0), Some("n2k:w-5.1.8")), text("n2k:w-5.1.8"));
+        assert_eq!(error(None, Some("n2k:e-5.1.7")), text("n2k:e-5.1.7"));
+        assert_eq!(error(Some(4.0), Some("n2k:e-5.1.7")), text(&engine_alarm));
+        assert_eq!(error(Some(32.0), Some("n2k:e-5.1.7")), text("n2k:e-5.1.7"));
+        assert_eq!(
+            error(Some(32.0), Some("n2k:w-5.1.8")),
+            text(&engine_warning)
+        );
+        assert_eq!(error(None, None), Value::Invalid);
     }
 }

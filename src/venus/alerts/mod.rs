@@ -13,6 +13,12 @@
 //! - a user acknowledging that notification on Venus broadcasts 126984 Acknowledge
 //!   (a PDU2 PGN: the alert's header names the alert), once per activation, when
 //!   the alert takes acknowledgements and is not acknowledged;
+//! - an alert about a generator the gateway publishes (its data-source NAME is a
+//!   genset's, [`Homes`]) is that genset's `/Error/0/Id` instead, from the moment
+//!   it is active until it clears: `n2k:<e|w|i>-<system>.<sub-system>.<id>` (alarm,
+//!   warning, caution), which Venus raises and clears itself; Venus watches no
+//!   `/Alarms/*` of a genset, and an NMEA 2000 alert id names no quantity, so no
+//!   other service's alarm path is claimed to match;
 //! - nothing is raised while Venus's `AlertsInEnable` is off; alerts not heard for
 //!   [`FORGET_AFTER`] are forgotten.
 
@@ -36,6 +42,12 @@ pub const TEXT_WAIT: Micros = 10 * SECOND;
 pub const FORGET_AFTER: Micros = 60 * SECOND;
 /// Alerts followed at most.
 pub const MAX_ALERTS: usize = 256;
+
+/// What the gateway publishes about a device that an alert may be shown on.
+pub trait Homes {
+    /// Whether `about` is a generator with a `genset` service.
+    fn genset(&self, about: Name) -> bool;
+}
 
 /// A Venus notification to inject (`com.victronenergy.platform
 /// /Notifications/Inject`, `victron-dbus.md`; switching-alerts.md §5.3).
@@ -83,6 +95,8 @@ struct Entry {
     raised: Option<Notification>,
     /// We acknowledged this activation already.
     answered: bool,
+    /// This activation is its device's genset `/Error/0/Id`, not a notification.
+    on_genset: bool,
     ack_supported: bool,
     state: u8,
     last_heard: Micros,
@@ -96,6 +110,8 @@ pub struct Alerts {
     models: BTreeMap<Name, String>,
     raise: VecDeque<Notification>,
     responses: VecDeque<Response>,
+    /// Gensets whose alert error changed, to hand to the mapper.
+    errors: VecDeque<Name>,
     stats: AlertStats,
 }
 
@@ -115,6 +131,7 @@ impl Alerts {
             models: BTreeMap::new(),
             raise: VecDeque::new(),
             responses: VecDeque::new(),
+            errors: VecDeque::new(),
             stats: AlertStats::default(),
         }
     }
@@ -122,7 +139,49 @@ impl Alerts {
     /// Follows Venus's `/Settings/Vecan/<if>/AlertsInEnable`: off, nothing is
     /// raised (alerts are still followed, so none is raised late when it turns on).
     pub fn set_enabled(&mut self, on: bool) {
+        if self.enabled != on {
+            let gensets = self.alerts.iter().filter(|(_, e)| e.on_genset);
+            let names: Vec<Name> = gensets.map(|(id, _)| Name(id.source_name)).collect();
+            for n in names {
+                self.error_changed(n);
+            }
+        }
         self.enabled = on;
+    }
+
+    /// The next genset whose alert error changed, with the error it shows now
+    /// (`None`: no alert of its is active).
+    pub fn poll_error(&mut self) -> Option<(Name, Option<String>)> {
+        let n = self.errors.pop_front()?;
+        Some((n, self.error_of(n)))
+    }
+
+    fn error_changed(&mut self, about: Name) {
+        if !self.errors.contains(&about) {
+            self.errors.push_back(about);
+        }
+    }
+
+    /// The most severe active alert about genset `about`, as Venus's string error
+    /// id (switching-alerts.md §5.1, §6).
+    fn error_of(&self, about: Name) -> Option<String> {
+        if !self.enabled {
+            return None;
+        }
+        let (id, _) = self
+            .alerts
+            .iter()
+            .filter(|(id, e)| id.source_name == about.0 && e.on_genset && e.active_since.is_some())
+            .min_by_key(|(id, _)| id.kind)?;
+        let class = match id.kind {
+            1 | 2 => 'e',
+            5 => 'w',
+            _ => 'i',
+        };
+        Some(format!(
+            "n2k:{class}-{}.{}.{}",
+            id.system, id.subsystem, id.id
+        ))
     }
 
     /// Counters so far.
@@ -144,7 +203,7 @@ impl Alerts {
     pub fn next_wake(&self) -> Option<Micros> {
         self.alerts
             .values()
-            .filter(|e| e.raised.is_none())
+            .filter(|e| e.raised.is_none() && !e.on_genset)
             .filter_map(|e| e.active_since)
             .map(|t| t + TEXT_WAIT)
             .min()
@@ -171,12 +230,20 @@ impl Alerts {
         }
     }
 
-    /// One message; `true` when it was an alert PGN.
-    pub fn on_message(&mut self, now: Micros, name: Option<Name>, pgn: u32, data: &[u8]) -> bool {
+    /// One message; `true` when it was an alert PGN. `homes`: where an alert about
+    /// a device may be shown instead of a notification.
+    pub fn on_message(
+        &mut self,
+        now: Micros,
+        name: Option<Name>,
+        pgn: u32,
+        data: &[u8],
+        homes: &dyn Homes,
+    ) -> bool {
         match pgn {
             codec::PGN_ALERT => {
                 if let Some(a) = codec::parse_alert(data) {
-                    self.on_alert(now, name, a);
+                    self.on_alert(now, name, a, homes);
                 }
             }
             codec::PGN_TEXT => {
@@ -190,7 +257,7 @@ impl Alerts {
         true
     }
 
-    fn on_alert(&mut self, now: Micros, name: Option<Name>, a: codec::Alert) {
+    fn on_alert(&mut self, now: Micros, name: Option<Name>, a: codec::Alert, homes: &dyn Homes) {
         if !self.alerts.contains_key(&a.id) {
             if self.alerts.len() >= MAX_ALERTS {
                 self.stats.dropped += 1;
@@ -203,6 +270,7 @@ impl Alerts {
             active_since: None,
             raised: None,
             answered: false,
+            on_genset: false,
             ack_supported: false,
             state: codec::state::NORMAL,
             last_heard: now,
@@ -211,13 +279,24 @@ impl Alerts {
         e.ack_supported = a.ack_supported;
         e.state = a.state;
         e.last_heard = now;
+        let about = Name(a.id.source_name);
         if a.active() {
-            e.active_since.get_or_insert(now);
+            if e.active_since.is_none() {
+                e.active_since = Some(now);
+                e.on_genset = homes.genset(about);
+                if e.on_genset {
+                    self.error_changed(about);
+                    return;
+                }
+            }
         } else {
             // Cleared: a new activation is a new notification.
             e.active_since = None;
             e.raised = None;
             e.answered = false;
+            if std::mem::take(&mut e.on_genset) {
+                self.error_changed(about);
+            }
         }
         self.try_raise(now, a.id);
     }
@@ -238,7 +317,7 @@ impl Alerts {
             return;
         };
         let Some(since) = e.active_since else { return };
-        if e.raised.is_some() {
+        if e.raised.is_some() || e.on_genset {
             return;
         }
         let text = self.texts.get(&id);
@@ -285,15 +364,26 @@ impl Alerts {
             .alerts
             .iter()
             .filter(|(_, e)| {
-                e.raised.is_none() && e.active_since.is_some_and(|t| t + TEXT_WAIT <= now)
+                e.raised.is_none()
+                    && !e.on_genset
+                    && e.active_since.is_some_and(|t| t + TEXT_WAIT <= now)
             })
             .map(|(k, _)| *k)
             .collect();
         for id in due {
             self.try_raise(now, id);
         }
-        self.alerts
-            .retain(|_, e| now.saturating_sub(e.last_heard) < FORGET_AFTER);
+        let mut gone = Vec::new();
+        self.alerts.retain(|id, e| {
+            let keep = now.saturating_sub(e.last_heard) < FORGET_AFTER;
+            if !keep && e.on_genset {
+                gone.push(Name(id.source_name));
+            }
+            keep
+        });
+        for n in gone {
+            self.error_changed(n);
+        }
         let alerts = &self.alerts;
         self.texts.retain(|k, _| alerts.contains_key(k));
     }
