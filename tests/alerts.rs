@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 use n2k_dbus::dbus::{
     Change, Item, ItemTree, Request, Service, ServiceOptions, ServiceSpec, Value, WriteOutcome,
 };
+use n2k_dbus::network::ClaimState;
+use n2k_dbus::venus::Rules;
 use tokio::sync::mpsc;
 
 use private_bus::PrivateBus;
@@ -251,5 +253,48 @@ async fn alerts_about_a_generator_are_its_error_id() {
     let stats = rig.driver.gateway().alerts().stats();
     assert_eq!(stats.raised, 0, "no notification for a genset's alerts");
     assert_eq!(stats.alerts, 2);
+    rig.publisher.withdraw_all().await;
+}
+
+/// Dirona's battery monitor reports 0 K (README "Plausibility"): with `--alerts-out`
+/// the gateway tells the bus, as a caution of its own node (126983 with our NAME as
+/// the data source, and its 126985 text), repeated every second.
+#[tokio::test]
+async fn the_gateways_own_alarms_go_out_as_alerts_of_its_node() {
+    let path = reference::samples().join("dirona-actisense-serial.raw");
+    let mut rig = gateway_replay::Rig::new(&path, false, Rules::default()).await;
+    rig.keep_sent = true;
+    rig.gateway().set_alerts_out(0, true);
+    let end = rig.end();
+    rig.run_to(end).await;
+    let core = rig.driver.gateway().core();
+    let ours = core.name();
+    let ClaimState::Claimed { address } = core.claim_state() else {
+        panic!("our claim: {:?}", core.claim_state());
+    };
+    let frames: Vec<(u32, Vec<u8>)> = rig
+        .sent
+        .iter()
+        .filter(|f| f.can_id().source == address)
+        .map(|f| (f.id, f.data().to_vec()))
+        .collect();
+    let alerts = fast_packets(&frames, 126983);
+    let texts = fast_packets(&frames, 126985);
+    assert!(alerts.len() > 10, "{} alerts", alerts.len());
+    for a in &alerts {
+        assert_eq!(a.len(), 28);
+        // Caution (8), technical (1); system 1, sub-system 0, alert 3; about us.
+        assert_eq!(a[..5], [0x18, 1, 0, 3, 0]);
+        assert_eq!(a[5..13], ours.0.to_le_bytes());
+        // Occurrence 1; no acknowledgement; active with its threshold exceeded.
+        assert_eq!((a[15], a[16], a[25], a[27]), (1, 0, 0x11, 2));
+    }
+    let text = texts.first().expect("a 126985");
+    assert_eq!(text[..16], alerts[0][..16]);
+    let description = String::from_utf8_lossy(&text[19..17 + usize::from(text[17])]);
+    assert!(
+        description.ends_with("implausible values refused; see the bus service"),
+        "{description}"
+    );
     rig.publisher.withdraw_all().await;
 }

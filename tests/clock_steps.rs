@@ -130,6 +130,7 @@ fn gateway(listen_only: bool) -> Gateway {
                 iface: "can0".into(),
                 rules: Rules::default(),
             },
+            alerts_out: false,
         },
         Arc::new(Outbox::new()),
     )

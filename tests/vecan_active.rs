@@ -172,6 +172,7 @@ impl Bench {
                     iface: "can0".into(),
                     rules: Rules::default(),
                 },
+                alerts_out: false,
             },
             outbox.clone(),
         );

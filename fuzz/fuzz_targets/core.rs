@@ -5,8 +5,9 @@
 //! an outbox that is emptied as the publisher would.
 //! With bit 1 of the mode, NMEA 2000-out exports a battery and an inverter/charger:
 //! three own nodes (claiming 0, 1, 2) that the frames' requests, claims and 126208
-//! commands reach.
-//! Input: one byte of mode (bit 0: listen-only, bit 1: NMEA 2000-out), then records of
+//! commands reach. With bit 2, the gateway's own alarms go out as alerts.
+//! Input: one byte of mode (bit 0: listen-only, bit 1: NMEA 2000-out, bit 2: own
+//! alerts), then records of
 //! 14 bytes — 4 id, 1 length, 8 data, 1 time step (× 10 ms).
 #![no_main]
 
@@ -36,6 +37,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut t = 0i64;
     gateway.start(t);
+    // The gateway's own alerts go out (bit 2).
+    gateway.set_alerts_out(t, mode & 4 == 4);
     if mode & 2 == 2 {
         for (service, v) in [("com.victronenergy.battery.a", 12.5), ("com.victronenergy.vebus.b", 13.0)] {
             let items = vec![("/Dc/0/Voltage".to_owned(), Value::Real(v))];

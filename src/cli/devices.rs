@@ -57,6 +57,7 @@ fn gateway(iface: &str, core: CoreConfig) -> Gateway {
             iface: iface.to_owned(),
             rules: Rules::default(),
         },
+        alerts_out: false,
     };
     Gateway::new(cfg, Arc::new(Outbox::new()))
 }

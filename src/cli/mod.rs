@@ -202,6 +202,11 @@ pub struct ServiceArgs {
     /// A gps service for every position source, not only GNSS receivers.
     #[arg(long)]
     pub gps_from_any: bool,
+    /// Send the gateway's own alarms (another device with our unique number, an
+    /// address fight, implausible values refused) as NMEA 2000 alerts (126983,
+    /// 126985) of its node, for the displays and alarm panels on the bus.
+    #[arg(long)]
+    pub alerts_out: bool,
     /// Shortest time between two flushes to D-Bus, in ms.
     #[arg(long, default_value_t = 100)]
     pub flush_ms: u64,
@@ -385,6 +390,7 @@ impl ServiceArgs {
                     gps_from_any: self.gps_from_any,
                 },
             },
+            alerts_out: self.alerts_out,
         }
     }
 

@@ -21,9 +21,11 @@ use crate::core::{Core, CoreConfig, Event, Output, Received};
 use crate::export::{ExportConfig, Exporter, ServiceInput};
 use crate::model::{ServiceSink, Value, WriteOutcome, WriteRefusal};
 use crate::n2k::Message;
+use crate::venus::alerts::own::{Own, OwnAlerts};
 use crate::venus::alerts::{Alerts, Notification};
 use crate::venus::products::Products;
 use crate::venus::switches::{SwitchWrite, Switches};
+use crate::venus::vecan::same_unique_name_used;
 use crate::venus::{BusService, Mapper, MapperConfig};
 use crate::vreg::engine::{Event as RegisterEvent, Op, Outcome};
 
@@ -53,6 +55,8 @@ pub enum WriteDecision {
 pub struct GatewayConfig {
     pub core: CoreConfig,
     pub mapper: MapperConfig,
+    /// Send the gateway's own alarms as NMEA 2000 alerts of its node.
+    pub alerts_out: bool,
 }
 
 impl GatewayConfig {
@@ -64,6 +68,7 @@ impl GatewayConfig {
                 iface: iface.to_owned(),
                 rules: crate::venus::Rules::default(),
             },
+            alerts_out: false,
         }
     }
 }
@@ -98,6 +103,10 @@ pub struct Gateway {
     switches: Switches,
     /// NMEA 2000 alerts as Venus notifications.
     alerts: Alerts,
+    /// The gateway's own alarms as alerts of its node, and the implausible values
+    /// counted when it last looked.
+    own_alerts: OwnAlerts,
+    implausible_alerted: u64,
 }
 
 impl Gateway {
@@ -105,7 +114,11 @@ impl Gateway {
     pub fn new(cfg: GatewayConfig, sink: Arc<dyn ServiceSink>) -> Gateway {
         let bus = BusService::new(&cfg.mapper.iface);
         let by_address = cfg.core.listen_only;
+        let mut own_alerts = OwnAlerts::new();
+        own_alerts.set_enabled(0, cfg.alerts_out);
         Gateway {
+            own_alerts,
+            implausible_alerted: 0,
             core: Core::new(cfg.core),
             products: Products::new(&cfg.mapper.iface, cfg.mapper.rules.clone()),
             switches: Switches::new(&cfg.mapper.iface).publish_by_address(by_address),
@@ -151,6 +164,54 @@ impl Gateway {
     /// NMEA 2000 alerts, for their counters.
     pub fn alerts(&self) -> &Alerts {
         &self.alerts
+    }
+
+    /// Whether the gateway's own alarms go out as NMEA 2000 alerts of its node.
+    pub fn set_alerts_out(&mut self, now: Micros, on: bool) {
+        self.own_alerts.set_enabled(now, on);
+    }
+
+    /// The gateway's own alerts, for their state.
+    pub fn own_alerts(&self) -> &OwnAlerts {
+        &self.own_alerts
+    }
+
+    /// The own alerts' conditions at `now`, and what is due of them sent.
+    fn own_alerts_tick(&mut self, now: Micros) {
+        if !self.own_alerts.enabled() && self.own_alerts.next_wake().is_none() {
+            return;
+        }
+        let core = &self.core;
+        self.own_alerts.level(
+            now,
+            Own::SameUniqueNumber,
+            same_unique_name_used(core),
+            || {
+                format!(
+                    "Another device uses this gateway's unique number {}",
+                    core.name().unique_number()
+                )
+            },
+        );
+        let refused = self.mapper.stats().implausible;
+        if refused > self.implausible_alerted {
+            self.implausible_alerted = refused;
+            self.own_alerts.event(
+                now,
+                Own::Implausible,
+                format!("{refused} implausible values refused; see the bus service"),
+            );
+        }
+        self.own_alerts.on_tick(now, self.core.name());
+        let p = crate::venus::alerts::codec::PRIORITY;
+        while let Some(o) = self.own_alerts.poll_send() {
+            if self.core.can_send().is_err() {
+                continue;
+            }
+            if let Err(e) = self.core.send(now, p, o.pgn, 255, &o.payload) {
+                tracing::debug!(pgn = o.pgn, "own alert not sent: {e}");
+            }
+        }
     }
 
     /// Follows Venus's `AlertsInEnable`: off, no alert becomes a notification.
@@ -319,6 +380,11 @@ impl Gateway {
             self.alerts.on_tick(now);
         }
         self.drain(now);
+        if now >= self.mapper.next_sweep() || self.own_alerts.next_wake().is_some_and(|t| t <= now)
+        {
+            self.own_alerts_tick(now);
+            self.drain(now);
+        }
         if now >= self.mapper.next_sweep() {
             self.products.on_tick(now, &*self.sink);
             self.switches.on_tick(now, &*self.sink);
@@ -342,10 +408,12 @@ impl Gateway {
         let export = self.export_wake().unwrap_or(Micros::MAX);
         let switches = self.switches.next_wake().unwrap_or(Micros::MAX);
         let alerts = self.alerts.next_wake().unwrap_or(Micros::MAX);
+        let own = self.own_alerts.next_wake().unwrap_or(Micros::MAX);
         self.started.then(|| {
             core.min(export)
                 .min(switches)
                 .min(alerts)
+                .min(own)
                 .min(self.next_refresh)
                 .min(self.mapper.next_sweep())
                 .min(link)
@@ -579,6 +647,22 @@ impl Gateway {
                         _ => None,
                     };
                     devices_changed |= name.is_some();
+                    match e {
+                        Event::DuplicateName { name, addresses } => self.own_alerts.event(
+                            now,
+                            Own::AddressConflict,
+                            format!(
+                                "NAME {name} is at addresses {} and {}",
+                                addresses[0], addresses[1]
+                            ),
+                        ),
+                        Event::AddressContention { address, .. } => self.own_alerts.event(
+                            now,
+                            Own::AddressConflict,
+                            format!("Two devices claimed address {address}"),
+                        ),
+                        _ => {}
+                    }
                     let device = name.and_then(|n| self.core.registry().get(n));
                     self.products.on_event(now, &e, device, &*self.sink);
                     self.switches.on_event(now, &e, device, &*self.sink);

@@ -382,7 +382,7 @@ fn keyed(core: &Core) -> Vec<(String, &Device)> {
 }
 
 /// 1 when another node on the bus uses our manufacturer code and unique number.
-fn same_unique_name_used(core: &Core) -> bool {
+pub(crate) fn same_unique_name_used(core: &Core) -> bool {
     let ours = core.name();
     core.registry().iter().any(|d| {
         d.online()

@@ -33,6 +33,9 @@ pub struct Rig {
     next: usize,
     /// The replay time of the next record, once the driver's clock gave it.
     next_at: Option<Micros>,
+    /// Keep what the gateway sends in [`Rig::sent`] (else it is dropped).
+    pub keep_sent: bool,
+    pub sent: Vec<n2k_dbus::can::Frame>,
 }
 
 /// The records of a capture with the times they are replayed at.
@@ -70,6 +73,7 @@ impl Rig {
             GatewayConfig {
                 core,
                 mapper: MapperConfig { iface, rules },
+                alerts_out: false,
             },
             outbox.clone(),
         );
@@ -93,6 +97,8 @@ impl Rig {
             records,
             next: 0,
             next_at: None,
+            keep_sent: false,
+            sent: Vec::new(),
         }
     }
 
@@ -115,12 +121,22 @@ impl Rig {
                 break;
             }
             self.driver.feed_record_at(at, r);
-            self.driver.discard_transmit();
+            self.take_sent();
             self.next += 1;
             self.next_at = None;
         }
         self.driver.advance(t);
+        self.take_sent();
         self.flush().await;
+    }
+
+    fn take_sent(&mut self) {
+        if !self.keep_sent {
+            return self.driver.discard_transmit();
+        }
+        while let Some(f) = self.driver.poll_transmit() {
+            self.sent.push(f);
+        }
     }
 
     /// Replays everything and ends as `replay --hold` does.

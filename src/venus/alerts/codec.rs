@@ -156,6 +156,42 @@ pub fn response(id: &AlertId, ours: u64, command: u8) -> [u8; 25] {
     out
 }
 
+/// A 126983 of our own: no temporary silence, acknowledgement or escalation (the
+/// NMEA 2000 "Basic System", as Victron plans it: switching-alerts.md §4.5), no
+/// acknowledger (NAME not available), triggered automatically with its threshold
+/// exceeded while active, priority `priority`, state `state`.
+pub fn alert(id: &AlertId, priority: u8, state: u8) -> [u8; 28] {
+    let mut out = [0u8; 28];
+    out[..16].copy_from_slice(&id.header());
+    out[16] = 0;
+    out[17..25].fill(0xFF);
+    let threshold = if state == state::ACTIVE { 1 } else { 0 };
+    out[25] = 1 | threshold << 4;
+    out[26] = priority;
+    out[27] = state;
+    out
+}
+
+/// A 126985 of our own: English (US), `description`, no location; each text at
+/// most 64 bytes of ASCII (STRING_LAU, `nmea2000.md` §12).
+pub fn text(id: &AlertId, description: &str) -> Vec<u8> {
+    let mut out = id.header().to_vec();
+    out.push(0);
+    let ascii: Vec<u8> = description
+        .chars()
+        .map(|c| match u8::try_from(c) {
+            Ok(b) if b.is_ascii() && !b.is_ascii_control() => b,
+            _ => b'?',
+        })
+        .take(64)
+        .collect();
+    out.push(ascii.len() as u8 + 2);
+    out.push(1);
+    out.extend(ascii);
+    out.extend([2, 1]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +245,24 @@ mod tests {
             (text.description.as_str(), text.location.as_str()),
             ("OK", "")
         );
+    }
+
+    #[test]
+    fn our_alert_and_text_read_back() {
+        let a = alert(&id(), 5, state::ACTIVE);
+        let back = parse_alert(&a).unwrap();
+        assert_eq!(back.id, id());
+        assert!(back.active() && !back.ack_supported);
+        assert_eq!((back.priority, back.state), (5, state::ACTIVE));
+        assert_eq!(a[17..25], [0xFF; 8]);
+        assert_eq!(a[25], 0x11);
+        assert_eq!(alert(&id(), 5, state::NORMAL)[25], 0x01);
+        let t = text(&id(), "Unique number 7 in use — twice");
+        let back = parse_text(&t).unwrap();
+        assert_eq!(back.id, id());
+        assert_eq!(back.description, "Unique number 7 in use ? twice");
+        assert_eq!(back.location, "");
+        assert_eq!(text(&id(), &"x".repeat(300)).len(), 16 + 1 + 2 + 64 + 2);
     }
 
     #[test]

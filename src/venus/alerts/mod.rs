@@ -23,6 +23,7 @@
 //!   [`FORGET_AFTER`] are forgotten.
 
 pub mod codec;
+pub mod own;
 
 use std::collections::{BTreeMap, VecDeque};
 
