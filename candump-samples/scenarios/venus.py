@@ -305,6 +305,11 @@ def converters():
         dcdc.single(t + 0.01, 6, 127750, converter_status(sid, 0, 3, temp=1))
         inv.single(t, 6, 127750, converter_status(sid, 1, 9, overload=2))
         inv.single(t + 0.01, 6, 127751, dc_voltage_current(sid, 1, 24.5, -40.25))
+        # Its AC output (instance 1, one line measured) before the 127509 that names
+        # it: instance 1, AC 1, DC 1 (no 127508: its 127751 shows), inverting, enabled.
+        inv.fast(t + 0.02, 6, 127504, bytes([1, 1, 0]) + u16(round(230.0 / 0.01)) + u16(round(4.2 / 0.1))
+                 + u16(round(50.0 / 0.01)) + u16(0xFFFF) + u32(900) + u32(0xFFFFFFFF) + b"\x7f")
+        inv.fast(t + 0.03, 6, 127509, bytes([1, 1, 1, 0 | 1 << 4]))  # fast packet (canboat)
         chg.single(t, 6, 127750, converter_status(sid, 0, 5))
         chg.single(t + 0.01, 6, 127751, dc_voltage_current(sid, 0, 13.5, 3.2))
         meter.single(t, 6, 127751, dc_voltage_current(sid, 2, 12.8, 5.5))
@@ -328,9 +333,10 @@ def converters():
         ("dcdc", "/Dc/0/Voltage", 13.6), ("dcdc", "/Dc/0/Current", 12.34), ("dcdc", "/Dc/0/Power", 13.6 * 12.34),
         ("dcdc", "/State", 3), ("dcdc", "/Alarms/HighTemperature", 1), ("dcdc", "/Alarms/Overload", 0),
         ("dcdc", "/Alarms/LowVoltage", 0), ("dcdc", "/Alarms/Ripple", 0),
-        ("inv", "/State", 9), ("inv", "/Mode", None), ("inv", "/Dc/0/Voltage", 24.5), ("inv", "/Dc/0/Current", -40.25),
+        ("inv", "/State", 9), ("inv", "/Mode", 2), ("inv", "/Dc/0/Voltage", 24.5), ("inv", "/Dc/0/Current", -40.25),
         ("inv", "/Dc/0/Power", 24.5 * -40.25), ("inv", "/Alarms/Overload", 2), ("inv", "/Alarms/HighTemperature", 0),
-        ("inv", "/Ac/Out/L1/V", None),
+        ("inv", "/Ac/Out/L1/V", 230.0), ("inv", "/Ac/Out/L1/I", 4.2), ("inv", "/Ac/Out/L1/P", 900),
+        ("inv", "/Ac/Out/L1/F", 50.0),
         ("chg", "/State", 5), ("chg", "/Dc/0/Voltage", 13.5), ("chg", "/Dc/0/Current", 3.2), ("chg", "/NrOfOutputs", 1),
         ("chg", "/Alarms/LowVoltage", 0), ("chg", "/Mode", None),
         ("meter", "/Dc/0/Voltage", 12.8), ("meter", "/Dc/0/Current", 5.5), ("meter", "/Dc/0/Power", 12.8 * 5.5),
@@ -342,7 +348,9 @@ def converters():
 converter (35/163), an inverter (35/162) and a charger (35/160) sending 127750 and
 127751, a meter of another function sending only 127751 (a DC source, 5 s after its
 first reading), and one of that function whose 127750 follows its 127751 by 1.5 s (a
-DC-DC converter, never a DC source). Every 1.5 s.""")
+DC-DC converter, never a DC source). Every 1.5 s. The inverter also sends 127509
+(inverting, enabled) naming its AC output 1, whose 127504 (230 V, 4.2 A, 900 W) comes just
+before it: the inverter shows that line, and no acload service appears for it.""")
 
 
 def going_silent():

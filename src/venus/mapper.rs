@@ -439,17 +439,26 @@ impl Mapper {
                     w.power_fits(dev, chan);
                 }
                 let kind = ac_kind(&self.cfg.rules, name, input);
-                let suffix = || format!("ac_{}{i}", if input { "in" } else { "out" });
-                ensure_meter(
-                    &self.cfg,
-                    dev,
-                    kind,
-                    base,
-                    suffix,
-                    Some(i),
-                    now,
-                    &mut w.dropped,
-                );
+                if !input && inverter_output(dev, i) {
+                    // The inverter service shows its output (README "Inverters and
+                    // converters"); a meter decided before the 127509 came goes.
+                    dev.services
+                        .retain(|s| s.published || s.kind != kind || s.chan != base);
+                } else {
+                    // An inverter's output waits for the 127509 that may name it.
+                    let settled = input || !is_inverter(name);
+                    let suffix = || format!("ac_{}{i}", if input { "in" } else { "out" });
+                    ensure_meter(
+                        &self.cfg,
+                        dev,
+                        kind,
+                        (base, settled),
+                        suffix,
+                        Some(i),
+                        now,
+                        &mut w.dropped,
+                    );
+                }
             }
             Route::Gps => {
                 dev.gps_since.get_or_insert(now);
@@ -508,7 +517,7 @@ impl Mapper {
                     &self.cfg,
                     dev,
                     kind,
-                    base,
+                    (base, true),
                     suffix,
                     None,
                     now,
@@ -1129,13 +1138,13 @@ fn ensure_converter(
 
 /// The AC meter of `kind` whose line 1 is channel `base`, created once one of its
 /// lines measures something; `suffix` names it when the device has another meter
-/// of that kind.
+/// of that kind. Not `settled`: it waits [`DECIDE_WAIT`] before it is published.
 #[allow(clippy::too_many_arguments)]
 fn ensure_meter(
     cfg: &MapperConfig,
     dev: &mut Dev,
     kind: Kind,
-    base: u32,
+    (base, settled): (u32, bool),
     suffix: impl FnOnce() -> String,
     data_instance: Option<u8>,
     now: Micros,
@@ -1148,7 +1157,7 @@ fn ensure_meter(
             &[Input::AcVoltage, Input::AcCurrent, Input::AcPower],
         )
     });
-    if existing(dev, kind, base, true) || !measured {
+    if existing(dev, kind, base, settled) || !measured {
         return;
     }
     let other = dev
@@ -1163,10 +1172,24 @@ fn ensure_meter(
         base,
         suffix,
         data_instance,
-        true,
+        settled,
         now,
         dropped,
     );
+}
+
+/// Whether AC output instance `i` is the output of one of the device's inverters
+/// (a 127509 names it).
+fn inverter_output(dev: &Dev, i: u8) -> bool {
+    dev.slots
+        .iter()
+        .any(|s| s.input == Input::InverterAc && s.value == f64::from(i))
+}
+
+/// Whether the NAME's function is an inverter's or an inverter/charger's
+/// (35/161–162).
+fn is_inverter(name: Option<Name>) -> bool {
+    name.is_some_and(|n| n.device_class() == 35 && matches!(n.device_function(), 161 | 162))
 }
 
 /// The temperature sensor on `chan` (instance and source), created once a reading
