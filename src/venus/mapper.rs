@@ -132,6 +132,8 @@ struct Dev {
     /// A generator's most severe active NMEA 2000 alert, as its `/Error/0/Id`
     /// ([`super::alerts`]).
     alert_error: Option<String>,
+    /// The highest operating hours each engine instance reported.
+    engine_hours: Vec<(u8, f64)>,
 }
 
 /// A named device's identity, from the core's events.
@@ -317,6 +319,7 @@ impl Mapper {
             gps_since: None,
             gps: None,
             alert_error: None,
+            engine_hours: Vec::new(),
         });
         dev.last_heard = now;
         let f = &self.fields;
@@ -468,6 +471,7 @@ impl Mapper {
                 let Some(i) = code("instance") else { return };
                 let chan = render::engine_chan(i);
                 w.feeds(dev, p.feeds, chan, 0);
+                w.hours_forward(dev, i, chan);
                 if is_generator(&self.cfg.rules, name) {
                     if !existing(dev, Kind::Genset, chan, true) {
                         let suffix = dev
@@ -876,6 +880,32 @@ impl Store<'_> {
             ok
         });
         put(dev, input, chan, value, self.until, &mut self.dropped);
+    }
+
+    /// Keeps an engine's operating hours from going backwards: a smaller total
+    /// than one it reported before is refused (dbus-generator counts run time from
+    /// it) and the highest stays shown.
+    fn hours_forward(&mut self, dev: &mut Dev, engine: u8, chan: u32) {
+        let Some(h) = Inputs(&dev.slots).get(Input::EngineHours, chan) else {
+            return;
+        };
+        match dev.engine_hours.iter().position(|e| e.0 == engine) {
+            Some(k) if h < dev.engine_hours[k].1 => {
+                self.refused.push((Input::EngineHours, chan, h));
+                let max = dev.engine_hours[k].1;
+                put(
+                    dev,
+                    Input::EngineHours,
+                    chan,
+                    Some(max),
+                    self.until,
+                    &mut self.dropped,
+                );
+            }
+            Some(k) => dev.engine_hours[k].1 = h,
+            None if dev.engine_hours.len() < 16 => dev.engine_hours.push((engine, h)),
+            None => {}
+        }
     }
 
     /// Refuses a line's real power that its voltage and current cannot give.
@@ -1348,6 +1378,7 @@ fn location(input: Input, chan: u32) -> String {
         I::AcPowerFactor => ac("PowerFactor"),
         I::EngineLoad => format!("engine{}/Load", chan & 0xFF),
         I::EngineSpeed => format!("engine{}/Speed", chan & 0xFF),
+        I::EngineHours => format!("engine{}/OperatingHours", chan & 0xFF),
         other => format!("{other:?}/{chan}"),
     }
 }

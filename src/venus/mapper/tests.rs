@@ -448,3 +448,48 @@ fn a_claim_moves_the_services_to_the_name_in_one_flush() {
     // What it sent by address is there at once.
     assert!(close(out.value(named, "/Temperature"), 16.85));
 }
+
+#[test]
+fn an_engines_hours_never_go_backwards() {
+    let (mut m, out) = (mapper(), Recorder::default());
+    let name = Name::from_fields(NameFields {
+        unique_number: 4343,
+        manufacturer_code: 374,
+        device_instance: 0,
+        device_function: 151,
+        device_class: 35,
+        system_instance: 0,
+        industry_group: 4,
+        arbitrary_address_capable: true,
+    });
+    let ev = crate::core::Event::Appeared {
+        name,
+        address: Some(60),
+    };
+    m.on_event(0, &ev, None, &out);
+    m.on_event(0, &crate::core::Event::Identified { name }, None, &out);
+    // 127489 (canboat's layout): engine 0, total hours at bytes 11–14, the rest
+    // not available.
+    let engine = |seconds: u32| {
+        let mut d = vec![0u8];
+        d.extend([0xFF; 10]);
+        d.extend(seconds.to_le_bytes());
+        d.extend([0xFF; 5]);
+        d.extend([0, 0, 0, 0, 0x7F, 0x7F]);
+        d
+    };
+    let s = "com.victronenergy.genset.socketcan_can0_di0_uc4343";
+    for (t, hours, shown) in [
+        (1, 3600, 3600.0),
+        (2, 3601, 3601.0),
+        (3, 5, 3601.0),
+        (4, 3605, 3605.0),
+    ] {
+        m.on_message(t * S, 60, Some(name), 127489, &engine(hours), &out);
+        assert!(
+            close(out.value(s, "/Engine/OperatingHours"), shown),
+            "at {t} s"
+        );
+    }
+    assert_eq!(m.stats().implausible, 1, "the step back is counted");
+}
