@@ -73,11 +73,11 @@ impl GatewayConfig {
     }
 }
 
-/// Core, mapper and bus service of one interface.
+/// Core, stages (products, switches, alerts, mapper) and bus service of one interface.
 pub struct Gateway {
     core: Core,
-    mapper: Mapper,
-    products: Products,
+    /// Where the messages the core completes go.
+    stages: Stages,
     bus: BusService,
     sink: Arc<dyn ServiceSink>,
     started: bool,
@@ -99,10 +99,6 @@ pub struct Gateway {
     registers_done: VecDeque<(u64, (u16, Vec<u8>))>,
     /// NMEA 2000-out, when asked for.
     exporter: Option<Exporter>,
-    /// Switch banks as `switch` services.
-    switches: Switches,
-    /// NMEA 2000 alerts as Venus notifications.
-    alerts: Alerts,
     /// The gateway's own alarms as alerts of its node, and the implausible values
     /// counted when it last looked.
     own_alerts: OwnAlerts,
@@ -120,10 +116,12 @@ impl Gateway {
             own_alerts,
             implausible_alerted: 0,
             core: Core::new(cfg.core),
-            products: Products::new(&cfg.mapper.iface, cfg.mapper.rules.clone()),
-            switches: Switches::new(&cfg.mapper.iface).publish_by_address(by_address),
-            alerts: Alerts::new(),
-            mapper: Mapper::new(cfg.mapper).publish_by_address(by_address),
+            stages: Stages {
+                products: Products::new(&cfg.mapper.iface, cfg.mapper.rules.clone()),
+                switches: Switches::new(&cfg.mapper.iface).publish_by_address(by_address),
+                alerts: Alerts::new(),
+                mapper: Mapper::new(cfg.mapper).publish_by_address(by_address),
+            },
             bus,
             sink,
             started: false,
@@ -152,18 +150,18 @@ impl Gateway {
     /// The switch banks' output settings kept in the state file (entries under
     /// [`crate::venus::switches::STATE_PREFIX`]).
     pub fn with_switch_state(mut self, entries: Vec<(String, String)>) -> Gateway {
-        self.switches.restore(entries);
+        self.stages.switches.restore(entries);
         self
     }
 
     /// The switch banks, for their counters.
     pub fn switches(&self) -> &Switches {
-        &self.switches
+        &self.stages.switches
     }
 
     /// NMEA 2000 alerts, for their counters.
     pub fn alerts(&self) -> &Alerts {
-        &self.alerts
+        &self.stages.alerts
     }
 
     /// Whether the gateway's own alarms go out as NMEA 2000 alerts of its node.
@@ -193,7 +191,7 @@ impl Gateway {
                 )
             },
         );
-        let refused = self.mapper.stats().implausible;
+        let refused = self.stages.mapper.stats().implausible;
         if refused > self.implausible_alerted {
             self.implausible_alerted = refused;
             self.own_alerts.event(
@@ -216,12 +214,12 @@ impl Gateway {
 
     /// Follows Venus's `AlertsInEnable`: off, no alert becomes a notification.
     pub fn set_alerts_enabled(&mut self, on: bool) {
-        self.alerts.set_enabled(on);
+        self.stages.alerts.set_enabled(on);
     }
 
     /// The next NMEA 2000 alert to show as a Venus notification.
     pub fn poll_notification(&mut self) -> Option<Notification> {
-        self.alerts.poll_notification()
+        self.stages.alerts.poll_notification()
     }
 
     /// A user acknowledged the Venus notification of `device` and `description`
@@ -235,6 +233,7 @@ impl Gateway {
     ) -> usize {
         self.handle_timeout(now);
         let n = self
+            .stages
             .alerts
             .acknowledge(device, description, self.core.name());
         self.drain(now);
@@ -272,18 +271,20 @@ impl Gateway {
             .as_mut()
             .map(Exporter::take_state)
             .unwrap_or_default();
-        v.extend(self.switches.take_state());
+        v.extend(self.stages.switches.take_state());
         v
     }
 
     /// How many device services are published (or about to be).
     pub fn published(&self) -> usize {
-        self.mapper.published() + self.products.published() + self.switches.published()
+        self.stages.mapper.published()
+            + self.stages.products.published()
+            + self.stages.switches.published()
     }
 
     /// The Victron products stage, for its counters.
     pub fn products(&self) -> &Products {
-        &self.products
+        &self.stages.products
     }
 
     /// The core, for its tables and counters.
@@ -293,7 +294,7 @@ impl Gateway {
 
     /// The mapper, for its counters.
     pub fn mapper(&self) -> &Mapper {
-        &self.mapper
+        &self.stages.mapper
     }
 
     /// Joins the bus at `now` (the first frame or record does it too).
@@ -314,13 +315,7 @@ impl Gateway {
     pub fn handle_frame(&mut self, now: Micros, frame: &Frame) {
         self.handle_timeout(now);
         if let Some(r) = self.core.on_frame(now, frame) {
-            let stages = Stages {
-                mapper: &mut self.mapper,
-                products: &mut self.products,
-                switches: &mut self.switches,
-                alerts: &mut self.alerts,
-            };
-            deliver(stages, &*self.sink, now, &r);
+            deliver(&mut self.stages, &*self.sink, now, &r);
         }
         self.drain(now);
     }
@@ -329,13 +324,7 @@ impl Gateway {
     pub fn handle_message(&mut self, now: Micros, message: &Message<'_>) {
         self.handle_timeout(now);
         let r = self.core.on_message(now, message);
-        let stages = Stages {
-            mapper: &mut self.mapper,
-            products: &mut self.products,
-            switches: &mut self.switches,
-            alerts: &mut self.alerts,
-        };
-        deliver(stages, &*self.sink, now, &r);
+        deliver(&mut self.stages, &*self.sink, now, &r);
         self.drain(now);
     }
 
@@ -343,9 +332,9 @@ impl Gateway {
     /// waited for more of it ([`Mapper::finish`]).
     pub fn finish(&mut self, now: Micros) {
         self.handle_timeout(now);
-        self.products.finish(now, &*self.sink);
-        self.switches.finish(now, &*self.sink);
-        self.mapper.finish(now, &*self.sink);
+        self.stages.products.finish(now, &*self.sink);
+        self.stages.switches.finish(now, &*self.sink);
+        self.stages.mapper.finish(now, &*self.sink);
         self.refresh(now);
     }
 
@@ -373,24 +362,25 @@ impl Gateway {
                 _ => break,
             }
         }
-        if self.switches.next_wake().is_some_and(|t| t <= now) {
-            self.switches.expire(now);
+        if self.stages.switches.next_wake().is_some_and(|t| t <= now) {
+            self.stages.switches.expire(now);
         }
-        if self.alerts.next_wake().is_some_and(|t| t <= now) {
-            self.alerts.on_tick(now);
+        if self.stages.alerts.next_wake().is_some_and(|t| t <= now) {
+            self.stages.alerts.on_tick(now);
         }
         self.drain(now);
-        if now >= self.mapper.next_sweep() || self.own_alerts.next_wake().is_some_and(|t| t <= now)
+        if now >= self.stages.mapper.next_sweep()
+            || self.own_alerts.next_wake().is_some_and(|t| t <= now)
         {
             self.own_alerts_tick(now);
             self.drain(now);
         }
-        if now >= self.mapper.next_sweep() {
-            self.products.on_tick(now, &*self.sink);
-            self.switches.on_tick(now, &*self.sink);
-            self.alerts.on_tick(now);
+        if now >= self.stages.mapper.next_sweep() {
+            self.stages.products.on_tick(now, &*self.sink);
+            self.stages.switches.on_tick(now, &*self.sink);
+            self.stages.alerts.on_tick(now);
         }
-        self.mapper.on_tick(now, &*self.sink);
+        self.stages.mapper.on_tick(now, &*self.sink);
         if self.bus.link_wake().is_some_and(|t| t <= now) {
             self.bus.send_link(&mut self.core, now);
             self.drain(now);
@@ -406,8 +396,8 @@ impl Gateway {
         let core = self.core.next_tick().unwrap_or(Micros::MAX);
         let link = self.bus.link_wake().unwrap_or(Micros::MAX);
         let export = self.export_wake().unwrap_or(Micros::MAX);
-        let switches = self.switches.next_wake().unwrap_or(Micros::MAX);
-        let alerts = self.alerts.next_wake().unwrap_or(Micros::MAX);
+        let switches = self.stages.switches.next_wake().unwrap_or(Micros::MAX);
+        let alerts = self.stages.alerts.next_wake().unwrap_or(Micros::MAX);
         let own = self.own_alerts.next_wake().unwrap_or(Micros::MAX);
         self.started.then(|| {
             core.min(export)
@@ -415,7 +405,7 @@ impl Gateway {
                 .min(alerts)
                 .min(own)
                 .min(self.next_refresh)
-                .min(self.mapper.next_sweep())
+                .min(self.stages.mapper.next_sweep())
                 .min(link)
         })
     }
@@ -445,7 +435,7 @@ impl Gateway {
     ) -> WriteDecision {
         let outcome = if service == self.bus.service_name() {
             self.bus.on_write(&mut self.core, now, path, value)
-        } else if let Some(w) = self.products.write(service, path, value) {
+        } else if let Some(w) = self.stages.products.write(service, path, value) {
             match w {
                 Err(why) => WriteOutcome::Refused(why),
                 Ok(_) if self.writes.len() >= MAX_WRITES => {
@@ -465,10 +455,11 @@ impl Gateway {
                     WriteOutcome::Refused(WriteRefusal::ListenOnly)
                 }
             }
-        } else if self.switches.owns(service) {
+        } else if self.stages.switches.owns(service) {
             let token = self.token();
             let can_send = self.core.can_send();
             match self
+                .stages
                 .switches
                 .write(now, service, path, value, token, can_send)
             {
@@ -507,7 +498,7 @@ impl Gateway {
                 .and_then(|p| p.strip_suffix("/VregLink"))
                 .and_then(|key| self.bus.address_of(&self.core, key))
         } else {
-            self.products.address_of(service)
+            self.stages.products.address_of(service)
         };
         let Some(address) = address else {
             return Err(failed);
@@ -574,28 +565,28 @@ impl Gateway {
     /// stay until their devices are gone or the daemon gives the link up.
     pub fn link_down(&mut self, now: Micros) {
         self.handle_timeout(now);
-        self.mapper.invalidate(now, &*self.sink);
-        self.products.invalidate(now, &*self.sink);
-        self.switches.invalidate(now, &*self.sink);
+        self.stages.mapper.invalidate(now, &*self.sink);
+        self.stages.products.invalidate(now, &*self.sink);
+        self.stages.switches.invalidate(now, &*self.sink);
         self.transmit.clear();
     }
 
     /// Withdraws every service: the end of a replay or a shutdown.
     pub fn withdraw_all(&mut self) {
-        self.products.withdraw_all(&*self.sink);
-        self.switches.withdraw_all(&*self.sink);
-        self.mapper.withdraw_all(&*self.sink);
+        self.stages.products.withdraw_all(&*self.sink);
+        self.stages.switches.withdraw_all(&*self.sink);
+        self.stages.mapper.withdraw_all(&*self.sink);
         self.sink.withdraw(self.bus.service_name());
     }
 
     /// Brings the bus service up to date: the device list when it changed, the
     /// statistics every time.
     fn refresh(&mut self, now: Micros) {
-        let refused = self.mapper.stats().implausible;
+        let refused = self.stages.mapper.stats().implausible;
         if refused != self.implausible_shown {
             self.implausible_shown = refused;
             self.bus
-                .set_implausible(self.mapper.implausible().collect());
+                .set_implausible(self.stages.mapper.implausible().collect());
         }
         let link = self.link.as_ref();
         if std::mem::take(&mut self.devices_dirty) {
@@ -629,7 +620,8 @@ impl Gateway {
                 }
                 Output::Event(e) => {
                     if let Event::OwnAddress(a) = e {
-                        self.products
+                        self.stages
+                            .products
                             .set_active(a.is_some() && !self.core.listen_only());
                         if self.events.len() >= MAX_EVENTS {
                             self.events.pop_front();
@@ -664,10 +656,10 @@ impl Gateway {
                         _ => {}
                     }
                     let device = name.and_then(|n| self.core.registry().get(n));
-                    self.products.on_event(now, &e, device, &*self.sink);
-                    self.switches.on_event(now, &e, device, &*self.sink);
-                    self.alerts.on_event(&e, device);
-                    self.mapper.on_event(now, &e, device, &*self.sink);
+                    self.stages.products.on_event(now, &e, device, &*self.sink);
+                    self.stages.switches.on_event(now, &e, device, &*self.sink);
+                    self.stages.alerts.on_event(&e, device);
+                    self.stages.mapper.on_event(now, &e, device, &*self.sink);
                 }
                 Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
                     if let Some(write) = self.registers.remove(&token) {
@@ -694,7 +686,7 @@ impl Gateway {
                 }
             }
         }
-        while let Some(f) = self.switches.poll_send() {
+        while let Some(f) = self.stages.switches.poll_send() {
             if let Err(e) = self
                 .core
                 .send(now, f.priority, f.pgn, f.destination, &f.payload)
@@ -702,20 +694,22 @@ impl Gateway {
                 tracing::debug!(pgn = f.pgn, "switch bank command not sent: {e}");
             }
         }
-        while let Some(r) = self.alerts.poll_response() {
+        while let Some(r) = self.stages.alerts.poll_response() {
             let p = crate::venus::alerts::codec::PRIORITY;
             let pgn = crate::venus::alerts::codec::PGN_RESPONSE;
             if let Err(e) = self.core.send(now, p, pgn, 255, &r.payload) {
                 tracing::warn!("alert acknowledgement not sent: {e}");
             }
         }
-        while let Some((name, error)) = self.alerts.poll_error() {
-            self.mapper.set_alert_error(now, name, error, &*self.sink);
+        while let Some((name, error)) = self.stages.alerts.poll_error() {
+            self.stages
+                .mapper
+                .set_alert_error(now, name, error, &*self.sink);
         }
-        while let Some(done) = self.switches.poll_done() {
+        while let Some(done) = self.stages.switches.poll_done() {
             self.writes_done.push_back(done);
         }
-        while let Some(r) = self.products.poll_read() {
+        while let Some(r) = self.stages.products.poll_read() {
             let token = self.token();
             let op = Op::Read {
                 register: r.register,
@@ -730,17 +724,22 @@ impl Gateway {
     }
 }
 
-/// The stages a message may go to.
-struct Stages<'a> {
-    mapper: &'a mut Mapper,
-    products: &'a mut Products,
-    switches: &'a mut Switches,
-    alerts: &'a mut Alerts,
+/// The stages a message may go to, beside the core (a received message borrows
+/// the core while a stage takes it).
+struct Stages {
+    /// Victron's own products, from their registers.
+    products: Products,
+    /// Switch banks as `switch` services.
+    switches: Switches,
+    /// NMEA 2000 alerts as Venus notifications.
+    alerts: Alerts,
+    /// Everything else: NMEA 2000 → Venus services.
+    mapper: Mapper,
 }
 
 /// A message the core completed, to the Victron products stage when it is one of
 /// theirs, else to switching when it is a switch bank's, else to the mapper.
-fn deliver(s: Stages<'_>, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>) {
+fn deliver(s: &mut Stages, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>) {
     let id = r.message.id;
     let data = r.message.data;
     match r.device {
@@ -751,7 +750,7 @@ fn deliver(s: Stages<'_>, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>)
         _ if s
             .switches
             .on_message(now, id.source, r.device, id.pgn, data, sink) => {}
-        _ if s.alerts.on_message(now, r.device, id.pgn, data, &*s.mapper) => {}
+        _ if s.alerts.on_message(now, r.device, id.pgn, data, &s.mapper) => {}
         _ => s
             .mapper
             .on_message(now, id.source, r.device, id.pgn, data, sink),
