@@ -6,21 +6,17 @@
 //! changes. `SetValue` answers once a 127501 shows the change, or refuses; the
 //! switch pane's paths are checked against Victron's SmartSwitch service dump.
 
+mod live_gateway;
 mod private_bus;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::time::Duration;
 
 use n2k_dbus::can::{CanId, Frame, Micros};
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig, Request};
-use n2k_dbus::driver::Driver;
-use n2k_dbus::gateway::{Gateway, GatewayConfig};
-use tokio::sync::{mpsc, oneshot};
+use n2k_dbus::gateway::GatewayConfig;
 use zbus::zvariant::{OwnedValue, Value};
 
-use private_bus::PrivateBus;
+use live_gateway::LiveGateway;
 
 const BANK: u8 = 72;
 const STEP: Micros = 10_000;
@@ -172,50 +168,17 @@ impl Bank {
 }
 
 struct Bench {
-    _bus: PrivateBus,
-    client: zbus::Connection,
-    driver: Driver,
+    live: LiveGateway,
     bank: Bank,
-    writes: mpsc::Receiver<Request>,
-    stop: Option<oneshot::Sender<()>>,
-    publisher: tokio::task::JoinHandle<n2k_dbus::dbus::PublisherStats>,
     now: Micros,
 }
 
 impl Bench {
     async fn new(takes: Takes) -> Bench {
-        let bus = PrivateBus::start();
-        let outbox = Arc::new(Outbox::new());
-        let gateway = Gateway::new(
-            GatewayConfig::new("can0", CoreConfig::gateway(1001)),
-            outbox.clone(),
-        );
-        let (to_gateway, writes) = mpsc::channel(8);
-        let publisher = Publisher::new(
-            PublisherConfig {
-                bus: bus.bus(),
-                flush_interval: Duration::ZERO,
-                properties_changed: false,
-                coexist: None,
-            },
-            None,
-            Some(to_gateway),
-        );
-        let (stop, stopped) = oneshot::channel::<()>();
-        let publisher = tokio::spawn(publisher.run(outbox, async {
-            let _ = stopped.await;
-        }));
-        let client = bus.client().await;
-        let mut driver = Driver::new(gateway);
-        driver.advance(0);
+        let cfg = GatewayConfig::new("can0", CoreConfig::gateway(1001));
         let mut b = Bench {
-            _bus: bus,
-            client,
-            driver,
+            live: LiveGateway::start(cfg).await,
             bank: Bank::new(takes),
-            writes,
-            stop: Some(stop),
-            publisher,
             now: 0,
         };
         b.run_for(1_500_000).await; // our claim settles
@@ -232,22 +195,15 @@ impl Bench {
             if self.now > 1_500_000 {
                 self.bank.tick(self.now);
             }
-            for f in std::mem::take(&mut self.bank.out) {
-                self.driver.feed_frame(self.now, &f);
-            }
-            self.driver.advance(self.now);
-            while let Some(f) = self.driver.poll_transmit() {
+            let frames = std::mem::take(&mut self.bank.out);
+            for f in self.live.step(self.now, frames).await {
                 self.bank.hear(self.now, &f);
             }
-            while let Ok(w) = self.writes.try_recv() {
-                self.driver.request(self.now, w);
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 
     async fn call(&self, path: &str, method: &str, arg: Option<Value<'static>>) -> OwnedValue {
-        let c = &self.client;
+        let c = &self.live.client;
         let r = match arg {
             Some(v) => {
                 c.call_method(
@@ -282,7 +238,7 @@ impl Bench {
 
     /// `SetValue` while the clock runs; its answer and the virtual time it took.
     async fn set(&mut self, path: &str, value: Value<'static>) -> (i32, Micros) {
-        let (client, path) = (self.client.clone(), path.to_owned());
+        let (client, path) = (self.live.client.clone(), path.to_owned());
         let call = tokio::spawn(async move {
             let r: i32 = client
                 .call_method(
@@ -309,11 +265,8 @@ impl Bench {
         panic!("SetValue never answered");
     }
 
-    async fn end(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let _ = self.publisher.await;
+    async fn end(self) {
+        self.live.end().await;
     }
 }
 
@@ -386,6 +339,7 @@ async fn a_bank_that_never_confirms_is_refused_and_shows_the_truth() {
 async fn the_switch_pane_paths_and_settings() {
     let mut b = Bench::new(Takes::Command).await;
     let items: std::collections::HashMap<String, std::collections::HashMap<String, OwnedValue>> = b
+        .live
         .client
         .call_method(
             Some(SERVICE),
@@ -505,7 +459,7 @@ async fn the_switch_pane_paths_and_settings() {
         .expect("text");
     assert_eq!(name, "Deck light");
     assert_eq!(
-        b.driver.gateway_mut().take_state(),
+        b.live.driver.gateway_mut().take_state(),
         [(
             "switch|socketcan_can0_di2_uc1700373_bank2|0/CustomName".to_owned(),
             "Deck light".to_owned()

@@ -4,23 +4,19 @@
 //! dbus-daemon, and a client's writes become register writes whose answer —
 //! the value broadcast back, or a VACK error addressed to us — decides `SetValue`.
 
+mod live_gateway;
 mod private_bus;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use n2k_dbus::can::{CanId, Frame, Micros};
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig, Request, VREG_LINK};
-use n2k_dbus::driver::Driver;
-use n2k_dbus::gateway::{Gateway, GatewayConfig};
+use n2k_dbus::dbus::VREG_LINK;
+use n2k_dbus::gateway::GatewayConfig;
 use n2k_dbus::n2k::fragment;
-use n2k_dbus::venus::{MapperConfig, Rules};
-use tokio::sync::{mpsc, oneshot};
 use zbus::zvariant::{OwnedValue, Value};
 
-use private_bus::PrivateBus;
+use live_gateway::LiveGateway;
 
 const MPPT: u8 = 0x20;
 const UNIQUE: u32 = 40001;
@@ -150,58 +146,18 @@ impl Scripted {
 
 /// The gateway, the MPPT and a publisher over a private bus, on a virtual clock.
 struct Bench {
-    _bus: PrivateBus,
-    client: zbus::Connection,
-    driver: Driver,
+    live: LiveGateway,
     device: Scripted,
-    writes: mpsc::Receiver<Request>,
-    stop: Option<oneshot::Sender<()>>,
-    publisher: tokio::task::JoinHandle<n2k_dbus::dbus::PublisherStats>,
     now: Micros,
     sent: Vec<Frame>,
 }
 
 impl Bench {
     async fn new(device: Scripted) -> Bench {
-        let bus = PrivateBus::start();
-        let outbox = Arc::new(Outbox::new());
-        let gateway = Gateway::new(
-            GatewayConfig {
-                core: CoreConfig::gateway(1001),
-                mapper: MapperConfig {
-                    iface: "can0".into(),
-                    rules: Rules::default(),
-                },
-                alerts_out: false,
-            },
-            outbox.clone(),
-        );
-        let (to_gateway, writes) = mpsc::channel(8);
-        let publisher = Publisher::new(
-            PublisherConfig {
-                bus: bus.bus(),
-                flush_interval: Duration::ZERO,
-                properties_changed: false,
-                coexist: None,
-            },
-            None,
-            Some(to_gateway),
-        );
-        let (stop, stopped) = oneshot::channel::<()>();
-        let publisher = tokio::spawn(publisher.run(outbox, async {
-            let _ = stopped.await;
-        }));
-        let client = bus.client().await;
-        let mut driver = Driver::new(gateway);
-        driver.advance(0);
+        let cfg = GatewayConfig::new("can0", CoreConfig::gateway(1001));
         Bench {
-            _bus: bus,
-            client,
-            driver,
+            live: LiveGateway::start(cfg).await,
             device,
-            writes,
-            stop: Some(stop),
-            publisher,
             now: 0,
             sent: Vec::new(),
         }
@@ -213,19 +169,11 @@ impl Bench {
         let end = self.now + d;
         while self.now < end {
             self.now += STEP;
-            for f in std::mem::take(&mut self.device.out) {
-                self.driver.feed_frame(self.now, &f);
-            }
-            self.driver.advance(self.now);
-            while let Some(f) = self.driver.poll_transmit() {
+            let frames = std::mem::take(&mut self.device.out);
+            for f in self.live.step(self.now, frames).await {
                 self.device.hear(self.now, &f);
                 self.sent.push(f);
             }
-            while let Ok(w) = self.writes.try_recv() {
-                self.driver.request(self.now, w);
-            }
-            // Let the publisher and the client's calls run.
-            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 
@@ -246,7 +194,8 @@ impl Bench {
     }
 
     async fn get(&self, service: &str, path: &str) -> OwnedValue {
-        self.client
+        self.live
+            .client
             .call_method(
                 Some(service),
                 path,
@@ -261,11 +210,8 @@ impl Bench {
             .expect("v")
     }
 
-    async fn end(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let _ = self.publisher.await;
+    async fn end(self) {
+        self.live.end().await;
     }
 }
 
@@ -341,7 +287,7 @@ async fn an_mppt_is_read_and_written_through_its_registers() {
     assert_eq!(i32::try_from(&b.get(&svc, "/Mode").await).expect("int"), 1);
 
     // Mode off: written as register 0x0200 = 4, confirmed by the value broadcast back.
-    let call = set_value(&b.client, &svc, "/Mode", 4);
+    let call = set_value(&b.live.client, &svc, "/Mode", 4);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 0);
     assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![4, 0, 0, 0])));
@@ -349,7 +295,7 @@ async fn an_mppt_is_read_and_written_through_its_registers() {
     assert_eq!(i32::try_from(&b.get(&svc, "/Mode").await).expect("int"), 4);
 
     // Mode 7: the MPPT refuses with VACK 0x8300 → SetValue answers 2, the path keeps 4.
-    let call = set_value(&b.client, &svc, "/Mode", 7);
+    let call = set_value(&b.live.client, &svc, "/Mode", 7);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 2);
     assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![7, 0, 0, 0])));
@@ -358,7 +304,7 @@ async fn an_mppt_is_read_and_written_through_its_registers() {
 
     // A read-only path is refused by the service itself (code 1), nothing is sent.
     let before = b.device.writes.len();
-    let call = set_value(&b.client, &svc, "/Pv/V", 10);
+    let call = set_value(&b.live.client, &svc, "/Pv/V", 10);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 1);
     assert_eq!(b.device.writes.len(), before);
@@ -387,7 +333,7 @@ async fn dvcc_charge_voltage_is_broadcast_while_valid() {
         .map(|f| f.can_id().source)
         .expect("our claim");
     let bus = "com.victronenergy.vecan.can0";
-    let call = set_value(&b.client, bus, "/Link/ChargeVoltage", 14.2f64);
+    let call = set_value(&b.live.client, bus, "/Link/ChargeVoltage", 14.2f64);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 0);
     let written = b.now;
@@ -418,7 +364,7 @@ async fn dvcc_charge_voltage_is_broadcast_while_valid() {
 
     // Invalidated (an empty array, as velib clients write): no more frames.
     let call = set_value(
-        &b.client,
+        &b.live.client,
         bus,
         "/Link/ChargeVoltage",
         Value::from(Vec::<i32>::new()),
@@ -439,7 +385,7 @@ async fn vreg_call(
     register: u16,
     data: Option<Vec<u8>>,
 ) -> (u16, Vec<u8>) {
-    let (client, service, path) = (b.client.clone(), service.to_owned(), path.to_owned());
+    let (client, service, path) = (b.live.client.clone(), service.to_owned(), path.to_owned());
     let call = tokio::spawn(async move {
         let reply = match data {
             None => {
@@ -544,12 +490,12 @@ async fn a_multi_rs_is_recognised_by_its_product_id_and_its_mode_written() {
     assert_eq!(i32::try_from(&b.get(svc, "/State").await).expect("int"), 9);
     assert_eq!(i32::try_from(&b.get(svc, "/Mode").await).expect("int"), 3);
     // Off: accepted and read back; 5 is no mode: VACK 0x8300, SetValue 2.
-    let call = set_value(&b.client, svc, "/Mode", 4);
+    let call = set_value(&b.live.client, svc, "/Mode", 4);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 0);
     b.run_for(100_000).await;
     assert_eq!(i32::try_from(&b.get(svc, "/Mode").await).expect("int"), 4);
-    let call = set_value(&b.client, svc, "/Mode", 5);
+    let call = set_value(&b.live.client, svc, "/Mode", 5);
     until_done(&mut b, &call).await;
     assert_eq!(call.await.expect("call"), 2);
     assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![5, 0, 0, 0])));
