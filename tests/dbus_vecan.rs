@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use n2k_dbus::can::{CanId, Frame};
 use n2k_dbus::core::{Core, CoreConfig, Output};
-use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig, Request};
+use n2k_dbus::dbus::{Outbox, Request};
 use n2k_dbus::logs::LogReader;
 use n2k_dbus::network::{Name, NameFields};
 use n2k_dbus::venus::vecan::{device_key, BusService};
@@ -25,19 +25,6 @@ const BUS_ITEM: &str = "com.victronenergy.BusItem";
 const SERVICE: &str = "com.victronenergy.vecan.can0";
 
 type Items = HashMap<String, HashMap<String, OwnedValue>>;
-
-fn publisher(bus: &PrivateBus, gateway: Option<mpsc::Sender<Request>>) -> Publisher {
-    Publisher::new(
-        PublisherConfig {
-            bus: bus.bus(),
-            flush_interval: Duration::ZERO,
-            properties_changed: false,
-            coexist: None,
-        },
-        None,
-        gateway,
-    )
-}
 
 async fn get_items(client: &zbus::Connection) -> Items {
     client
@@ -77,7 +64,7 @@ async fn every_node_of_a_capture_is_listed_as_the_reference_decode_names_it() {
     let outbox = Outbox::new();
     let mut vecan = BusService::new("can0");
     vecan.refresh(&core, None, last, &outbox);
-    let mut publisher = publisher(&bus, None);
+    let mut publisher = bus.publisher(None);
     publisher.flush(outbox.take()).await;
     assert_eq!(publisher.stats().published, 1);
 
@@ -207,7 +194,7 @@ async fn a_device_instance_written_on_the_bus_service_is_commanded_and_followed(
     let mut vecan = BusService::new("can0");
     vecan.refresh(&core, None, 2_100_000, &*outbox);
     let (to_gateway, mut writes) = mpsc::channel(8);
-    let mut publisher = publisher(&bus, Some(to_gateway));
+    let mut publisher = bus.publisher(Some(to_gateway));
     publisher.flush(outbox.take()).await;
     let key = device_key(device, false);
     let path = format!("/Devices/{key}/DeviceInstance");

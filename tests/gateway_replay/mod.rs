@@ -4,11 +4,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig};
+use n2k_dbus::dbus::{Outbox, Publisher};
 use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::logs::{CaptureClock, LogReader, Record};
@@ -77,16 +76,7 @@ impl Rig {
             },
             outbox.clone(),
         );
-        let publisher = Publisher::new(
-            PublisherConfig {
-                bus: bus.bus(),
-                flush_interval: Duration::ZERO,
-                properties_changed: false,
-                coexist: None,
-            },
-            None,
-            None,
-        );
+        let publisher = bus.publisher(None);
         let client = bus.client().await;
         Rig {
             bus,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use n2k_dbus::can::{Frame, Micros};
-use n2k_dbus::dbus::{Outbox, Publisher, PublisherConfig, PublisherStats, Request};
+use n2k_dbus::dbus::{Outbox, PublisherStats, Request};
 use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use tokio::sync::{mpsc, oneshot};
@@ -31,16 +31,7 @@ impl LiveGateway {
         let outbox = Arc::new(Outbox::new());
         let gateway = Gateway::new(cfg, outbox.clone());
         let (to_gateway, writes) = mpsc::channel(8);
-        let publisher = Publisher::new(
-            PublisherConfig {
-                bus: bus.bus(),
-                flush_interval: Duration::ZERO,
-                properties_changed: false,
-                coexist: None,
-            },
-            None,
-            Some(to_gateway),
-        );
+        let publisher = bus.publisher(Some(to_gateway));
         let (stop, stopped) = oneshot::channel::<()>();
         let publisher = tokio::spawn(publisher.run(outbox, async {
             let _ = stopped.await;

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use n2k_dbus::dbus::Bus;
+use std::time::Duration;
+
+use n2k_dbus::dbus::{Bus, Publisher, PublisherConfig, Request};
+use tokio::sync::mpsc;
 
 /// A `dbus-daemon` of the test's own, killed and cleaned up on drop.
 pub struct PrivateBus {
@@ -50,6 +53,21 @@ impl PrivateBus {
     /// The bus for the library.
     pub fn bus(&self) -> Bus {
         Bus::Address(self.address.clone())
+    }
+
+    /// A publisher on this bus that flushes every change at once (`gateway`: where
+    /// clients' writes go).
+    pub fn publisher(&self, gateway: Option<mpsc::Sender<Request>>) -> Publisher {
+        Publisher::new(
+            PublisherConfig {
+                bus: self.bus(),
+                flush_interval: Duration::ZERO,
+                properties_changed: false,
+                coexist: None,
+            },
+            None,
+            gateway,
+        )
     }
 
     /// A client connection of the test's own.
