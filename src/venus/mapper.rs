@@ -530,26 +530,8 @@ impl Mapper {
             }
             Route::Inverter => {
                 let Some(i) = code("instance") else { return };
-                let chan = u32::from(i);
-                w.feeds(dev, p.feeds, chan, 0);
-                if !existing(dev, Kind::Inverter, chan, true) {
-                    let suffix = dev
-                        .services
-                        .iter()
-                        .any(|s| s.kind == Kind::Inverter)
-                        .then(|| format!("inverter{i}"));
-                    ensure(
-                        &self.cfg,
-                        dev,
-                        Kind::Inverter,
-                        chan,
-                        suffix,
-                        Some(i),
-                        true,
-                        now,
-                        &mut w.dropped,
-                    );
-                }
+                w.feeds(dev, p.feeds, u32::from(i), 0);
+                ensure_inverter(&self.cfg, dev, i, now, &mut w.dropped);
             }
             Route::Converter { status } => {
                 let Some(c) = code("connectionNumber") else {
@@ -1090,8 +1072,8 @@ fn converter_kind(rules: &Rules, name: Option<Name>, status: bool) -> Option<Kin
         return Some(k);
     }
     match name.map(|n| (n.device_class(), n.device_function())) {
+        _ if is_inverter(name) => Some(Kind::Inverter),
         Some((35, 160)) => Some(Kind::Charger),
-        Some((35, 161 | 162)) => Some(Kind::Inverter),
         Some((35, 163)) => Some(Kind::DcDc),
         _ if status => Some(Kind::DcDc),
         _ => None,
@@ -1133,6 +1115,9 @@ fn ensure_converter(
     // A DC source decided while waiting is a converter after all.
     dev.services
         .retain(|s| s.published || s.converter != Some(c) || s.kind == kind);
+    if kind == Kind::Inverter {
+        return ensure_inverter(cfg, dev, c, now, dropped);
+    }
     if existing(dev, kind, chan, instanced) {
         return;
     }
@@ -1140,10 +1125,7 @@ fn ensure_converter(
         .services
         .iter()
         .any(|s| s.kind == kind)
-        .then(|| match kind {
-            Kind::Inverter => format!("inverter{c}"),
-            _ => format!("conn{c}"),
-        });
+        .then(|| format!("conn{c}"));
     ensure(
         cfg,
         dev,
@@ -1155,15 +1137,38 @@ fn ensure_converter(
         now,
         dropped,
     );
-    if kind != Kind::Inverter {
-        if let Some(s) = dev
-            .services
-            .iter_mut()
-            .find(|s| s.kind == kind && s.chan == chan)
-        {
-            s.converter = Some(c);
-        }
+    if let Some(s) = dev
+        .services
+        .iter_mut()
+        .find(|s| s.kind == kind && s.chan == chan)
+    {
+        s.converter = Some(c);
     }
+}
+
+/// The inverter service of instance `i` (127509's, and a 127750/127751
+/// connection of an inverter's), `…_inverter<i>` beside another.
+fn ensure_inverter(cfg: &MapperConfig, dev: &mut Dev, i: u8, now: Micros, dropped: &mut u64) {
+    let chan = u32::from(i);
+    if existing(dev, Kind::Inverter, chan, true) {
+        return;
+    }
+    let suffix = dev
+        .services
+        .iter()
+        .any(|s| s.kind == Kind::Inverter)
+        .then(|| format!("inverter{i}"));
+    ensure(
+        cfg,
+        dev,
+        Kind::Inverter,
+        chan,
+        suffix,
+        Some(i),
+        true,
+        now,
+        dropped,
+    );
 }
 
 /// The AC meter of `kind` whose line 1 is channel `base`, created once one of its
