@@ -21,8 +21,8 @@ use n2k_dbus::pgn;
 mod common;
 use common::{frames, Count};
 
-#[path = "../tests/flood/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code)] // the tests' helper; a bench uses part of it
+#[path = "../tests/it/support/flood.rs"]
 mod flood;
 
 /// Runs `frames` through a fresh core; returns the fields decoded.

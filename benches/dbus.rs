@@ -8,7 +8,8 @@
 //! The services run on a single-threaded runtime, as in the daemon; the measuring
 //! clients run on a thread of their own. `cargo bench --bench dbus`.
 
-#[path = "../tests/private_bus/mod.rs"]
+#[allow(dead_code)] // the tests' helper; a bench uses part of it
+#[path = "../tests/it/support/private_bus.rs"]
 mod private_bus;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -11,7 +11,8 @@
 //!
 //!     cargo bench --bench export
 
-#[path = "../tests/private_bus/mod.rs"]
+#[allow(dead_code)] // the tests' helper; a bench uses part of it
+#[path = "../tests/it/support/private_bus.rs"]
 mod private_bus;
 
 use std::io::{BufRead, BufReader};

@@ -7,7 +7,8 @@
 //!
 //!     cargo bench --bench replay
 
-#[path = "../tests/private_bus/mod.rs"]
+#[allow(dead_code)] // the tests' helper; a bench uses part of it
+#[path = "../tests/it/support/private_bus.rs"]
 mod private_bus;
 mod summary;
 

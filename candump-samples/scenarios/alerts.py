@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the NMEA 2000 alert scenario of `alerts/` (switching-alerts.md §4): an
+"""Writes the NMEA 2000 alert scenario of `alerts/` (docs/switching-alerts.md#alert-pgns): an
 alarm panel that raises, repeats, clears and raises again alerts about itself, as
 candump -l lines. No shared capture carries 126983/126985; every byte here is
 encoded from the layout in that document, nothing from the gateway's decoder.

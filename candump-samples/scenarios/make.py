@@ -5,7 +5,7 @@ tests/core_scenarios.rs for the format).
 
 The bus side is scripted here: each scenario says when every node claims, talks and
 answers. The expectations are the protocol's consequences, written out per scenario
-from the rules in docs (nmea2000.md §5, §6, §9; design.md §4) and the core's
+from the rules in docs (docs/nmea2000.md#address-claim, docs/nmea2000.md#requests-and-acknowledgements, docs/nmea2000.md#discovery; docs/architecture.md#device-lifecycle) and the core's
 documented timing (src/core/timing.rs): requests for product or configuration
 information at most one a second, NAME requests and probes at most one per 100 ms,
 probes after 8 s of silence, two of them 2 s apart, gone 2 s after the second.

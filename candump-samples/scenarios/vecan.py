@@ -5,11 +5,12 @@
 `#=` lines of `venus.py`.
 
 Every register is encoded here from the register facts in
-`../shared/docs/vecan-products.md` (cited per register below: §1 the frame layout,
-§2.1 identity, §2.2 state, §2.3 chargers, §2.4 battery monitors, §2.5 link, §2.6 BMS);
+`docs/vecan-products.md`, each cited below by its section there: [payload] and [flows]
+of the register protocol, [identity], [state], [chargers], [battery monitors], [link]
+(the DVCC link), [BMS], [per product] (the standard PGNs per product);
 the standard PGNs from `venus.py`'s encoders. The expected values are written out
 from those same facts, never from the gateway's decoder. Which register feeds which
-path is the project's reading (vecan-products.md §4.2, marked inferred there).
+path is the project's reading (docs/vecan-products.md#products-and-their-services, marked inferred there).
 
     python3 candump-samples/scenarios/vecan.py
 """
@@ -25,11 +26,11 @@ import venus
 venus.HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vecan")
 
 VICTRON = 358
-TAG = b"\x66\x99"  # §1.2: manufacturer 358, industry 4, little-endian
+TAG = b"\x66\x99"  # [payload]: manufacturer 358, industry 4, little-endian
 
 
 def vreg(node, t, reg, value):
-    """A register broadcast (§1.4: answers and spontaneous values go to 255): one
+    """A register broadcast ([flows]: answers and spontaneous values go to 255): one
     frame on 61184 when it fits (padded to 8 bytes), else a fast packet on 126720."""
     payload = TAG + u16(reg) + value
     if len(payload) <= 8:
@@ -51,7 +52,7 @@ def text(s):
 
 
 def identity(node, t, product_id=None, firmware=None, serial=None, model=None):
-    """§2.1: 0x0100 sub-id · u16 id · flags; 0x0102 sub-id · u24; 0x010A/0x010B text."""
+    """[identity]: 0x0100 sub-id · u16 id · flags; 0x0102 sub-id · u24; 0x010A/0x010B text."""
     if product_id is not None:
         vreg(node, t, 0x0100, u8(0) + u16(product_id) + u8(0xFF))
     if firmware is not None:
@@ -77,20 +78,20 @@ def mppt():
     while t < 30:
         if abs(t - 15.5) < 1e-9:
             node.claim(15.2, addr=0x21)            # it moves; its identity is not sent again
-        vreg(node, t, 0xEDBB, u16(4567))           # §2.3 PV voltage, 0.01 V
-        vreg(node, t + 0.01, 0xEDBD, u16(52))      # §2.3 PV current, 0.1 A
-        vreg(node, t + 0.02, 0xEDBC, u32(23748))   # §2.3 PV power, 0.01 W
-        vreg(node, t + 0.03, 0xEDD5, u16(1352))    # §2.3 charger voltage, 0.01 V
-        vreg(node, t + 0.04, 0xEDD7, i16(169))     # §2.3 charger current, s16 0.1 A
-        vreg(node, t + 0.05, 0x0201, u8(3))        # §2.2 device state: bulk
-        vreg(node, t + 0.06, 0xEDDA, u8(0))        # §2.3 error code
-        vreg(node, t + 0.07, 0xEDB3, u8(2))        # §2.3 MPP mode: tracking
-        vreg(node, t + 0.08, 0xEDDC, u32(12345))   # §2.3 user yield, 0.01 kWh
-        vreg(node, t + 0.09, 0xEDDD, u32(23456))   # §2.3 system yield, 0.01 kWh
-        vreg(node, t + 0.10, 0xEDD3, u32(123))     # §2.3 yield today, 0.01 kWh
-        vreg(node, t + 0.11, 0xEDD2, u32(412))     # §2.3 max power today, W
-        vreg(node, t + 0.12, 0x0200, u8(1))        # §2.2 device mode
-        # The standard PGNs it also sends (§3.3): its battery side, and 127507,
+        vreg(node, t, 0xEDBB, u16(4567))           # [chargers] PV voltage, 0.01 V
+        vreg(node, t + 0.01, 0xEDBD, u16(52))      # [chargers] PV current, 0.1 A
+        vreg(node, t + 0.02, 0xEDBC, u32(23748))   # [chargers] PV power, 0.01 W
+        vreg(node, t + 0.03, 0xEDD5, u16(1352))    # [chargers] charger voltage, 0.01 V
+        vreg(node, t + 0.04, 0xEDD7, i16(169))     # [chargers] charger current, s16 0.1 A
+        vreg(node, t + 0.05, 0x0201, u8(3))        # [state] device state: bulk
+        vreg(node, t + 0.06, 0xEDDA, u8(0))        # [chargers] error code
+        vreg(node, t + 0.07, 0xEDB3, u8(2))        # [chargers] MPP mode: tracking
+        vreg(node, t + 0.08, 0xEDDC, u32(12345))   # [chargers] user yield, 0.01 kWh
+        vreg(node, t + 0.09, 0xEDDD, u32(23456))   # [chargers] system yield, 0.01 kWh
+        vreg(node, t + 0.10, 0xEDD3, u32(123))     # [chargers] yield today, 0.01 kWh
+        vreg(node, t + 0.11, 0xEDD2, u32(412))     # [chargers] max power today, W
+        vreg(node, t + 0.12, 0x0200, u8(1))        # [state] device mode
+        # The standard PGNs it also sends ([per product]): its battery side, and 127507,
         # which alone would make a generic charger service.
         node.single(t + 0.2, 6, 127508, battery_status(0, 13.50, 16.8))
         node.fast(t + 0.3, 6, 127507, charger_status(0, 0, 1, 1))
@@ -108,7 +109,7 @@ def mppt():
                     ("/Devices/0/Nad", 0x21), ("/Devices/0/Gateway", "socketcan:can0"),
                     ("/Link/ChargeCurrent", None)]:
         s.expect(20, svc, path, v)
-    s.write("mppt.log", """A SmartSolar MPPT VE.Can (written for n2k-dbus from vecan-products.md): NAME
+    s.write("mppt.log", """A SmartSolar MPPT VE.Can (written for n2k-dbus from docs/vecan-products.md): NAME
 manufacturer 358, class 35, function 160, at 0x20. It broadcasts its firmware, serial and
 model name (0x0102, 0x010A, 0x010B; the model on 126720 as a fast packet) and every
 second its PV side, battery side, state, yields and mode as registers, plus 127508 and
@@ -129,13 +130,13 @@ def skylla():
     while t < 30:
         for k, (i, v, a) in enumerate(outputs):
             node.single(t + k * 0.01, 6, 127508, battery_status(i, v, a))
-        vreg(node, t + 0.05, 0xEDDE, u8(3))        # §2.3 number of outputs
-        vreg(node, t + 0.06, 0x0203, u16(40))      # §2.2 AC input limit, 0.1 A
-        vreg(node, t + 0.07, 0x0201, u8(6))        # §2.2 device state: storage
-        vreg(node, t + 0.08, 0x0200, u8(1))        # §2.2 device mode
-        vreg(node, t + 0.09, 0xEDDA, u8(0))        # §2.3 error code
-        vreg(node, t + 0.10, 0xEDD8, u8(0))        # §2.3 relay open
-        vreg(node, t + 0.11, 0xEDF0, u16(1000))    # §2.3 max charge current, 0.1 A
+        vreg(node, t + 0.05, 0xEDDE, u8(3))        # [chargers] number of outputs
+        vreg(node, t + 0.06, 0x0203, u16(40))      # [state] AC input limit, 0.1 A
+        vreg(node, t + 0.07, 0x0201, u8(6))        # [state] device state: storage
+        vreg(node, t + 0.08, 0x0200, u8(1))        # [state] device mode
+        vreg(node, t + 0.09, 0xEDDA, u8(0))        # [chargers] error code
+        vreg(node, t + 0.10, 0xEDD8, u8(0))        # [chargers] relay open
+        vreg(node, t + 0.11, 0xEDF0, u16(1000))    # [chargers] max charge current, 0.1 A
         t += 1.0
     svc = V + "charger." + tail(n)
     s.services(20, svc)
@@ -146,7 +147,7 @@ def skylla():
                     ("/ProductId", 262), ("/FirmwareVersion", 519),
                     ("/ProductName", "Skylla-i 24/100 (3)"), ("/Devices/0/ProductId", 262)]:
         s.expect(20, svc, path, v)
-    s.write("skylla.log", """A Skylla-i 24/100 (3) (written for n2k-dbus from vecan-products.md and
+    s.write("skylla.log", """A Skylla-i 24/100 (3) (written for n2k-dbus from docs/vecan-products.md and
 skylla-charger.json): product id 262, firmware 0x000207; three outputs in 127508 instances
 0-2 with the dump's voltages and currents, and its registers every second. One charger
 service with /Dc/0..2.""")
@@ -162,13 +163,13 @@ def lynx_shunt():
     while t < 30:
         node.single(t, 6, 127508, battery_status(0, 26.61, -12.3, 21.5))
         node.fast(t + 0.01, 6, 127506, dc_detailed(0, 0, 87, 100, 600))
-        vreg(node, t + 0.02, 0x0FFF, u16(8765))    # §2.4 SoC, 0.01 %
-        vreg(node, t + 0.03, 0x0FFE, u16(540))     # §2.4 time to go, minutes
-        vreg(node, t + 0.04, 0x0FFC, s32(-985))    # §2.4 consumed Ah, 0.1 Ah
-        vreg(node, t + 0.05, 0x1000, u16(800))     # §2.4 capacity, Ah
-        vreg(node, t + 0.06, 0x0300, s32(-3456))   # §2.4 deepest discharge, 0.1 Ah
-        vreg(node, t + 0.07, 0x0303, s32(42))      # §2.4 charge cycles
-        vreg(node, t + 0.08, 0x031E, u16(0x0001))  # §2.4 alarm reason: bit 0 low voltage
+        vreg(node, t + 0.02, 0x0FFF, u16(8765))    # [battery monitors] SoC, 0.01 %
+        vreg(node, t + 0.03, 0x0FFE, u16(540))     # [battery monitors] time to go, minutes
+        vreg(node, t + 0.04, 0x0FFC, s32(-985))    # [battery monitors] consumed Ah, 0.1 Ah
+        vreg(node, t + 0.05, 0x1000, u16(800))     # [battery monitors] capacity, Ah
+        vreg(node, t + 0.06, 0x0300, s32(-3456))   # [battery monitors] deepest discharge, 0.1 Ah
+        vreg(node, t + 0.07, 0x0303, s32(42))      # [battery monitors] charge cycles
+        vreg(node, t + 0.08, 0x031E, u16(0x0001))  # [battery monitors] alarm reason: bit 0 low voltage
         t += 1.0
     svc = V + "battery." + tail(n)
     s.services(20, svc)
@@ -179,7 +180,7 @@ def lynx_shunt():
                     ("/Alarms/HighVoltage", 0), ("/ProductId", 321), ("/FirmwareVersion", 0x0112FF),
                     ("/ProductName", "Lynx Shunt VE.Can")]:
         s.expect(20, svc, path, v)
-    s.write("lynx-shunt.log", """A Lynx Shunt VE.Can (written for n2k-dbus from vecan-products.md): product id
+    s.write("lynx-shunt.log", """A Lynx Shunt VE.Can (written for n2k-dbus from docs/vecan-products.md): product id
 321, no model name (the table's name shows). 127508 and 127506 every second, and its
 monitor registers: SoC 87.65 % (the register, more precise than 127506's 87 %), time to
 go, consumed Ah, capacity, history and the low-voltage alarm bit. A battery service
@@ -195,20 +196,20 @@ def lynx_bms():
     identity(node, 0.3, product_id=41959, firmware=0x0113FF, model="Lynx Smart BMS 500 NG")
     t = 0.5
     while t < 30:
-        # §2.6 IO 2-bit fields (0 n/a, 1 yes, 2 no): contactor closed, allowed to
+        # [BMS] IO 2-bit fields (0 n/a, 1 yes, 2 no): contactor closed, allowed to
         # charge, allowed to discharge. Charging is disallowed from 10 s on.
         charge = 1 if t < 10 else 2
         io = 1 | charge << 2 | 1 << 4
         node.single(t, 6, 127508, battery_status(0, 27.20, 35.0))
         vreg(node, t + 0.01, 0x2108, u16(io))
-        vreg(node, t + 0.02, 0x2001, u16(2840))    # §2.5 charge voltage, 0.01 V
-        vreg(node, t + 0.03, 0x2015, u16(2000))    # §2.5 charge current limit, 0.1 A
-        vreg(node, t + 0.04, 0x2017, u16(4000))    # §2.5 discharge current limit, 0.1 A
-        vreg(node, t + 0.05, 0x201B, u16(2200))    # §2.5 discharge voltage limit, 0.01 V
-        vreg(node, t + 0.06, 0x0FFF, u16(8977))    # §2.4 SoC
-        vreg(node, t + 0.07, 0x2102, u8(9))        # §2.6 BMS state (dump: 9 Running)
-        vreg(node, t + 0.08, 0x0385, u16(331) + u16(336))  # §2.6 min/max cell voltage
-        vreg(node, t + 0.09, 0x2107, u16(0x0055))  # §2.6 warnings/alarms: all four "ok"
+        vreg(node, t + 0.02, 0x2001, u16(2840))    # [link] charge voltage, 0.01 V
+        vreg(node, t + 0.03, 0x2015, u16(2000))    # [link] charge current limit, 0.1 A
+        vreg(node, t + 0.04, 0x2017, u16(4000))    # [link] discharge current limit, 0.1 A
+        vreg(node, t + 0.05, 0x201B, u16(2200))    # [link] discharge voltage limit, 0.01 V
+        vreg(node, t + 0.06, 0x0FFF, u16(8977))    # [battery monitors] SoC
+        vreg(node, t + 0.07, 0x2102, u8(9))        # [BMS] BMS state (dump: 9 Running)
+        vreg(node, t + 0.08, 0x0385, u16(331) + u16(336))  # [BMS] min/max cell voltage
+        vreg(node, t + 0.09, 0x2107, u16(0x0055))  # [BMS] warnings/alarms: all four "ok"
         t += 1.0
     svc = V + "battery." + tail(n)
     s.services(8, svc)
@@ -223,7 +224,7 @@ def lynx_bms():
                     ("/Alarms/HighCurrent", 0), ("/Dc/0/Voltage", 27.2), ("/ProductId", 41959),
                     ("/ProductName", "Lynx Smart BMS 500 NG")]:
         s.expect(20, svc, path, v)
-    s.write("lynx-bms.log", """A Lynx Smart BMS NG (written for n2k-dbus from vecan-products.md and
+    s.write("lynx-bms.log", """A Lynx Smart BMS NG (written for n2k-dbus from docs/vecan-products.md and
 lynxbms.json): product id 41959; its DVCC limits as link registers, IO, SoC, state, cell
 extremes and alarms every second. Allowed to charge until 10 s, then not: /Io/AllowToCharge
 follows.""")
@@ -244,10 +245,10 @@ def multi_rs():
         node.single(t, 6, 127508, battery_status(0, 53.04, -0.3))
         node.fast(t + 0.01, 6, 127503, bytes([0, 1]) + ac(0, 230.1, 4.2, 50.01, 950))
         node.fast(t + 0.03, 6, 127504, bytes([0, 1]) + ac(0, 231.2, 3.9, 50.0, 880))
-        vreg(node, t + 0.05, 0x0201, u8(9))        # §2.2 state: inverting
-        vreg(node, t + 0.06, 0x0200, u8(3))        # §2.2 mode
-        vreg(node, t + 0.07, 0x0204, u8(0))        # §2.2 active AC input: AC-in 1
-        vreg(node, t + 0.08, 0x0210, u16(160))     # §2.2 AC-in 1 limit, 0.1 A
+        vreg(node, t + 0.05, 0x0201, u8(9))        # [state] state: inverting
+        vreg(node, t + 0.06, 0x0200, u8(3))        # [state] mode
+        vreg(node, t + 0.07, 0x0204, u8(0))        # [state] active AC input: AC-in 1
+        vreg(node, t + 0.08, 0x0210, u16(160))     # [state] AC-in 1 limit, 0.1 A
         t += 1.0
     svc = V + "multi." + tail(n)
     s.services(20, svc)
@@ -258,7 +259,7 @@ def multi_rs():
                     ("/Ac/ActiveIn/ActiveInput", 0), ("/Ac/In/1/CurrentLimit", 16.0),
                     ("/ProductId", 42050), ("/ProductName", "Multi RS Solar 48V/6000VA/100A")]:
         s.expect(20, svc, path, v)
-    s.write("multi-rs.log", """A Multi RS (written for n2k-dbus from vecan-products.md): product id 42050; DC in
+    s.write("multi-rs.log", """A Multi RS (written for n2k-dbus from docs/vecan-products.md): product id 42050; DC in
 127508, AC input and output in 127503/127504 (one line each; which PGNs a Multi RS sends
 is not public, these are the standard ones), state, mode, active input and the AC-in 1
 limit as registers. One multi service.""")
@@ -300,7 +301,7 @@ def vebus_interface():
                     ("/Ac/In/1/L1/I", 5), ("/Ac/In/1/L1/F", 50.0), ("/Ac/In/1/L1/P", 1100),
                     ("/Devices/0/Nad", 0x50), ("/ProductId", None), ("/Mgmt/Connection", "VE.Can")]:
         s.expect(20, svc, path, v)
-    s.write("vebus-interface.log", """A VE.Bus-to-NMEA 2000 interface (written for n2k-dbus from vecan-products.md §3.2):
+    s.write("vebus-interface.log", """A VE.Bus-to-NMEA 2000 interface (written for n2k-dbus from docs/vecan-products.md#vebus-systems):
 two addresses with one unique number, function 153 "Inverter" (127508, 127506, 127509,
 and J1939 65014/65013 for AC out) and 154 "AC Input monitor" (65014/65013 for AC in).
 It names no product: after the 10 s a Victron device has to show its product id or

@@ -7,7 +7,7 @@ lines, and what a D-Bus client must read from the gateway, as `#=` lines:
                                            (a number, `invalid`, or a "text")
 
 The values are the physical values this script encodes, in Venus units, written out
-from venus-paths.md §18; nothing here comes from the gateway's own decoder.
+from docs/venus-services.md; nothing here comes from the gateway's own decoder.
 
     python3 candump-samples/scenarios/venus.py
 """

@@ -14,8 +14,10 @@
 #      build's, exit status included;
 #   2. `replay --fast --hold` of a capture onto a private dbus-daemon, once by the
 #      host build and once by the ARM build: GetItems of every service is the same.
-# On a fresh Debian or Ubuntu machine it installs what it needs (as root or with
-# sudo; never removing a package) and the Rust toolchain and target via rustup.
+# On a fresh Debian or Ubuntu machine it installs the cross linker and the D-Bus
+# tools when that changes no installed package (packaging/debs.sh), unpacks qemu-arm
+# (qemu-user-static) into target/cross-host without installing it, and gets the Rust
+# toolchain and target via rustup.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,28 +26,17 @@ build_only=false
 [ "${1:-}" = "--build" ] && build_only=true
 
 log() { echo "armv7.sh: $*" >&2; }
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif sudo -n true 2>/dev/null; then sudo -n "$@"
-  else
-    log "this needs root to install packages; run once as root:"
-    log "  apt-get update && apt-get install --no-remove gcc-arm-linux-gnueabihf qemu-user dbus-daemon dbus-bin file"
-    exit 2
-  fi
-}
+. packaging/debs.sh
 
-need=()
-command -v arm-linux-gnueabihf-gcc >/dev/null || need+=(gcc-arm-linux-gnueabihf)
-command -v file >/dev/null || need+=(file)
+need=(arm-linux-gnueabihf-gcc=gcc-arm-linux-gnueabihf file=file)
+$build_only || need+=(dbus-daemon=dbus-daemon dbus-send=dbus-bin)
+debs_need "${need[@]}" || {
+  log "install them by hand: apt-get install gcc-arm-linux-gnueabihf file dbus-daemon dbus-bin"
+  exit 2
+}
 if ! $build_only; then
-  command -v qemu-arm >/dev/null || need+=(qemu-user)
-  command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
-  command -v dbus-send >/dev/null || need+=(dbus-bin)
-fi
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends --no-remove "${need[@]}" >&2
+  debs_unpack target/cross-host qemu-user-static || { log "could not fetch qemu-user-static"; exit 2; }
+  qemu_arm=$PWD/target/cross-host/root/usr/bin/qemu-arm-static
 fi
 
 # The toolchain of the declared rust-version: what builds here builds for the GX.
@@ -59,12 +50,13 @@ rustup +"$toolchain" target list --installed | grep -qx "$target" || rustup +"$t
 log "building with Rust $toolchain for $target"
 # Whole-program optimisation (fat LTO, one codegen unit) for the shipped binary only:
 # the same code, about a fifth smaller, at a few minutes of build time that the
-# tests' release builds do not pay.
+# tests' release builds do not pay. Its own target folder (target/gx), so that it can
+# build beside the host's cargo without waiting for its lock.
 CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_LINKER=arm-linux-gnueabihf-gcc \
 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=symbols \
-CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_TARGET_DIR=target/gx \
   cargo +"$toolchain" build --release --locked --target "$target" >&2
-bin=target/$target/release/n2k-dbus
+bin=target/gx/$target/release/n2k-dbus
 
 size=$(stat -c %s "$bin")
 echo "binary:   $bin"
@@ -98,7 +90,7 @@ for capture in candump-samples/*; do
   set +e
   "$host" decode "$capture" > "$work/host.json" 2> "$work/host.err"
   host_rc=$?
-  qemu-arm "$bin" decode "$capture" > "$work/arm.json" 2> "$work/arm.err"
+  "$qemu_arm" "$bin" decode "$capture" > "$work/arm.json" 2> "$work/arm.err"
   arm_rc=$?
   set -e
   n=$((n + 1))
@@ -140,7 +132,7 @@ replay_items() {
   kill -TERM "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true
 }
 replay_items "$host" > "$work/host.items"
-replay_items qemu-arm "$bin" > "$work/arm.items"
+replay_items "$qemu_arm" "$bin" > "$work/arm.items"
 services=$(grep -c '^===' "$work/host.items" || true)
 if [ "$services" -eq 0 ]; then
   log "the host replay published no service"; failed=1

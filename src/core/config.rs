@@ -44,7 +44,7 @@ const RECEIVE: &[u32] = &[
 ];
 
 impl CoreConfig {
-    /// The gateway's defaults (design.md §7): class 25 / function 130, marine industry,
+    /// The gateway's defaults (docs/architecture.md#transmitting): class 25 / function 130, marine industry,
     /// self-configurable, with `unique_number` (21 bits) identifying this machine.
     pub fn gateway(unique_number: u32) -> CoreConfig {
         let name = Name::from_fields(NameFields {

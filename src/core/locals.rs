@@ -2,7 +2,7 @@
 //! its own NAME, address claim and defence, cannot-claim, product and configuration
 //! information, PGN lists, heartbeat, answers to requests and 126208 instance
 //! commands — all multiplexed on the one bus connection, beside the gateway's own
-//! node (`n2k-out.md` §7).
+//! node (`docs/n2k-out.md#rules`).
 //!
 //! What a local node *sends* as data is its owner's business (the exporter):
 //! [`Core::local_send`](super::Core::local_send) puts a message out from the node's
@@ -27,7 +27,7 @@ const LOCAL_TRANSMIT: &[u32] = &[59392, 60928, 126208, 126464, 126993, 126996, 1
 /// PGNs every local node reads.
 const LOCAL_RECEIVE: &[u32] = &[59904, 60928, 65240, 126208];
 
-/// 126208 Acknowledge codes (`nmea2000.md` §7).
+/// 126208 Acknowledge codes (`docs/nmea2000.md#group-functions`).
 const ACK_OK: u8 = 0;
 const PGN_NOT_SUPPORTED: u8 = 1;
 const ACCESS_DENIED: u8 = 3;

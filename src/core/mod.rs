@@ -1,4 +1,4 @@
-//! The sans-I/O core (design.md §1): frames and timer ticks in, frames to transmit
+//! The sans-I/O core (docs/architecture.md#data-flow): frames and timer ticks in, frames to transmit
 //! and events out. It never reads a clock, sleeps or touches a socket; time is an
 //! argument, so a recorded bus replays exactly and every timing rule is testable.
 //!
@@ -353,7 +353,7 @@ impl Core {
     }
 
     /// Sends a 126208 Command to the device `name` setting the device instance of
-    /// its NAME to `instance` (`nmea2000.md` §7.1). The change is confirmed by the
+    /// its NAME to `instance` (`docs/nmea2000.md#changing-a-device-instance`). The change is confirmed by the
     /// device's new address claim, which the core then reports as an instance
     /// change.
     pub fn command_device_instance(

@@ -2,7 +2,7 @@
 //!
 //! The `dbus` CLI on Venus and `dbus-spy --introspect` find items only by walking
 //! `Introspect` from `/` through each `<node name>`, so every object lists its
-//! members and its direct children (`victron-dbus.md` §2.2).
+//! members and its direct children (`docs/architecture.md#objects-and-members`).
 
 use std::fmt::Write;
 

@@ -1,5 +1,4 @@
-//! Venus's notification store (`com.victronenergy.platform`, switching-alerts.md
-//! §5): NMEA 2000 alerts are injected as notifications (`/Notifications/Inject`), a
+//! Venus's notification store (`com.victronenergy.platform`, docs/switching-alerts.md#notificationsinject): NMEA 2000 alerts are injected as notifications (`/Notifications/Inject`), a
 //! user's acknowledgement of one (`/Notifications/<n>/Acknowledged` turning 1) is
 //! reported back, and `/Settings/Vecan/<if>/AlertsInEnable` is followed. A task of
 //! its own with its own connection: the gateway never waits for the platform.

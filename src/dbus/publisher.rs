@@ -57,7 +57,7 @@ const VECAN_PREFIX: &str = "com.victronenergy.vecan.";
 const FALLBACK_PREFIX: &str = "com.victronenergy.n2kdbus.";
 /// `/Settings/Canbus/<if>/Profile` values under which Venus runs vecan-dbus on the
 /// interface: 1 VE.Can, 2 VE.Can & CAN-bus BMS, 9 VE.Can & CANopen E-drive
-/// (`victron-dbus.md` §9.5; that these start vecan-dbus is inferred from their names).
+/// (`docs/architecture.md#instances-and-names`; that these start vecan-dbus is inferred from their names).
 const VECAN_PROFILES: [i64; 3] = [1, 2, 9];
 
 /// Counters for the bus service and the benchmarks.

@@ -1,7 +1,7 @@
 //! One published service: its own connection, its item tree and the dispatcher
 //! that answers every object of the tree.
 //!
-//! Order on the bus follows `victron-dbus.md` §1.3: connect, have the whole tree
+//! Order on the bus follows `docs/architecture.md#registration-and-removal`: connect, have the whole tree
 //! answerable, then `RequestName(name, DO_NOT_QUEUE)`. Clients call `GetItems` the
 //! moment they see the name appear, so nothing may be missing at that instant.
 
@@ -193,7 +193,7 @@ impl Service {
     }
 
     /// Releases the name and closes the connection; values are not invalidated first
-    /// (`victron-dbus.md` §1.4).
+    /// (`docs/architecture.md#registration-and-removal`).
     pub async fn withdraw(self) {
         let released = self
             .conn

@@ -4,7 +4,7 @@
 //! With the settings service, each device service has
 //! `/Settings/Devices/<uid>/ClassAndVrmInstance` (`"<class>:<n>"`, kept unique per
 //! class by localsettings) and `/Settings/Devices/<uid>/CustomName`; both are
-//! followed when a user changes them (`victron-dbus.md` §9). Without it, the same
+//! followed when a user changes them (`docs/architecture.md#instances-and-names`). Without it, the same
 //! rules are kept here and the values persist in the state file, so instances stay
 //! stable across restarts either way. A settings service that appears later is
 //! picked up: our values become its defaults, and its values win from then on.

@@ -1,4 +1,4 @@
-//! How a [`Value`] travels on D-Bus (`victron-dbus.md` §4): Victron's clients read
+//! How a [`Value`] travels on D-Bus (`docs/architecture.md#values`): Victron's clients read
 //! "no value" as an empty array of int32 and a real empty list as an empty array of
 //! uint32; numbers are `d` or an integer type, texts `s`. This is the one place that
 //! knows those rules.

@@ -3,7 +3,7 @@
 use crate::can::Micros;
 use crate::network::{ConfigInfo, Name, ProductInfo};
 
-/// The lifecycle of design.md §4. An address heard without a NAME is not a device yet
+/// The lifecycle of docs/architecture.md#device-lifecycle. An address heard without a NAME is not a device yet
 /// (see [`super::Heard`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Lifecycle {

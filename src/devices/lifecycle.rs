@@ -1,12 +1,12 @@
-//! The device lifecycle as a state machine (design.md §4): heard → named →
+//! The device lifecycle as a state machine (docs/architecture.md#device-lifecycle): heard → named →
 //! identified → gone, with discovery and liveness paced on the bus. Time and the
 //! device records in, requests and lifecycle events out, in the manner of
 //! [`crate::network::claim`]; the core sends the requests and reports the events.
 //!
-//! Requests are paced so the gateway never floods the bus (nmea2000.md §9): at most
+//! Requests are paced so the gateway never floods the bus (docs/nmea2000.md#discovery): at most
 //! one request for product or configuration information per second (each answer is
 //! a 20-frame fast packet), at most one request for a NAME or liveness probe per
-//! 100 ms (each answer is one frame). Liveness (design.md §4): a device silent for
+//! 100 ms (each answer is one frame). Liveness (docs/architecture.md#device-lifecycle): a device silent for
 //! [`PROBE_AFTER`] is asked for its claim, twice, [`PROBE_WAIT`] apart; no answer
 //! means gone — at most 12 s after its last frame, whatever it usually sends. In
 //! listen-only mode (or without an address of our own) a device is gone after two of

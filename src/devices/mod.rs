@@ -1,5 +1,5 @@
 //! The devices stage: every device on the bus by its NAME, its identity (product and
-//! configuration information) and its lifecycle (design.md §4).
+//! configuration information) and its lifecycle (docs/architecture.md#device-lifecycle).
 //!
 //! The records live here, and the lifecycle that decides on them ([`lifecycle`]:
 //! discovery, pacing, liveness, identification) as a state machine; the core wires

@@ -1,8 +1,8 @@
-//! PGN payloads built from a Venus service's values (`n2k-out.md` §4).
+//! PGN payloads built from a Venus service's values (`docs/n2k-out.md#what-goes-out`).
 //!
 //! Every field comes from one D-Bus path through one conversion; a path that is
 //! invalid, missing or out of the field's range becomes the field's "not available"
-//! code (`nmea2000.md` §12), never 0. Layouts are canboat's (`canboat.json`
+//! code (`docs/nmea2000.md#field-encoding`), never 0. Layouts are canboat's (`canboat.json`
 //! 8.0.0-beta3), which our own decoder reads back in the tests.
 
 use super::table::{Build, ChargerMode, InverterMode};
@@ -98,7 +98,7 @@ pub fn payload(build: &Build, values: &dyn Values, inst: Instances) -> Vec<u8> {
             out
         }
         Build::PvStatus => {
-            // PV voltage, and the PV current as power over voltage (`n2k-out.md` §4.5).
+            // PV voltage, and the PV current as power over voltage (`docs/n2k-out.md#solar-chargers`).
             let volts = v("/Pv/V");
             let amps = match (v("/Yield/Power"), volts) {
                 (Some(p), Some(u)) if u > 0.5 => Some(p / u),
@@ -191,7 +191,7 @@ pub fn payload(build: &Build, values: &dyn Values, inst: Instances) -> Vec<u8> {
     }
 }
 
-/// 127507 Operating State for a Venus charger `/State` (`n2k-out.md` §4.1).
+/// 127507 Operating State for a Venus charger `/State` (`docs/n2k-out.md#charger-and-inverter-states`).
 pub fn charger_state(state: i64) -> u8 {
     match state {
         0 => 0,     // off → not charging
@@ -205,7 +205,7 @@ pub fn charger_state(state: i64) -> u8 {
     }
 }
 
-/// 127507 Enabled for a `/Mode` (`n2k-out.md` §4.1).
+/// 127507 Enabled for a `/Mode` (`docs/n2k-out.md#charger-and-inverter-states`).
 pub fn charger_enabled(mode: ChargerMode, m: i64) -> Option<bool> {
     match (mode, m) {
         (ChargerMode::OnOff, 1) => Some(true),
@@ -217,7 +217,7 @@ pub fn charger_enabled(mode: ChargerMode, m: i64) -> Option<bool> {
 }
 
 /// 127509 Operating State for a Venus inverter or inverter/charger `/State`
-/// (`n2k-out.md` §4.2).
+/// (`docs/n2k-out.md#charger-and-inverter-states`).
 pub fn inverter_state(state: i64) -> u8 {
     match state {
         9 | 10 => 0,     // inverting, assisting → invert
@@ -229,7 +229,7 @@ pub fn inverter_state(state: i64) -> u8 {
     }
 }
 
-/// 127509 Inverter Enable for a `/Mode` (`n2k-out.md` §4.2).
+/// 127509 Inverter Enable for a `/Mode` (`docs/n2k-out.md#charger-and-inverter-states`).
 pub fn inverter_enabled(mode: InverterMode, m: i64) -> Option<bool> {
     match (mode, m) {
         (InverterMode::InverterCharger, 2 | 3) => Some(true),
@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn the_inverter_frame_of_susteranna_is_what_an_off_inverter_sends() {
-        // n2k-out.md §4.2: `00 00 01 C4` = instance 0, AC 0, DC 1, disabled, off.
+        // docs/n2k-out.md#charger-and-inverter-states: `00 00 01 C4` = instance 0, AC 0, DC 1, disabled, off.
         let vals = |p: &str| match p {
             "/State" => Some(0.0),
             "/Mode" => Some(4.0),

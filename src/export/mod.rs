@@ -1,6 +1,6 @@
 //! NMEA 2000-out: the Venus services of other processes onto the bus as virtual
 //! NMEA 2000 devices, the mirror of what the gateway does for D-Bus services
-//! (`n2k-out.md`).
+//! (`docs/n2k-out.md`).
 //!
 //! Sans-I/O like the core: a D-Bus watcher ([`crate::dbus::watch`]) hands it what
 //! Venus clients see ([`ServiceInput`]: a service read whole when it appears, its
@@ -10,7 +10,7 @@
 //! kept as `n2k_out|…` entries of the state file ([`Exporter::take_state`]), so a
 //! service comes back after a restart with the same NAME, address and instances.
 //!
-//! Rules (`n2k-out.md` §6–7): services from the CAN bus itself (`/Mgmt/Connection`
+//! Rules (`docs/n2k-out.md#instances`, `docs/n2k-out.md#rules`): services from the CAN bus itself (`/Mgmt/Connection`
 //! "NMEA 2000" or "VE.Can", a `.socketcan_` name, our own process) never go out
 //! (no loops, no twins); a value invalid on D-Bus is "not available" on the bus; a
 //! service that leaves stops its data PGNs at once and its nodes after
@@ -737,7 +737,7 @@ fn build(s: &Exported, x: &Slot) -> Option<Vec<u8>> {
 }
 
 /// 126996 and 126998 of a node: the service's product name, firmware, serial, and
-/// where it comes from (`n2k-out.md` §4.7) — never a placeholder.
+/// where it comes from (`docs/n2k-out.md#identity`) — never a placeholder.
 fn identity(s: &Exported, def: &NodeDef) -> (ProductInfo, ConfigInfo) {
     let text = |p: &str| match s.values.get(p) {
         Some(Value::Text(t)) if !t.is_empty() => Some(t.clone()),

@@ -1,6 +1,6 @@
 //! What each Venus service type becomes on the bus: its virtual nodes (NAME class
 //! and function) and, per node, the PGNs sent, each built from the service's paths
-//! at its interval (`n2k-out.md` §2.1, §4). Data only; every row cites its source.
+//! at its interval (`docs/n2k-out.md#class-and-function`, `docs/n2k-out.md#what-goes-out`). Data only; every row cites its source.
 //! [verified] rows follow what Victron's own NMEA 2000-out is documented to do;
 //! [proposal] rows are this project's choice where nothing public says more, each
 //! one row to correct.
@@ -33,7 +33,7 @@ pub enum Build {
     Temperature { extended: bool },
 }
 
-/// What a charger's `/Mode` means (`n2k-out.md` §4.1).
+/// What a charger's `/Mode` means (`docs/n2k-out.md#charger-and-inverter-states`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChargerMode {
     /// 1 on, 4 off (solar chargers, AC chargers).
@@ -42,7 +42,7 @@ pub enum ChargerMode {
     InverterCharger,
 }
 
-/// What an inverter's `/Mode` means (`n2k-out.md` §4.2).
+/// What an inverter's `/Mode` means (`docs/n2k-out.md#charger-and-inverter-states`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InverterMode {
     /// VE.Direct / RS inverters: 2 on, 3 on, 4 off, 5 eco.
@@ -53,7 +53,7 @@ pub enum InverterMode {
 
 /// The numbering a data instance is taken from. Numbers are unique within a pool
 /// across every exported service, so that two exported batteries never both say
-/// instance 0 (`n2k-out.md` §6: Garmin shows the data instance as the only label).
+/// instance 0 (`docs/n2k-out.md#instances`: Garmin shows the data instance as the only label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {
     /// DC instances (127508, 127506, 127507's battery, 127509's DC side).
@@ -82,7 +82,7 @@ pub struct Send {
     /// one instance) and its pool.
     pub channel: &'static str,
     pub pool: Pool,
-    /// The 126208 field number of its instance (`n2k-out.md` §5).
+    /// The 126208 field number of its instance (`docs/n2k-out.md#instances`).
     pub instance_field: Option<u8>,
     /// Sent only while this path is valid (a starter battery, a second AC line).
     pub when: Option<&'static str>,
@@ -123,7 +123,7 @@ const fn send(pgn: u32, interval_ms: u32, build: Build, channel: &'static str, p
         pool,
         instance_field,
         when: None,
-        source: "n2k-out.md §4; intervals and priorities canboat [verified]",
+        source: "docs/n2k-out.md#what-goes-out; intervals and priorities canboat [verified]",
     }
 }
 
@@ -143,7 +143,7 @@ const fn battery(v: &'static str, i: &'static str, t: &'static str) -> Build {
 const DC0: Build = battery("/Dc/0/Voltage", "/Dc/0/Current", "/Dc/0/Temperature");
 
 /// 127506/127507/127508/127509: 1500 ms; 127505: 2500 ms [verified] canboat via
-/// n2k-out.md §4; J1939 AC 1500 ms and temperature 2000 ms [proposal].
+/// docs/n2k-out.md#what-goes-out; J1939 AC 1500 ms and temperature 2000 ms [proposal].
 const DC_MS: u32 = 1500;
 const TANK_MS: u32 = 2500;
 const AC_MS: u32 = 1500;
@@ -164,7 +164,7 @@ const fn ac(pgn: u32, prefix: &'static str, valid: Option<&'static str>) -> Send
     }
 }
 
-/// The J1939 AC pair of each line of `<prefix>` (`n2k-out.md` §4.3): phase A
+/// The J1939 AC pair of each line of `<prefix>` (`docs/n2k-out.md#j1939-ac`): phase A
 /// 65014/65013, B 65011/65010, C 65008/65007; L2 and L3 only where they exist.
 macro_rules! ac_lines {
     ($p:literal) => {
@@ -365,7 +365,7 @@ const TEMPERATURE: &[Send] = &[
 
 const DCSOURCE: &[Send] = &[
     send(127508, DC_MS, DC0, "dc0", Pool::Dc),
-    // DC type 2 (converter): read back as a DC source (venus-paths.md §18.4).
+    // DC type 2 (converter): read back as a DC source (docs/venus-services.md#dc-instances).
     send(
         127506,
         DC_MS,
@@ -418,7 +418,7 @@ pub const PROFILES: &[Profile] = &[
             35,
             160,
             SOLAR,
-            "35/160 battery charger [proposal] n2k-out.md §2.1",
+            "35/160 battery charger [proposal] docs/n2k-out.md#class-and-function",
         )],
     },
     Profile {
@@ -428,7 +428,7 @@ pub const PROFILES: &[Profile] = &[
             35,
             160,
             CHARGER,
-            "35/160 battery charger [proposal] n2k-out.md §2.1",
+            "35/160 battery charger [proposal] docs/n2k-out.md#class-and-function",
         )],
     },
     Profile {
@@ -452,7 +452,7 @@ pub const PROFILES: &[Profile] = &[
             35,
             153,
             &INVERTER_OUT,
-            "35/153 as the inverter part [inferred] n2k-out.md §2.1",
+            "35/153 as the inverter part [inferred] docs/n2k-out.md#class-and-function",
         )],
     },
     Profile {
@@ -462,7 +462,7 @@ pub const PROFILES: &[Profile] = &[
             75,
             150,
             TANK,
-            "75/150 fluid level [proposal] n2k-out.md §2.1",
+            "75/150 fluid level [proposal] docs/n2k-out.md#class-and-function",
         )],
     },
     Profile {

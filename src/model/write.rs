@@ -15,7 +15,7 @@ pub enum WriteOutcome {
 }
 
 /// Why the owner of an item refused a write, each with the code Victron's
-/// `SetValue` answers (`victron-dbus.md` §6): 1 for a path that is not writable or a
+/// `SetValue` answers (`docs/architecture.md#setvalue`): 1 for a path that is not writable or a
 /// value of the wrong type, 2 for a value the owner's logic does not take.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WriteRefusal {

@@ -1,4 +1,4 @@
-//! Our own address claim (nmea2000.md §5): scan, claim, wait 250 ms, defend, move on
+//! Our own address claim (docs/nmea2000.md#address-claim): scan, claim, wait 250 ms, defend, move on
 //! when a lower NAME takes our address, cannot-claim when nothing is free, obey a
 //! commanded address.
 //!

@@ -61,7 +61,7 @@ pub fn nak(pgn: u32) -> [u8; 8] {
     ]
 }
 
-/// A 126208 group function, as far as our own nodes act on it (`nmea2000.md` §7).
+/// A 126208 group function, as far as our own nodes act on it (`docs/nmea2000.md#group-functions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupFunction<'a> {
     /// Request (0) for `pgn`: a new transmission interval (`None`: unchanged) and
@@ -320,7 +320,7 @@ mod tests {
         assert_eq!(request(60928), [0x00, 0xEE, 0x00]);
         assert_eq!(request(126996), [0x14, 0xF0, 0x01]);
         assert_eq!(request(126464), [0x00, 0xEE, 0x01]);
-        // nmea2000.md §6: the NAK for 126996.
+        // docs/nmea2000.md#requests-and-acknowledgements: the NAK for 126996.
         assert_eq!(
             nak(126996),
             [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x14, 0xF0, 0x01]
@@ -335,7 +335,7 @@ mod tests {
 
     #[test]
     fn heartbeat_interval() {
-        // nmea2000.md §8: `1DF0112D#60EA04FFFFFFFFFF`.
+        // docs/nmea2000.md#heartbeat: `1DF0112D#60EA04FFFFFFFFFF`.
         assert_eq!(
             parse_heartbeat_interval(&[0x60, 0xEA, 0x04, 0xFF]),
             Some(60_000)
@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn config_info_parses_real_examples() {
-        // nmea2000.md §13.1: Airmar, 42 bytes.
+        // docs/nmea2000.md#network-management: Airmar, 42 bytes.
         let mut d = vec![2, 1, 2, 1, 0x26, 1];
         d.extend_from_slice(b"Airmar 1-603-673-9570 www.airmar.com");
         let c = ConfigInfo::parse(&d).unwrap();

@@ -158,7 +158,7 @@ impl fmt::Debug for Name {
 mod tests {
     use super::*;
 
-    /// nmea2000.md §4, the worked example: `18EEFF01#05A0BE1C00A0A0C0`.
+    /// docs/nmea2000.md#iso-name, the worked example: `18EEFF01#05A0BE1C00A0A0C0`.
     #[test]
     fn worked_example() {
         let n = Name::from_payload(&[0x05, 0xA0, 0xBE, 0x1C, 0x00, 0xA0, 0xA0, 0xC0]).unwrap();
@@ -185,7 +185,7 @@ mod tests {
         assert!(!n.differs_only_in_instance(Name(n.0 ^ 1)));
     }
 
-    /// The builder lays the fields out as [ttl] does (nmea2000.md §4).
+    /// The builder lays the fields out as [ttl] does (docs/nmea2000.md#iso-name).
     #[test]
     fn builder_layout() {
         let n = Name::from_fields(NameFields {

@@ -1,6 +1,6 @@
 //! The network table: which NAME each source address belongs to.
 //!
-//! It follows claims (nmea2000.md §5.2 step 6): a known NAME on a new address moves,
+//! It follows claims (docs/nmea2000.md#address-claim (step 6)): a known NAME on a new address moves,
 //! a new NAME on a known address is an instance change (the same device, other
 //! instance fields) or a contention (two devices claimed one address). It also spots
 //! the same NAME sending from two addresses: after a NAME moves away, traffic from

@@ -132,7 +132,7 @@ impl Visitor for Fields {
 }
 
 /// The "reserved" sentinel of a plain number field, which canboat still prints but
-/// which carries no measurement (venus-paths.md §17 rule 3).
+/// which carries no measurement (docs/venus-services.md#mapping-rules (rule 3)).
 fn reserved(f: &FieldDef, raw: i64) -> bool {
     if f.kind != FieldKind::Number || f.offset != 0 {
         return false;

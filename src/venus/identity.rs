@@ -1,5 +1,5 @@
-//! Who a service is: its name (design.md §3), its settings key, and the generic
-//! paths every Venus product service carries (victron-dbus.md §7), filled from the
+//! Who a service is: its name (docs/architecture.md#identity-and-naming), its settings key, and the generic
+//! paths every Venus product service carries (docs/venus-services.md#generic-paths), filled from the
 //! NAME, 126996 Product Information and 126998 Configuration Information.
 
 use crate::model::{Format, Item, Value};
@@ -10,7 +10,7 @@ use super::kind::Kind;
 /// `/Mgmt/ProcessName`.
 pub const PROCESS: &str = "n2k-dbus";
 /// `/Mgmt/Connection` of every mapped device. Not "VE.Can": systemcalc takes
-/// VE.Can devices for Victron chargers it may steer (design.md §5).
+/// VE.Can devices for Victron chargers it may steer (docs/architecture.md#the-d-bus-side).
 pub const CONNECTION: &str = "NMEA 2000";
 
 /// The interface as it may appear in a bus name element (`vcan-x` → `vcan_x`).

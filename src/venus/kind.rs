@@ -1,5 +1,5 @@
 //! The Venus service types the gateway publishes and the measurement paths each one
-//! carries (venus-paths.md part 1). A service is published with every one of its
+//! carries (docs/venus-services.md part 1). A service is published with every one of its
 //! paths, invalid until a value arrives, so clients never meet a missing path.
 
 use std::fmt;
@@ -101,7 +101,7 @@ const ALTERNATOR: &[PathSpec] = &[
 /// A converter's four conditions (127750): 0 ok, 1 warning, 2 alarm. Venus
 /// watches all four on an inverter, `LowVoltage` on a charger, none on a dcdc
 /// (whose `/ErrorCode` is Victron's own numbering); they are published on all
-/// three for the GUI's and MQTT's readers (README "Inverters and converters").
+/// three for the GUI's and MQTT's readers (docs/venus-services.md#inverters-and-converters).
 const CONVERTER_ALARMS: &[PathSpec] = &[
     plain("/Alarms/HighTemperature"),
     plain("/Alarms/Overload"),
@@ -274,7 +274,7 @@ impl Kind {
     }
 
     /// The product id Victron's gateway gives such devices, where it has one
-    /// (venus-paths.md §3.1); other kinds publish an invalid `/ProductId` rather
+    /// (docs/venus-services.md#product-ids); other kinds publish an invalid `/ProductId` rather
     /// than borrow an id that makes Venus treat the device as a Victron product.
     pub fn product_id(self) -> Option<i64> {
         match self {

@@ -1,6 +1,6 @@
 //! DVCC on the bus service: the `/Link/*` paths dbus-systemcalc-py writes to every
 //! `com.victronenergy.vecan.<if>` service, each put on the bus as the link register
-//! Victron chargers follow (`vecan-products.md` §5), broadcast from the gateway's
+//! Victron chargers follow (`docs/vecan-products.md#dvcc`), broadcast from the gateway's
 //! address and repeated every [`REPEAT`] while the value is valid — the chargers drop
 //! a link value 60 s after its last frame — and no longer once it is invalidated.
 //!
@@ -40,7 +40,7 @@ pub static LINK: &[LinkPath] = &[
     row(
         "/Link/ChargeVoltage",
         Some(0x2001),
-        "dvcc.py 1537-1547 → 0x2001 charge voltage set-point [inferred], vecan-products.md §5",
+        "dvcc.py 1537-1547 → 0x2001 charge voltage set-point [inferred], docs/vecan-products.md#dvcc",
     ),
     row(
         "/Link/ChargeCurrent",

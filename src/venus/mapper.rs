@@ -3,7 +3,7 @@
 //!
 //! Per device it keeps the inputs the profiles feed (each with its freshness), the
 //! services decided so far and what each one last showed. The rules
-//! (venus-paths.md §17, README "Service types"):
+//! (docs/venus-services.md#mapping-rules, docs/venus-services.md#types):
 //!
 //! - tanks and temperature sensors are channel services, one per (instance, fluid
 //!   type) or (instance, source), decided by their first message;
@@ -443,8 +443,7 @@ impl Mapper {
                 }
                 let kind = ac_kind(&self.cfg.rules, name, input);
                 if !input && inverter_output(dev, i) {
-                    // The inverter service shows its output (README "Inverters and
-                    // converters"); a meter decided before the 127509 came goes.
+                    // The inverter service shows its output (docs/venus-services.md#inverters-and-converters); a meter decided before the 127509 came goes.
                     dev.services
                         .retain(|s| s.published || s.kind != kind || s.chan != base);
                 } else {
@@ -496,7 +495,7 @@ impl Mapper {
                     }
                 } else if pgn == 127489 {
                     // A propulsion engine: Venus has no engine service; its
-                    // temperatures are temperature sensors (README "Engines").
+                    // temperatures are temperature sensors (docs/venus-services.md#engines-and-gensets).
                     for (field, conv, source) in [
                         ("temperature", Conv::Celsius, profile::ENGINE_COOLANT_SOURCE),
                         ("oilTemperature", Conv::Celsius, profile::ENGINE_OIL_SOURCE),
@@ -968,7 +967,7 @@ const SENSOR_INPUTS: &[Input] = &[
 /// The channel of a tank (`second`: fluid type) or sensor (`second`: source) and
 /// whether the message named its instance. A reading without an instance (none
 /// in the PGN, or "not available") belongs to the device's channel of that fluid
-/// or source with instance 0, else its lowest, else instance 0 (README "Instances").
+/// or source with instance 0, else its lowest, else instance 0 (docs/venus-services.md#instances).
 fn channel_of(dev: &Dev, kind: Kind, second: u8, instance: Option<u8>) -> (u32, bool) {
     if let Some(i) = instance {
         return (sensor_chan(i, second), true);
@@ -1052,7 +1051,7 @@ fn ensure(
     });
 }
 
-/// What a converter connection is (switching-alerts.md §10.2): the user's type,
+/// What a converter connection is (docs/switching-alerts.md#127750-converter-status): the user's type,
 /// else the NAME's function (35/160 charger, 35/161–162 inverter, 35/163 DC
 /// converter); for any other device a DC-DC converter once it sends its status
 /// (127750), a DC source while it sends only voltage and current (127751: a
@@ -1413,7 +1412,7 @@ fn user_kind(rules: &Rules, id: DeviceId) -> Option<Kind> {
     }
 }
 
-/// The role of an AC instance (venus-paths.md §18.5).
+/// The role of an AC instance (docs/venus-services.md#ac-instances).
 fn ac_kind(rules: &Rules, name: Option<Name>, input: bool) -> Kind {
     if let Some(k) = name
         .and_then(|n| rules.kind_of(n))
@@ -1458,7 +1457,7 @@ fn j1939_kind(rules: &Rules, name: Option<Name>, generator: bool) -> Kind {
     }
 }
 
-/// The role of DC instance `i` (venus-paths.md §18.4).
+/// The role of DC instance `i` (docs/venus-services.md#dc-instances).
 fn dc_role(rules: &Rules, dev: &Dev, i: u8) -> DcRole {
     if let Some(k) = user_kind(rules, dev.id).filter(|&k| is_dc_kind(k)) {
         return DcRole::Service(k);
@@ -1522,8 +1521,7 @@ fn measures_more_than_voltage(dev: &Dev, i: u8) -> bool {
 }
 
 /// Decides the DC instances once the device's DC messages have had time to show
-/// every instance; later instances are decided as they come (README "Every
-/// battery is a battery").
+/// every instance; later instances are decided as they come (docs/venus-services.md#every-battery-is-a-battery).
 fn decide_dc(
     cfg: &MapperConfig,
     dev: &mut Dev,

@@ -1,7 +1,7 @@
 //! What a real device can mean: per quantity (and, for temperatures, per source)
 //! the range of values a working sensor reports. A value outside it is a raw
 //! "0 K", a code the device uses for "no sensor", or a unit mistake; it is shown as
-//! invalid rather than as a reading (README "Plausibility").
+//! invalid rather than as a reading (docs/venus-services.md#plausibility).
 //!
 //! The ranges are data: generous enough for any boat on earth, tight enough to catch
 //! what the real captures show (each row says why). Correcting one is editing a row.

@@ -1,4 +1,4 @@
-//! The Venus profiles as data (design.md §1, venus-paths.md §18): which PGN field
+//! The Venus profiles as data (docs/architecture.md#data-flow, docs/venus-services.md): which PGN field
 //! feeds which input of a device's model, with which conversion, and the
 //! enumerations Venus spells differently from NMEA 2000.
 //!
@@ -169,7 +169,7 @@ pub enum Route {
     /// Position, course and speed, time.
     Gps,
     /// An engine instance (127488, 127489): a generator's engine or a propulsion
-    /// engine (README "Engines and gensets").
+    /// engine (docs/venus-services.md#engines-and-gensets).
     Engine,
     /// One line of a J1939 AC meter (SAE J1939-75 via NMEA 2000): the utility
     /// (shore) or a generator; `line` 0–2 for phases A–C, 3 for totals.
@@ -372,7 +372,7 @@ const J1939_ENERGY: &[Feed] = &[
     feed("totalEnergyImport", Input::AcEnergyReverse, Conv::Same),
 ];
 
-/// Engine PGNs (switching-alerts.md §7, §9).
+/// Engine PGNs (docs/switching-alerts.md#engine-pgns).
 const ENGINE_RAPID: &[Feed] = &[feed("speed", Input::EngineSpeed, Conv::Same)];
 const ENGINE_DYNAMIC: &[Feed] = &[
     feed("oilPressure", Input::EngineOilPressure, Conv::Times(0.001)),
@@ -394,7 +394,7 @@ const INVERTER: &[Feed] = &[
     feed("dcInstance", Input::InverterDc, Conv::Same),
 ];
 
-/// 127750 Converter Status (switching-alerts.md §10.2).
+/// 127750 Converter Status (docs/switching-alerts.md#127750-converter-status).
 const CONVERTER_STATUS: &[Feed] = &[
     feed("operatingState", Input::ConverterState, Conv::Same),
     feed("temperatureState", Input::ConverterTemperature, Conv::Same),
@@ -402,7 +402,7 @@ const CONVERTER_STATUS: &[Feed] = &[
     feed("lowDcVoltageState", Input::ConverterLowVoltage, Conv::Same),
     feed("rippleState", Input::ConverterRipple, Conv::Same),
 ];
-/// 127751 DC Voltage/Current (nmea2000.md §13.2): V and A as canboat scales them.
+/// 127751 DC Voltage/Current (docs/nmea2000.md#electrical): V and A as canboat scales them.
 const CONVERTER_DC: &[Feed] = &[
     feed("dcVoltage", Input::DcVoltage, Conv::Same),
     feed("dcCurrent", Input::DcCurrent, Conv::Same),
@@ -500,7 +500,7 @@ fn interval_of(pgn: u32) -> Option<u64> {
 const MIN_FRESH: Micros = 5_000_000;
 
 /// How long a value of `pgn` stays valid without a refresh, in µs: three of its
-/// default transmission intervals, at least 5 s (venus-paths.md §17 rule 4).
+/// default transmission intervals, at least 5 s (docs/venus-services.md#mapping-rules (rule 4)).
 /// `None`: the PGN has no interval (127513 is sent on request or change) and its
 /// values hold while the device is on the bus.
 pub fn freshness(pgn: u32) -> Option<Micros> {
@@ -575,8 +575,7 @@ pub fn sensor_suffix(source: u8, instance: u8) -> String {
     }
 }
 
-/// Venus `/TemperatureType` for an NMEA 2000 temperature source (venus-paths.md
-/// §18.2). Nothing maps to 0 (Battery): that makes systemcalc use the sensor as the
+/// Venus `/TemperatureType` for an NMEA 2000 temperature source (docs/venus-services.md#values). Nothing maps to 0 (Battery): that makes systemcalc use the sensor as the
 /// battery temperature, which is the user's decision.
 pub fn temperature_type(source: u8) -> i64 {
     match source {
@@ -604,8 +603,7 @@ pub fn charger_state(state: u64) -> Option<i64> {
     })
 }
 
-/// Venus inverter `/State` for 127509's operating state (switching-alerts.md
-/// §10.1): invert → inverting, AC passthru → passthru, load sense → low power,
+/// Venus inverter `/State` for 127509's operating state (docs/switching-alerts.md#127509-inverter-status): invert → inverting, AC passthru → passthru, load sense → low power,
 /// fault, disabled → off.
 pub fn inverter_state(state: u64) -> Option<i64> {
     Some(match state {
@@ -619,8 +617,8 @@ pub fn inverter_state(state: u64) -> Option<i64> {
 }
 
 /// A converter's operating state (127750) as Venus `/State`: the numbers are
-/// Victron's device states 0–10 (switching-alerts.md §10.2, vecan-products.md
-/// §2.2: the register definitions equate them).
+/// Victron's device states 0–10 (docs/switching-alerts.md#127750-converter-status, docs/vecan-products.md#state:
+/// the register definitions equate them).
 pub fn converter_state(state: u64) -> Option<i64> {
     (state <= 10).then_some(state as i64)
 }
@@ -633,8 +631,7 @@ pub fn converter_alarm(condition: u64) -> Option<i64> {
 
 /// The engine status bits that are alarms or warnings, most severe first:
 /// (status word 1 or 2, bit, `e` alarm / `w` warning). Codes are the bit of word 1,
-/// 16 + the bit of word 2, as `/Error/0/Id` `"n2k:<e|w>-<code>"` (switching-alerts.md
-/// §9). Indicators that are not faults (preheat, secondary throttle, neutral start
+/// 16 + the bit of word 2, as `/Error/0/Id` `"n2k:<e|w>-<code>"` (docs/switching-alerts.md#engine-pgns). Indicators that are not faults (preheat, secondary throttle, neutral start
 /// protection) are not listed.
 pub const ENGINE_ALARMS: &[(u8, u8, char)] = &[
     (1, 15, 'e'), // emergency stop

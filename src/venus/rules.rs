@@ -1,5 +1,5 @@
 //! The user's word on the mapping: devices excluded from it, and types corrected
-//! per device (venus-paths.md §17 rule 1: "a user override per device is the final
+//! per device (docs/venus-services.md#mapping-rules (rule 1): "a user override per device is the final
 //! word").
 //!
 //! A device is matched by its whole NAME, its unique number or its manufacturer:

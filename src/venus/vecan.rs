@@ -1,7 +1,7 @@
 //! `com.victronenergy.vecan.<if>`: the bus service, where Venus lists every node on
 //! the bus — displays and gateways too, not only devices with a product service —
 //! changes their device instance, and shows bus alarms and statistics
-//! (`victron-dbus.md` §10).
+//! (`docs/architecture.md#the-bus-service`).
 //!
 //! Entries are keyed as vecan-dbus keys them: 12 hex digits whose low 32 bits are
 //! NAME bits 0–31 (manufacturer code and unique number). A device whose instance is

@@ -190,7 +190,7 @@ mod tests {
                 mask: 0xFF00
             })
         );
-        // "Unknown register 0xEDD5 in a command" (vecan-products.md §1.3).
+        // "Unknown register 0xEDD5 in a command" (docs/vecan-products.md#special-registers).
         assert_eq!(
             parse(&[0x66, 0x99, 0x02, 0x00, 0xD5, 0xED, 0x00, 0x81]),
             Some(Vreg::Ack(Vack {

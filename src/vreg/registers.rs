@@ -146,7 +146,7 @@ mod tests {
     }
 
     /// canboat's sample `victron-61184-vreg.raw`: `66 99 02 20 F8 04 00 00` is 12.72 V,
-    /// `66 99 1C 20 10 F5 FF FF` is -2.800 A (vecan-products.md §1.2).
+    /// `66 99 1C 20 10 F5 FF FF` is -2.800 A (docs/vecan-products.md#payload).
     #[test]
     fn values_decode_as_the_canboat_sample_shows() {
         let v = lookup(0x2002)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # A Victron MPPT at address 0x20 on vcan0, as far as its register protocol goes
-# (vecan-products.md §1.3-§1.4): it answers a register request (VREQ) with the value
+# (docs/vecan-products.md#special-registers, docs/vecan-products.md#read-and-write-flows): it answers a register request (VREQ) with the value
 # broadcast, from /data/mppt-answers.txt ("<register LE hex> <frame>..." per line),
 # or with VACK 0x8000 addressed to the asker; it takes a mode write (0x0200) of 1 or
 # 4 by broadcasting the new mode, refuses any other mode with VACK 0x8300 and any

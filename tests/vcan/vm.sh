@@ -6,9 +6,13 @@
 #
 # usage: vm.sh <guest script> <n2k-dbus binary> <data folder> <work folder>
 #
-# Everything comes from Debian's packages: qemu, cpio, dbus and iproute2 are
-# installed on the host when missing (as root, or with sudo); the kernel, busybox
-# and can-utils are downloaded (not installed) into <work>/../debs.
+# Everything comes from Debian's packages and nothing installed is changed: qemu
+# (qemu-system-x86, its firmware and the libraries the machine lacks) and cpio are
+# downloaded and unpacked into <work>/../host and run from there, also where the
+# machine has a qemu of its own, so every run uses what a new machine gets; the
+# kernel, busybox and can-utils are downloaded into <work>/../debs. dbus-daemon,
+# dbus-send and ip, copied into the guest from the host, are installed when missing
+# and when that changes no installed package (packaging/debs.sh).
 set -euo pipefail
 
 guest=$(realpath "$1")
@@ -21,30 +25,22 @@ work=$(realpath "$work")
 debs=$(dirname "$work")/debs
 
 log() { echo "vm.sh: $*" >&2; }
-
-# Installing needs root (or password-less sudo); without it, say what to run.
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif sudo -n true 2>/dev/null; then sudo -n "$@"
-  else
-    log "this needs root to install packages; run once as root:"
-    log "  apt-get update && apt-get install --no-remove qemu-system-x86 cpio dbus-daemon dbus-bin iproute2"
-    exit 2
-  fi
-}
+# shellcheck source=../../packaging/debs.sh
+. "$here/../../packaging/debs.sh"
 
 # Host tools.
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-command -v cpio >/dev/null || need+=(cpio)
-command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
-command -v dbus-send >/dev/null || need+=(dbus-bin)
-[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends --no-remove "${need[@]}" >&2
-fi
+debs_need dbus-daemon=dbus-daemon dbus-send=dbus-bin dbus-monitor=dbus-bin ip=iproute2 || {
+  log "install them by hand: apt-get install dbus-daemon dbus-bin iproute2"
+  exit 2
+}
+host=$(dirname "$work")/host
+debs_unpack "$host" qemu-system-x86 cpio || { log "could not fetch qemu-system-x86 and cpio"; exit 2; }
+hostlibs=$host/root/usr/lib/x86_64-linux-gnu:$host/root/lib/x86_64-linux-gnu
+qemu=(env "LD_LIBRARY_PATH=$hostlibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  "QEMU_MODULE_DIR=$host/root/usr/lib/x86_64-linux-gnu/qemu"
+  "$host/root/usr/bin/qemu-system-x86_64"
+  -L "$host/root/usr/share/qemu" -L "$host/root/usr/share/seabios" -L "$host/root/usr/lib/ipxe/qemu")
+cpio() { LD_LIBRARY_PATH=$hostlibs "$host/root/bin/cpio" "$@"; }
 
 # Guest packages, downloaded once.
 mkdir -p "$debs"
@@ -52,13 +48,13 @@ if ! ls "$debs"/linux-image-*.deb >/dev/null 2>&1 || ! ls "$debs"/busybox-static
    || ! ls "$debs"/can-utils_*.deb >/dev/null 2>&1; then
   kernel=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
   if [ -z "$kernel" ]; then
-    as_root apt-get update -qq
+    debs_as_root apt-get update -qq
     kernel=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
   fi
   [ -n "$kernel" ] || { log "no linux-image-amd64 in the package lists"; exit 2; }
   log "downloading $kernel busybox-static can-utils"
   (cd "$debs" && apt-get download -qq "$kernel" busybox-static can-utils) >&2 2>&1 \
-    || { as_root apt-get update -qq && (cd "$debs" && apt-get download -qq "$kernel" busybox-static can-utils); }
+    || { debs_as_root apt-get update -qq && (cd "$debs" && apt-get download -qq "$kernel" busybox-static can-utils); }
 fi
 pkgs=$work/pkgs
 if [ ! -d "$pkgs/boot" ]; then
@@ -113,7 +109,7 @@ chmod +x "$root/init" "$root/guest.sh"
 # Boot. ttyS0 is the console, ttyS1 carries the results.
 rm -rf "$work/out" "$work/results.b64" "$work/console.log"
 log "booting $kver (TCG)"
-timeout "${VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m 1024 -smp 2 \
+timeout "${VM_TIMEOUT:-900}" "${qemu[@]}" -accel tcg -m 1024 -smp 2 \
   -display none -monitor none -no-reboot \
   -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
   -append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init" \

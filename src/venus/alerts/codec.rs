@@ -1,4 +1,4 @@
-//! The bytes of NMEA 2000 alerts (switching-alerts.md §4): 126983 Alert and
+//! The bytes of NMEA 2000 alerts (docs/switching-alerts.md#alert-pgns): 126983 Alert and
 //! 126985 Alert Text in, 126984 Alert Response out. Every alert PGN starts with the
 //! same 16-byte header that identifies the alert.
 
@@ -157,7 +157,7 @@ pub fn response(id: &AlertId, ours: u64, command: u8) -> [u8; 25] {
 }
 
 /// A 126983 of our own: no temporary silence, acknowledgement or escalation (the
-/// NMEA 2000 "Basic System", as Victron plans it: switching-alerts.md §4.5), no
+/// NMEA 2000 "Basic System", as Victron plans it: docs/switching-alerts.md#alert-flows), no
 /// acknowledger (NAME not available), triggered automatically with its threshold
 /// exceeded while active, priority `priority`, state `state`.
 pub fn alert(id: &AlertId, priority: u8, state: u8) -> [u8; 28] {
@@ -173,7 +173,7 @@ pub fn alert(id: &AlertId, priority: u8, state: u8) -> [u8; 28] {
 }
 
 /// A 126985 of our own: English (US), `description`, no location; each text at
-/// most 64 bytes of ASCII (STRING_LAU, `nmea2000.md` §12).
+/// most 64 bytes of ASCII (STRING_LAU, `docs/nmea2000.md#field-encoding`).
 pub fn text(id: &AlertId, description: &str) -> Vec<u8> {
     let mut out = id.header().to_vec();
     out.push(0);

@@ -1,4 +1,4 @@
-//! NMEA 2000 alerts as Venus notifications (switching-alerts.md §6; README
+//! NMEA 2000 alerts as Venus notifications (docs/switching-alerts.md#mapping-alerts; README
 //! "Alerts"). Sans-I/O: notifications to inject and 126984 frames to send wait in
 //! queues the gateway drains; acknowledgements come back from Venus as calls.
 //!
@@ -36,7 +36,7 @@ use codec::AlertId;
 
 const SECOND: Micros = 1_000_000;
 /// How long an active alert waits for its text: senders repeat the text about
-/// every 10 s (switching-alerts.md §4.5, SignalK/n2k-signalk#173).
+/// every 10 s (docs/switching-alerts.md#alert-flows, SignalK/n2k-signalk#173).
 pub const TEXT_WAIT: Micros = 10 * SECOND;
 /// Alerts not heard for this long are forgotten (a sender repeats an active alert
 /// about every second).
@@ -51,7 +51,7 @@ pub trait Homes {
 }
 
 /// A Venus notification to inject (`com.victronenergy.platform
-/// /Notifications/Inject`, `victron-dbus.md`; switching-alerts.md §5.3).
+/// /Notifications/Inject`, `docs/architecture.md#the-d-bus-side`; docs/switching-alerts.md#notificationsinject).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     /// 0 warning, 1 alarm, 2 information.
@@ -164,7 +164,7 @@ impl Alerts {
     }
 
     /// The most severe active alert about genset `about`, as Venus's string error
-    /// id (switching-alerts.md §5.1, §6).
+    /// id (docs/switching-alerts.md#venus-alarm-paths, docs/switching-alerts.md#mapping-alerts).
     fn error_of(&self, about: Name) -> Option<String> {
         if !self.enabled {
             return None;

@@ -1,11 +1,11 @@
-//! The gateway's own alarms as NMEA 2000 alerts of its node (README "Alerts"), for
+//! The gateway's own alarms as NMEA 2000 alerts of its node (docs/switching-alerts.md#alerts), for
 //! the displays and alarm panels on the bus: off unless the user asks
 //! (`--alerts-out`). Sans-I/O: the gateway says what holds, and sends the frames
 //! this queues from its own address.
 //!
 //! Each condition is one alert of the gateway's NAME (system [`SYSTEM`], its own
 //! id, occurrence counted per activation), the NMEA 2000 "Basic System" as Victron
-//! plans it (switching-alerts.md §4.5): 126983 every [`REPEAT`] while active with
+//! plans it (docs/switching-alerts.md#alert-flows): 126983 every [`REPEAT`] while active with
 //! its 126985 text at once and every [`TEXT_REPEAT`]; no acknowledgement, silence
 //! or escalation; once it ends, [`NORMALS`] 126983 in state normal, then silence.
 
@@ -18,7 +18,7 @@ use super::codec::{self, state, AlertId};
 
 const SECOND: Micros = 1_000_000;
 /// An active alert is repeated this often (senders repeat about every second:
-/// switching-alerts.md §4.5).
+/// docs/switching-alerts.md#alert-flows).
 pub const REPEAT: Micros = SECOND;
 /// Its text this often.
 pub const TEXT_REPEAT: Micros = 10 * SECOND;
@@ -38,7 +38,7 @@ pub enum Own {
     SameUniqueNumber,
     /// Two nodes claimed one address, or one NAME is at two addresses.
     AddressConflict,
-    /// Values no working sensor reports were refused (README "Plausibility").
+    /// Values no working sensor reports were refused (docs/venus-services.md#plausibility).
     Implausible,
 }
 

@@ -5,7 +5,7 @@
 //!
 //! Rows are tried in order for a path: the first with a value shows. Each row cites
 //! where the fact comes from; `[inferred]` rows follow the project's reading of the
-//! sources (`vecan-products.md` §4.2 gives the path sets; which register feeds
+//! sources (`docs/vecan-products.md#products-and-their-services` gives the path sets; which register feeds
 //! which path is documented there as likely, not stated by Victron). Correcting
 //! one is editing its row.
 
@@ -53,7 +53,7 @@ const fn row_of(
     }
 }
 
-const IDS: &str = "venus-paths.md §3.1 (Venus service dumps, gui-v2 product table)";
+const IDS: &str = "docs/venus-services.md#product-ids (Venus service dumps, gui-v2 product table)";
 
 /// Known product ids.
 pub static PRODUCTS: &[ProductRow] = &[
@@ -88,7 +88,7 @@ pub static MODELS: &[(&str, Family, &str)] = &[
     (
         "Lynx Shunt",
         Family::BatteryMonitor,
-        "vecan-products.md §4.2: 'Lynx Shunt VE.Can'",
+        "docs/vecan-products.md#products-and-their-services: 'Lynx Shunt VE.Can'",
     ),
     (
         "Inverter RS",
@@ -98,7 +98,7 @@ pub static MODELS: &[(&str, Family, &str)] = &[
     (
         "Multi RS",
         Family::Multi,
-        "vecan-products.md §4.2: Multi RS [inferred name]",
+        "docs/vecan-products.md#products-and-their-services: Multi RS [inferred name]",
     ),
     (
         "MPPT",
@@ -195,9 +195,11 @@ pub struct Profile {
     pub rows: &'static [Row],
 }
 
-const REGS: &str = "vecan-products.md §2 register, §4.2 path [inferred]";
-const PGN: &str = "vecan-products.md §3.3 standard PGNs per product [inferred]";
-const DUMP: &str = "vecan-products.md §4.2 path set of the Venus service dump [inferred source]";
+const REGS: &str =
+    "docs/vecan-products.md#registers register, #products-and-their-services path [inferred]";
+const PGN: &str =
+    "docs/vecan-products.md#standard-pgns-per-product standard PGNs per product [inferred]";
+const DUMP: &str = "docs/vecan-products.md#products-and-their-services path set of the Venus service dump [inferred source]";
 
 const fn u(decimals: u8, unit: &'static str) -> Format {
     Format::unit(decimals, unit)
@@ -261,10 +263,10 @@ impl Row {
 }
 
 const PLAIN: Format = Format::Plain;
-const STATE: &str = "vecan-products.md §2.2: 0x0201 values equal Venus /State [verified]";
+const STATE: &str = "docs/vecan-products.md#state: 0x0201 values equal Venus /State [verified]";
 const MODE: &str =
     "0x0200 device mode: values unpublished; taken as Venus /Mode (1 on, 4 off, …) [inferred]";
-const ERROR: &str = "vecan-products.md §2.3: 0xEDDA numbers equal Venus /ErrorCode [verified]";
+const ERROR: &str = "docs/vecan-products.md#chargers-and-solar-chargers: 0xEDDA numbers equal Venus /ErrorCode [verified]";
 
 /// MPPT VE.Can solar chargers.
 static SOLARCHARGER: &[Row] = &[
@@ -384,7 +386,7 @@ const MONITOR: [Row; 28] = join(
 );
 
 const ALARM_BITS: &str =
-    "vecan-products.md §2.4: 0x031E alarm reason bits [verified]; → /Alarms [inferred]";
+    "docs/vecan-products.md#battery-monitors: 0x031E alarm reason bits [verified]; → /Alarms [inferred]";
 
 const fn alarm(path: &'static str, bit: u8) -> Row {
     Row {
@@ -407,12 +409,13 @@ static BATTERY_MONITOR: [Row; 32] = join(
     ],
 );
 
-const BMS_IO: &str = "vecan-products.md §2.6: 0x2108 IO 2-bit fields [verified]; → /Io [inferred]";
+const BMS_IO: &str =
+    "docs/vecan-products.md#bms: 0x2108 IO 2-bit fields [verified]; → /Io [inferred]";
 const BMS_ALARMS: &str =
-    "vecan-products.md §2.6: 0x2107 warnings and alarms 2-bit fields [verified]; → /Alarms [inferred]";
+    "docs/vecan-products.md#bms: 0x2107 warnings and alarms 2-bit fields [verified]; → /Alarms [inferred]";
 const BMS_LINK: &str =
-    "vecan-products.md §3.3, §4.2: the BMS broadcasts its DVCC limits as link registers [inferred]";
-const CELLS: &str = "vecan-products.md §2.6: 0x0385/0x0386 min and max, u16 each [verified]";
+    "docs/vecan-products.md#standard-pgns-per-product, docs/vecan-products.md#products-and-their-services: the BMS broadcasts its DVCC limits as link registers [inferred]";
+const CELLS: &str = "docs/vecan-products.md#bms: 0x0385/0x0386 min and max, u16 each [verified]";
 
 /// A 2-bit field `n` of register `reg`.
 const fn pair(path: &'static str, reg: u16, n: u8, conv: Conv, source: &'static str) -> Row {
@@ -529,7 +532,7 @@ static MULTI: [Row; 35] = join(
     ],
 );
 
-const VEBUS: &str = "vecan-products.md §3.2: VE.Bus→N2K interface PGNs and functions [verified whitepaper]; paths [inferred]";
+const VEBUS: &str = "docs/vecan-products.md#vebus-systems: VE.Bus→N2K interface PGNs and functions [verified whitepaper]; paths [inferred]";
 
 const fn func(path: &'static str, pgn: u32, function: u8, field: &'static str, f: Format) -> Row {
     Row {

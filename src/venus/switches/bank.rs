@@ -1,4 +1,4 @@
-//! The bytes of NMEA 2000 switching (switching-alerts.md §1): 127501 Binary Switch
+//! The bytes of NMEA 2000 switching (docs/switching-alerts.md#switch-bank-pgns): 127501 Binary Switch
 //! Bank Status in, 127502 Switch Bank Control and the 126208 Command to 127501 out,
 //! and the 126208 Acknowledge a bank answers a command with.
 
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn status_reads_dirona_frames() {
-        // switching-alerts.md §1.1, from dirona-actisense-serial.raw.
+        // docs/switching-alerts.md#127501-binary-switch-bank-status, from dirona-actisense-serial.raw.
         let s = parse_status(&[0x09, 0x51, 0x05, 0, 0, 0, 0, 0]).unwrap();
         assert_eq!(s.instance, 9);
         let on: Vec<usize> = (0..CHANNELS)
@@ -137,13 +137,13 @@ mod tests {
 
     #[test]
     fn control_and_command_bytes() {
-        // switching-alerts.md §1.2: indicator 3 of bank 9 on, nothing else.
+        // docs/switching-alerts.md#127502-switch-bank-control: indicator 3 of bank 9 on, nothing else.
         assert_eq!(
             control(9, 2, true),
             [0x09, 0xDF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
         );
         assert_eq!(control(2, 4, false)[2], 0xFC);
-        // §1.3: the Maretron command, field 6 (Indicator 5) = Off, no selector.
+        // docs/switching-alerts.md#126208-command-to-127501: the Maretron command, field 6 (Indicator 5) = Off, no selector.
         assert_eq!(
             command(None, 4, false),
             [1, 0x0D, 0xF2, 0x01, 0xF8, 1, 6, 0]
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn acknowledge_of_the_maretron_bank() {
-        // §1.3: node 72's answer.
+        // docs/switching-alerts.md#126208-command-to-127501: node 72's answer.
         assert_eq!(acknowledged(&[2, 0x0D, 0xF2, 0x01, 0, 1, 0xF0]), Some(true));
         assert_eq!(
             acknowledged(&[2, 0x0D, 0xF2, 0x01, 1, 1, 0xF0]),

@@ -1,5 +1,5 @@
-//! NMEA 2000 switch banks as Venus `switch` services (switching-alerts.md §3;
-//! README "Switch banks"). Sans-I/O like the mapper: time is an argument; frames to
+//! NMEA 2000 switch banks as Venus `switch` services (docs/switching-alerts.md#switch-banks;
+//! docs/switching-alerts.md#switch-banks). Sans-I/O like the mapper: time is an argument; frames to
 //! send and write outcomes wait in queues the gateway drains.
 //!
 //! - one `com.victronenergy.switch.<device>_bank<I>` per (device, 127501 bank
@@ -35,7 +35,7 @@ use bank::Indicator;
 
 const SECOND: Micros = 1_000_000;
 /// How long a 126208 Command waits for its acknowledge or confirming status before
-/// the same change goes out as 127502 (switching-alerts.md §1.3 proposal: 1 s).
+/// the same change goes out as 127502 (docs/switching-alerts.md#126208-command-to-127501 proposal: 1 s).
 pub const COMMAND_WAIT: Micros = SECOND;
 /// How long a change sent as 127502 waits for a status that shows it before the
 /// write is refused as unconfirmed [inferred: banks report a change at once; 2 s
@@ -51,7 +51,7 @@ pub const MAX_PENDING: usize = 64;
 /// Prefix of the switch settings' entries in the gateway's state file.
 pub const STATE_PREFIX: &str = "switch|";
 
-/// `Settings/Type`: 0 momentary, 1 toggle (switching-alerts.md §2.4).
+/// `Settings/Type`: 0 momentary, 1 toggle (docs/switching-alerts.md#output-type-and-function-values).
 const VALID_TYPES: i64 = 0b11;
 const DEFAULT_TYPE: i64 = 1;
 /// `Settings/Function`: 2 manual.
@@ -60,7 +60,7 @@ const DEFAULT_FUNCTION: i64 = 2;
 /// Module `/State`: connected, or a channel reports its error code.
 const MODULE_OK: i64 = 0x100;
 const MODULE_CHANNEL_FAULT: i64 = 0x103;
-/// Output `Status` (switching-alerts.md §2.3).
+/// Output `Status` (docs/switching-alerts.md#output-status-values).
 const STATUS_OFF: i64 = 0x00;
 const STATUS_ON: i64 = 0x09;
 const STATUS_FAULT: i64 = 0x08;
