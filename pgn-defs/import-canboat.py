@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the PGN definitions of n2k-dbus (pgn-defs/*.def) from the canboat database.
 
-Usage: pgn-defs/import-canboat.py ../shared/reference/canboat/canboat.json
+Usage: pgn-defs/import-canboat.py <canboat.json>   (the database of a canboat release)
 
 The canboat database (Apache-2.0, see pgn-defs/NOTICE) is the most complete public
 collection of NMEA 2000 PGN facts. This script restates those facts in the project's

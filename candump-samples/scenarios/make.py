@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the scenario logs of this folder: the other nodes of a bus, as candump -l
 lines, and what the gateway's core must do, as `#>` expectations (see
-tests/core_scenarios.rs for the format).
+tests/it/core_scenarios.rs for the format).
 
 The bus side is scripted here: each scenario says when every node claims, talks and
 answers. The expectations are the protocol's consequences, written out per scenario

@@ -184,7 +184,7 @@ def lynx_shunt():
 321, no model name (the table's name shows). 127508 and 127506 every second, and its
 monitor registers: SoC 87.65 % (the register, more precise than 127506's 87 %), time to
 go, consumed Ah, capacity, history and the low-voltage alarm bit. A battery service
-without the BMS limits (/Info/*), which a plain monitor must not publish (tests/vecan_products.rs
+without the BMS limits (/Info/*), which a plain monitor must not publish (tests/it/vecan_products.rs
 checks they are absent).""")
 
 

@@ -421,6 +421,9 @@ impl Pace {
         iface: &str,
     ) -> bool {
         self.anchor.get_or_insert((t, tokio::time::Instant::now()));
+        // What was sent so far reaches the transmit log before the wait, so that the
+        // log can be followed while a paced replay runs (`tail -f`, the tests).
+        driver.flush_transmit_log();
         loop {
             let wake = driver.next_wake();
             let timer = wake < t;

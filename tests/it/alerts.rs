@@ -9,9 +9,9 @@
 //! are its genset's `/Error/0/Id` instead (`alerts/genset.log`, checked at its
 //! `#=` times).
 
-use crate::support::{gateway_replay, private_bus, reference};
+use crate::support::{cli, gateway_replay, private_bus, reference};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use n2k_dbus::dbus::{
@@ -69,7 +69,7 @@ impl Drop for Replay {
 
 fn replay(bus: &PrivateBus, log: &Path) -> Replay {
     let scenario = reference::samples().join("scenarios/alerts/bilge.log");
-    Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+    cli::command()
         .arg("replay")
         .arg(&scenario)
         .args(["--active", "--hold", "--speed", "4", "--dbus", &bus.address])

@@ -5,20 +5,8 @@
 //! capture tool's own status) is left out and said. Captures without timestamps get
 //! nominal ones, a record per millisecond.
 
+use crate::support::cli::{n2k, Run};
 use std::path::Path;
-use std::process::Command;
-
-fn n2k(args: &[&str]) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run n2k-dbus");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The decoded messages without their times, which each format writes differently.
 fn messages(json: &str) -> Vec<serde_json::Value> {
@@ -70,13 +58,13 @@ fn every_capture_converts_to_frames_that_decode_the_same() {
             .and_then(|n| n.to_str())
             .expect("name")
             .to_owned();
-        let (original, _) = n2k(&["decode", file.to_str().expect("path")]);
+        let original = n2k(["decode", file.to_str().expect("path")]).out;
         let want: Vec<serde_json::Value> = messages(&original)
             .into_iter()
             .filter(|m| m["pgn"].as_u64().is_some_and(|p| p <= 0x3FFFF))
             .collect();
         let left_out = original.lines().filter(|l| pgn(l) > 0x3FFFF).count();
-        let (log, err) = n2k(&["convert", file.to_str().expect("path")]);
+        let Run { out: log, err, .. } = n2k(["convert", file.to_str().expect("path")]);
         if left_out > 0 {
             // Said, with a count that also takes the tool's messages decode shows none of.
             assert!(
@@ -86,7 +74,7 @@ fn every_capture_converts_to_frames_that_decode_the_same() {
         }
         let converted = tmp.join(format!("{name}.log"));
         std::fs::write(&converted, &log).expect("write");
-        let (again, _) = n2k(&["decode", converted.to_str().expect("path")]);
+        let again = n2k(["decode", converted.to_str().expect("path")]).out;
         let got = messages(&again);
         assert_eq!(got.len(), want.len(), "{name}: messages after convert");
         for (n, (w, g)) in want.iter().zip(&got).enumerate() {
@@ -103,7 +91,7 @@ fn every_capture_converts_to_frames_that_decode_the_same() {
 #[test]
 fn a_capture_without_timestamps_gets_one_record_per_millisecond() {
     // candumpSample1.txt: `can0  18EEFF01   [8]  …`, no times.
-    let (log, _) = n2k(&["convert", "candump-samples/candumpSample1.txt"]);
+    let log = n2k(["convert", "candump-samples/candumpSample1.txt"]).out;
     let times: Vec<f64> = log
         .lines()
         .map(|l| {

@@ -1,21 +1,12 @@
 //! `n2k-dbus devices` as a user runs it: the binary over a real capture.
 
-use std::process::Command;
-
+use crate::support::cli::n2k;
 use serde_json::Value;
 
+/// `n2k-dbus devices <args>`: standard output and error, success.
 fn devices(args: &[&str]) -> (String, String, bool) {
-    let out = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
-        .arg("devices")
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run n2k-dbus");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.success(),
-    )
+    let r = n2k(std::iter::once("devices").chain(args.iter().copied()));
+    (r.out, r.err, r.ok)
 }
 
 #[test]

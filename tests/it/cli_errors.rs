@@ -1,33 +1,13 @@
 //! Mistakes a user makes, through the binary: each fails at once, with one line
 //! that says what is wrong, and a non-zero exit.
 
+use crate::support::cli::{command, n2k, Run};
 use crate::support::private_bus;
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Run {
-    err: String,
-    out: String,
-    ok: bool,
-    took: Duration,
-}
-
-fn n2k(args: &[&str]) -> Run {
-    let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run n2k-dbus");
-    Run {
-        err: String::from_utf8_lossy(&out.stderr).into_owned(),
-        out: String::from_utf8_lossy(&out.stdout).into_owned(),
-        ok: out.status.success(),
-        took: start.elapsed(),
-    }
-}
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// Asserts a failure whose message is one line holding `want`, said once.
 fn refused(r: &Run, want: &str) {
@@ -98,16 +78,16 @@ fn captures_that_are_missing_unreadable_empty_or_binary() {
 fn options_out_of_range_or_without_effect() {
     for speed in ["0", "-1", "1e-300", "NaN", "inf"] {
         let speed = format!("--speed={speed}");
-        let r = n2k(&["replay", &speed, "candump-samples/candump-fast.txt"]);
+        let r = n2k(["replay", &speed, "candump-samples/candump-fast.txt"]);
         refused(&r, "--speed must be a number from 0.00001 to 1000000000");
-        let r = n2k(&["demo", &speed]);
+        let r = n2k(["demo", &speed]);
         refused(&r, "--speed must be a number");
     }
     refused(
-        &n2k(&["decode", "--si", "candump-samples/candump-fast.txt"]),
+        &n2k(["decode", "--si", "candump-samples/candump-fast.txt"]),
         "--si goes with --format canboat-json",
     );
-    let r = n2k(&[
+    let r = n2k([
         "decode",
         "--si",
         "--format",
@@ -129,14 +109,14 @@ fn options_out_of_range_or_without_effect() {
 #[test]
 fn n2k_out_without_a_voice_and_service_files_that_are_not_services() {
     refused(
-        &n2k(&["replay", "--n2k-out", "candump-samples/candump-fast.txt"]),
+        &n2k(["replay", "--n2k-out", "candump-samples/candump-fast.txt"]),
         "--n2k-out needs --active",
     );
     let bad = scratch(
         "services.json",
         b"{\"com.victronenergy.battery.x\": {\"/Dc/0/Voltage\": {\"v\": 1}}}",
     );
-    let r = n2k(&["serve", s(&bad), "--dbus", "unix:path=/nonexistent"]);
+    let r = n2k(["serve", s(&bad), "--dbus", "unix:path=/nonexistent"]);
     refused(
         &r,
         "services.json: com.victronenergy.battery.x /Dc/0/Voltage: unsupported value",
@@ -146,7 +126,7 @@ fn n2k_out_without_a_voice_and_service_files_that_are_not_services() {
         b"{\"com.victronenergy.battery.x\": {\n  \"/Soc\": 1,,\n}}",
     );
     refused(
-        &n2k(&["serve", s(&broken), "--dbus", "unix:path=/nonexistent"]),
+        &n2k(["serve", s(&broken), "--dbus", "unix:path=/nonexistent"]),
         "line 2 column",
     );
 }
@@ -154,7 +134,7 @@ fn n2k_out_without_a_voice_and_service_files_that_are_not_services() {
 #[test]
 fn the_replay_summary_counts_the_services_that_were_on_the_bus() {
     let bus = private_bus::PrivateBus::start();
-    let r = n2k(&[
+    let r = n2k([
         "replay",
         "--fast",
         "--dbus",
@@ -182,21 +162,38 @@ fn number_before(line: &str, what: &str) -> u64 {
 
 #[test]
 fn run_waits_for_a_bus_that_is_not_there() {
-    // No bus at the address: the daemon says so, keeps trying, and ends cleanly
-    // on SIGTERM.
+    // Where the bus should be, a socket that accepts and hangs up at once: every try
+    // of the daemon is a connection seen here. It says so once, keeps trying, and
+    // ends cleanly on SIGTERM.
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-errors-run");
     std::fs::create_dir_all(&dir).expect("dir");
     let socket = dir.join("no-bus");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket).expect("bind the socket");
+    let (tries, tried) = mpsc::channel();
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            drop(connection);
+            if tries.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut child = command()
         .args(["run", "-i", "vcan9", "--state-dir"])
         .arg(&dir)
         .arg("--dbus")
         .arg(format!("unix:path={}", socket.display()))
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(3500));
+    for n in 1..=2 {
+        tried
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("try {n} did not come"));
+    }
     assert!(child.try_wait().expect("wait").is_none(), "it gave up");
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();

@@ -2,7 +2,7 @@
 //! the test's own reading what they publish, and a client watching NameOwnerChanged
 //! while the process is told to stop: every name it owned must be released.
 
-use crate::support::{gateway_replay, private_bus, reference};
+use crate::support::{cli, gateway_replay, private_bus, reference};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ struct Process {
 
 impl Process {
     fn start(args: &[&str]) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+        let mut child = cli::command()
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

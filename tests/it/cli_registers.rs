@@ -3,21 +3,11 @@
 //! (`victron-61184-vreg.raw`; the register definitions call them the link's battery
 //! sense voltage, 0x2002, and extra battery current, 0x201C).
 
-use std::process::Command;
+use crate::support::cli::n2k;
 
+/// `n2k-dbus registers <args>`, which must succeed: its standard output.
 fn registers(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
-        .arg("registers")
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run n2k-dbus");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    n2k(std::iter::once("registers").chain(args.iter().copied())).stdout()
 }
 
 #[test]

@@ -3,22 +3,17 @@
 //! scenario, whose gateway claims, asks for NAMEs and product information, and reads
 //! the Victron MPPT's registers, with no CAN interface anywhere.
 
-use crate::support::{private_bus, reference};
-use std::process::Command;
+use crate::support::{cli, private_bus, reference};
 
 use n2k_dbus::can::CanId;
 use n2k_dbus::logs::{LogReader, Record};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
-}
 
 #[test]
 fn replay_active_writes_what_it_sends() {
     let bus = private_bus::PrivateBus::start();
     let log = std::env::temp_dir().join(format!("n2k-dbus-tx-{}.log", std::process::id()));
     let capture = reference::samples().join("scenarios/vecan/mppt.log");
-    let out = bin()
+    let out = cli::command()
         .args([
             "replay",
             "--fast",
@@ -88,7 +83,7 @@ fn replay_active_writes_what_it_sends() {
 fn a_transmit_log_that_cannot_be_created_is_an_error_at_once() {
     let bus = private_bus::PrivateBus::start();
     let capture = reference::samples().join("scenarios/vecan/mppt.log");
-    let out = bin()
+    let out = cli::command()
         .args(["replay", "--fast", "--active", "--dbus", &bus.address])
         .args(["--transmit-log", "/nonexistent-dir/tx.log"])
         .arg(&capture)

@@ -2,25 +2,17 @@
 //! gateway's scan, one address and NAME each, address fights, requests, 126208
 //! instance commands, heartbeats, silence after removal.
 
+use crate::support::names::name;
 use n2k_dbus::can::{Frame, Micros};
 use n2k_dbus::core::{Core, CoreConfig, Event, LocalCommand, LocalConfig, Output};
 use n2k_dbus::n2k::Assembler;
 use n2k_dbus::network::mgmt::{self, parse_group_function, GroupFunction};
-use n2k_dbus::network::{ConfigInfo, Name, NameFields, ProductInfo};
+use n2k_dbus::network::{ConfigInfo, Name, ProductInfo};
 
 const S: Micros = 1_000_000;
 
 fn local_name(unique: u32, function: u8) -> Name {
-    Name::from_fields(NameFields {
-        unique_number: unique,
-        manufacturer_code: 2046,
-        device_instance: 0,
-        device_function: function,
-        device_class: 35,
-        system_instance: 0,
-        industry_group: 4,
-        arbitrary_address_capable: true,
-    })
+    name(unique, 2046, (35, function), 0)
 }
 
 fn local(unique: u32, preferred: u8) -> LocalConfig {
@@ -194,16 +186,7 @@ fn a_lower_name_on_one_own_nodes_address_moves_that_node_only() {
     let mut b = Bus::new();
     let from = b.sent.len();
     // A device with a lower NAME (unique 7, manufacturer 137) claims 30.
-    let lower = Name::from_fields(NameFields {
-        unique_number: 7,
-        manufacturer_code: 137,
-        device_instance: 0,
-        device_function: 130,
-        device_class: 25,
-        system_instance: 0,
-        industry_group: 4,
-        arbitrary_address_capable: true,
-    });
+    let lower = name(7, 137, (25, 130), 0);
     assert!(lower < local_name(501, 170));
     b.hear(0x18EEFF1E, &lower.to_payload());
     b.run_to(b.now + S);

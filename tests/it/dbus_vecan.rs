@@ -2,6 +2,7 @@
 //! node of a real capture, as canboat's reference decode names it, and a device
 //! instance written by a client going onto the bus as a 126208 command.
 
+use crate::support::names::name;
 use crate::support::{core_feed, private_bus, reference};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use n2k_dbus::can::{CanId, Frame};
 use n2k_dbus::core::{Core, CoreConfig, Output};
 use n2k_dbus::dbus::{Outbox, Request};
 use n2k_dbus::logs::LogReader;
-use n2k_dbus::network::{Name, NameFields};
+use n2k_dbus::network::Name;
 use n2k_dbus::venus::vecan::{device_key, BusService};
 use private_bus::PrivateBus;
 use tokio::sync::mpsc;
@@ -172,16 +173,7 @@ async fn a_device_instance_written_on_the_bus_service_is_commanded_and_followed(
         core.claim_state(),
         n2k_dbus::network::ClaimState::Claimed { address: 100 }
     );
-    let device = Name::from_fields(NameFields {
-        unique_number: 4242,
-        manufacturer_code: 135,
-        device_instance: 0,
-        device_function: 140,
-        device_class: 30,
-        system_instance: 0,
-        industry_group: 4,
-        arbitrary_address_capable: true,
-    });
+    let device = name(4242, 135, (30, 140), 0);
     core.on_frame(2_100_000, &claim(2_100_000, 0x23, device));
     while core.poll_output().is_some() {}
 

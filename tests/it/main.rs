@@ -20,6 +20,7 @@ mod dbus_policy;
 mod dbus_service;
 mod dbus_settings;
 mod dbus_vecan;
+mod docs;
 mod n2k_out;
 mod n2k_out_nodes;
 mod readme;

@@ -6,11 +6,10 @@
 //! network; the frames it sent are decoded by our own decoder (`n2k-dbus decode`)
 //! and must carry the services' values, converted here by hand from the D-Bus units.
 
-use crate::support::{private_bus, reference};
+use crate::support::{cli, private_bus, reference};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Stdio;
 
 use n2k_dbus::dbus::{Change, Item, ItemTree, Service, ServiceOptions, ServiceSpec, Value};
 use private_bus::PrivateBus;
@@ -149,7 +148,7 @@ fn services() -> Vec<ServiceSpec> {
 
 /// The messages of a candump log, decoded by `n2k-dbus decode`.
 fn decode(log: &Path) -> Vec<Json> {
-    let out = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+    let out = cli::command()
         .arg("decode")
         .arg(log)
         .output()
@@ -211,7 +210,7 @@ async fn venus_services_go_out_as_nmea_2000_devices() {
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("out.log");
     let capture = reference::samples().join("dirona-actisense-serial.raw");
-    let mut replay = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+    let mut replay = cli::command()
         .arg("replay")
         .arg(&capture)
         .args([
@@ -228,8 +227,8 @@ async fn venus_services_go_out_as_nmea_2000_devices() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("n2k-dbus starts");
-    // About 10 s of the capture: the battery's voltage changes (ItemsChanged).
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // 10 s into the capture: the battery's voltage changes (ItemsChanged).
+    cli::until_log_spans(&log, 10.0).await;
     published[BATTERY]
         .apply(vec![Change::Set(
             "/Dc/0/Voltage".into(),
@@ -237,8 +236,8 @@ async fn venus_services_go_out_as_nmea_2000_devices() {
         )])
         .await
         .expect("ItemsChanged");
-    // About 20 s: the tank service leaves.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // 20 s: the tank service leaves.
+    cli::until_log_spans(&log, 20.0).await;
     let tank = published.remove(TANK).unwrap();
     tank.withdraw().await;
     let status = tokio::task::spawn_blocking(move || replay.wait())
@@ -473,7 +472,7 @@ async fn venus_services_go_out_as_nmea_2000_devices() {
         }
     }
 
-    // The tank left (about 20 s into the capture): its data stopped at once while
+    // The tank left (20 s into the capture): its data stopped at once while
     // the others went on. In the log's order (its clock steps once).
     let position = |m: &Json| messages.iter().position(|x| std::ptr::eq(x, m)).unwrap();
     let last_level = position(levels.last().unwrap());
@@ -512,7 +511,7 @@ async fn venus_switch_n2k_gateway_enabled_is_followed_live() {
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("out.log");
     let capture = reference::samples().join("dirona-actisense-serial.raw");
-    let mut replay = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+    let mut replay = cli::command()
         .arg("replay")
         .arg(&capture)
         .args([
@@ -529,9 +528,9 @@ async fn venus_switch_n2k_gateway_enabled_is_followed_live() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("n2k-dbus starts");
-    // Off for about 16 s of the capture, on for 16 s, off again.
-    for (wait, on) in [(2000, 1), (2000, 0)] {
-        tokio::time::sleep(Duration::from_millis(wait)).await;
+    // Off for 16 s of the capture, on until 32 s, off again.
+    for (at, on) in [(16.0, 1), (32.0, 0)] {
+        cli::until_log_spans(&log, at).await;
         settings
             .apply(vec![Change::Set(setting.into(), Value::Int(on))])
             .await

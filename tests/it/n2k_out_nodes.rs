@@ -3,6 +3,7 @@
 //! the identities survive a restart through the state entries; a device with a
 //! lower NAME takes one node's address and only that node moves.
 
+use crate::support::names::name;
 use std::sync::Arc;
 
 use n2k_dbus::can::{CanId, Frame, Micros};
@@ -12,7 +13,7 @@ use n2k_dbus::export::{ExportConfig, ServiceInput, STATE_PREFIX};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::model::Value;
 use n2k_dbus::n2k::{fragment, Assembler};
-use n2k_dbus::network::{Name, NameFields};
+use n2k_dbus::network::Name;
 
 const S: Micros = 1_000_000;
 const BATTERY: &str = "com.victronenergy.battery.ttyUSB1";
@@ -195,16 +196,7 @@ fn a_lower_name_moves_only_the_node_whose_address_it_takes() {
     let mut r = Rig::new(Vec::new());
     let (battery, _) = r.node((35, 170));
     let (tank, _) = r.node((75, 150));
-    let lower = Name::from_fields(NameFields {
-        unique_number: 1,
-        manufacturer_code: 137,
-        device_instance: 0,
-        device_function: 130,
-        device_class: 25,
-        system_instance: 0,
-        industry_group: 4,
-        arbitrary_address_capable: true,
-    });
+    let lower = name(1, 137, (25, 130), 0);
     let from = r.sent.len();
     r.hear(tank, 255, 60928, &lower.to_payload());
     r.run_to(r.now + 3 * S);

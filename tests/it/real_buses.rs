@@ -13,10 +13,10 @@
 //! be named by the table, and a device whose NAME is in the capture must never be
 //! published by address.
 
-use crate::support::{gateway_replay, private_bus, reference};
+use crate::support::{cli, gateway_replay, private_bus, reference};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -481,7 +481,7 @@ struct Replay {
 impl Replay {
     fn start(file: &str, bus: &PrivateBus, extra: &[&str]) -> Replay {
         let path = reference::samples().join(file);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+        let mut child = cli::command()
             .arg("replay")
             .arg(&path)
             .args(["--hold", "--dbus", &bus.address])

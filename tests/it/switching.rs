@@ -7,6 +7,7 @@
 //! switch pane's paths are checked against Victron's SmartSwitch service dump.
 
 use crate::support::live_gateway;
+use crate::support::names::name;
 use std::collections::BTreeSet;
 
 use n2k_dbus::can::{CanId, Frame, Micros};
@@ -20,7 +21,9 @@ const BANK: u8 = 72;
 const STEP: Micros = 10_000;
 /// The bank's NAME: Maretron (137), Electrical Distribution / Load Controller
 /// (30/140), device instance 2, unique 1700373 — node 72 of dirona.
-const NAME: u64 = 1700373 | 137 << 21 | 2 << 32 | 140 << 40 | 30 << 49 | 4 << 60 | 1 << 63;
+fn bank_name() -> u64 {
+    name(1700373, 137, (30, 140), 2).0
+}
 const SERVICE: &str = "com.victronenergy.switch.socketcan_can0_di2_uc1700373_bank2";
 
 #[derive(Clone, Copy, PartialEq)]
@@ -180,7 +183,7 @@ impl Bench {
             now: 0,
         };
         b.run_for(1_500_000).await; // our claim settles
-        let claim = NAME.to_le_bytes();
+        let claim = bank_name().to_le_bytes();
         b.bank.frame(b.now, 60928, 255, &claim);
         b.run_for(3_000_000).await;
         b
@@ -189,14 +192,7 @@ impl Bench {
     async fn run_for(&mut self, d: Micros) {
         let end = self.now + d;
         while self.now < end {
-            self.now += STEP;
-            if self.now > 1_500_000 {
-                self.bank.tick(self.now);
-            }
-            let frames = std::mem::take(&mut self.bank.out);
-            for f in self.live.step(self.now, frames).await {
-                self.bank.hear(self.now, &f);
-            }
+            live_gateway::Bench::tick(self).await;
         }
     }
 
@@ -236,35 +232,33 @@ impl Bench {
 
     /// `SetValue` while the clock runs; its answer and the virtual time it took.
     async fn set(&mut self, path: &str, value: Value<'static>) -> (i32, Micros) {
-        let (client, path) = (self.live.client.clone(), path.to_owned());
-        let call = tokio::spawn(async move {
-            let r: i32 = client
-                .call_method(
-                    Some(SERVICE),
-                    path.as_str(),
-                    Some("com.victronenergy.BusItem"),
-                    "SetValue",
-                    &(value,),
-                )
-                .await
-                .expect("SetValue")
-                .body()
-                .deserialize()
-                .expect("i");
-            r
-        });
-        let start = self.now;
-        for _ in 0..1000 {
-            if call.is_finished() {
-                return (call.await.expect("answer"), self.now - start);
-            }
-            self.run_for(STEP).await;
-        }
-        panic!("SetValue never answered");
+        let call = self.live.set_value(SERVICE, path, value);
+        live_gateway::answer(self, call).await
     }
 
     async fn end(self) {
         self.live.end().await;
+    }
+}
+
+impl live_gateway::Bench for Bench {
+    fn live(&mut self) -> &mut LiveGateway {
+        &mut self.live
+    }
+
+    fn now(&self) -> Micros {
+        self.now
+    }
+
+    async fn tick(&mut self) {
+        self.now += STEP;
+        if self.now > 1_500_000 {
+            self.bank.tick(self.now);
+        }
+        let frames = std::mem::take(&mut self.bank.out);
+        for f in self.live.step(self.now, frames).await {
+            self.bank.hear(self.now, &f);
+        }
     }
 }
 

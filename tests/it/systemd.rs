@@ -2,6 +2,7 @@
 //! its state in `STATUS=`, and the unit's hardening as `systemd-analyze security`
 //! rates it.
 
+use crate::support::cli;
 use crate::support::private_bus;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
@@ -41,7 +42,7 @@ fn ready_at_once_without_the_interface_and_the_wait_shown_in_status() {
         .expect("timeout");
 
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_n2k-dbus"))
+    let mut child = cli::command()
         .args(["run", "--interface", "n2kmissing0", "--dbus", &bus.address])
         .arg("--state-dir")
         .arg(dir.join("state"))

@@ -14,6 +14,7 @@
 //!
 //! Set `N2K_SKIP_VM=1` to skip it on a machine that cannot run qemu.
 
+use crate::support::names::name;
 use crate::support::reference;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -677,8 +678,7 @@ fn n2k_out_checks(file: &dyn Fn(&str) -> PathBuf) {
 
 /// The scripted MPPT's NAME: unique 40001, Victron (358), class 35, function 160.
 fn mppt_name() -> [u8; 8] {
-    let n: u64 = 40001 | 358 << 21 | 160 << 40 | 35 << 49 | 4 << 60 | 1 << 63;
-    n.to_le_bytes()
+    name(40001, 358, (35, 160), 0).to_payload()
 }
 
 /// A VREG broadcast from 0x20 as cansend frames: one on 61184, or the fast packet

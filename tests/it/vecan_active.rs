@@ -5,6 +5,7 @@
 //! the value broadcast back, or a VACK error addressed to us — decides `SetValue`.
 
 use crate::support::live_gateway;
+use crate::support::names::name;
 use std::collections::BTreeMap;
 
 use n2k_dbus::can::{CanId, Frame, Micros};
@@ -22,7 +23,7 @@ const STEP: Micros = 10_000;
 
 /// The MPPT's NAME: unique 40001, manufacturer 358, function 160, class 35, industry 4.
 fn mppt_name() -> u64 {
-    u64::from(UNIQUE) | 358 << 21 | 160 << 40 | 35 << 49 | 4 << 60 | 1 << 63
+    name(UNIQUE, 358, (35, 160), 0).0
 }
 
 /// A scripted Victron device: its registers, the modes it takes, what it was asked,
@@ -167,13 +168,14 @@ impl Bench {
     async fn run_for(&mut self, d: Micros) {
         let end = self.now + d;
         while self.now < end {
-            self.now += STEP;
-            let frames = std::mem::take(&mut self.device.out);
-            for f in self.live.step(self.now, frames).await {
-                self.device.hear(self.now, &f);
-                self.sent.push(f);
-            }
+            live_gateway::Bench::tick(self).await;
         }
+    }
+
+    /// A client's `SetValue` carried to its answer while the clock turns.
+    async fn set(&mut self, service: &str, path: &str, value: impl Into<Value<'static>>) -> i32 {
+        let call = self.live.set_value(service, path, value);
+        live_gateway::answer(self, call).await.0
     }
 
     fn claim(&mut self) {
@@ -214,40 +216,23 @@ impl Bench {
     }
 }
 
-/// A `SetValue` from a client, running while the bench turns the clock.
-fn set_value(
-    client: &zbus::Connection,
-    service: &str,
-    path: &str,
-    value: impl Into<Value<'static>>,
-) -> tokio::task::JoinHandle<i32> {
-    let value: Value<'static> = value.into();
-    let (client, service, path) = (client.clone(), service.to_owned(), path.to_owned());
-    tokio::spawn(async move {
-        client
-            .call_method(
-                Some(service.as_str()),
-                path.as_str(),
-                Some("com.victronenergy.BusItem"),
-                "SetValue",
-                &(value,),
-            )
-            .await
-            .expect("SetValue")
-            .body()
-            .deserialize()
-            .expect("i")
-    })
-}
-
-async fn until_done(bench: &mut Bench, call: &tokio::task::JoinHandle<i32>) {
-    for _ in 0..1000 {
-        if call.is_finished() {
-            return;
-        }
-        bench.run_for(STEP).await;
+impl live_gateway::Bench for Bench {
+    fn live(&mut self) -> &mut LiveGateway {
+        &mut self.live
     }
-    panic!("SetValue never answered");
+
+    fn now(&self) -> Micros {
+        self.now
+    }
+
+    async fn tick(&mut self) {
+        self.now += STEP;
+        let frames = std::mem::take(&mut self.device.out);
+        for f in self.live.step(self.now, frames).await {
+            self.device.hear(self.now, &f);
+            self.sent.push(f);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,26 +271,20 @@ async fn an_mppt_is_read_and_written_through_its_registers() {
     assert_eq!(i32::try_from(&b.get(&svc, "/Mode").await).expect("int"), 1);
 
     // Mode off: written as register 0x0200 = 4, confirmed by the value broadcast back.
-    let call = set_value(&b.live.client, &svc, "/Mode", 4);
-    until_done(&mut b, &call).await;
-    assert_eq!(call.await.expect("call"), 0);
+    assert_eq!(b.set(&svc, "/Mode", 4).await, 0);
     assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![4, 0, 0, 0])));
     b.run_for(100_000).await;
     assert_eq!(i32::try_from(&b.get(&svc, "/Mode").await).expect("int"), 4);
 
     // Mode 7: the MPPT refuses with VACK 0x8300 → SetValue answers 2, the path keeps 4.
-    let call = set_value(&b.live.client, &svc, "/Mode", 7);
-    until_done(&mut b, &call).await;
-    assert_eq!(call.await.expect("call"), 2);
+    assert_eq!(b.set(&svc, "/Mode", 7).await, 2);
     assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![7, 0, 0, 0])));
     b.run_for(100_000).await;
     assert_eq!(i32::try_from(&b.get(&svc, "/Mode").await).expect("int"), 4);
 
     // A read-only path is refused by the service itself (code 1), nothing is sent.
     let before = b.device.writes.len();
-    let call = set_value(&b.live.client, &svc, "/Pv/V", 10);
-    until_done(&mut b, &call).await;
-    assert_eq!(call.await.expect("call"), 1);
+    assert_eq!(b.set(&svc, "/Pv/V", 10).await, 1);
     assert_eq!(b.device.writes.len(), before);
     b.end().await;
 }
@@ -332,9 +311,7 @@ async fn dvcc_charge_voltage_is_broadcast_while_valid() {
         .map(|f| f.can_id().source)
         .expect("our claim");
     let bus = "com.victronenergy.vecan.can0";
-    let call = set_value(&b.live.client, bus, "/Link/ChargeVoltage", 14.2f64);
-    until_done(&mut b, &call).await;
-    assert_eq!(call.await.expect("call"), 0);
+    assert_eq!(b.set(bus, "/Link/ChargeVoltage", 14.2f64).await, 0);
     let written = b.now;
     b.run_for(12_000_000).await;
     // 0x2001 charge voltage set-point, u16 0.01 V: 1420 = 0x058C, padded to 8 bytes,
@@ -362,14 +339,11 @@ async fn dvcc_charge_voltage_is_broadcast_while_valid() {
     );
 
     // Invalidated (an empty array, as velib clients write): no more frames.
-    let call = set_value(
-        &b.live.client,
-        bus,
-        "/Link/ChargeVoltage",
-        Value::from(Vec::<i32>::new()),
+    assert_eq!(
+        b.set(bus, "/Link/ChargeVoltage", Value::from(Vec::<i32>::new()))
+            .await,
+        0
     );
-    until_done(&mut b, &call).await;
-    assert_eq!(call.await.expect("call"), 0);
     let count = link_frames(&b.sent, ours).len();
     b.run_for(12_000_000).await;
     assert_eq!(link_frames(&b.sent, ours).len(), count);
@@ -384,45 +358,15 @@ async fn vreg_call(
     register: u16,
     data: Option<Vec<u8>>,
 ) -> (u16, Vec<u8>) {
-    let (client, service, path) = (b.live.client.clone(), service.to_owned(), path.to_owned());
-    let call = tokio::spawn(async move {
-        let reply = match data {
-            None => {
-                client
-                    .call_method(
-                        Some(service.as_str()),
-                        path.as_str(),
-                        Some(VREG_LINK),
-                        "GetVreg",
-                        &(register,),
-                    )
-                    .await
-            }
-            Some(d) => {
-                client
-                    .call_method(
-                        Some(service.as_str()),
-                        path.as_str(),
-                        Some(VREG_LINK),
-                        "SetVreg",
-                        &(register, d),
-                    )
-                    .await
-            }
-        };
-        reply
-            .expect("VregLink call")
-            .body()
-            .deserialize::<(u16, Vec<u8>)>()
-            .expect("(q, ay)")
-    });
-    for _ in 0..2000 {
-        if call.is_finished() {
-            break;
-        }
-        b.run_for(STEP).await;
-    }
-    call.await.expect("call")
+    let call = match data {
+        None => b
+            .live
+            .call(service, path, VREG_LINK, "GetVreg", (register,)),
+        Some(d) => b
+            .live
+            .call(service, path, VREG_LINK, "SetVreg", (register, d)),
+    };
+    live_gateway::answer(b, call).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -489,14 +433,10 @@ async fn a_multi_rs_is_recognised_by_its_product_id_and_its_mode_written() {
     assert_eq!(i32::try_from(&b.get(svc, "/State").await).expect("int"), 9);
     assert_eq!(i32::try_from(&b.get(svc, "/Mode").await).expect("int"), 3);
     // Off: accepted and read back; 5 is no mode: VACK 0x8300, SetValue 2.
-    let call = set_value(&b.live.client, svc, "/Mode", 4);
-    until_done(&mut b, &call).await;
-    assert_eq!(call.await.expect("call"), 0);
+    assert_eq!(b.set(svc, "/Mode", 4).await, 0);
     b.run_for(100_000).await;
     assert_eq!(i32::try_from(&b.get(svc, "/Mode").await).expect("int"), 4);
-    let call = set_value(&b.live.client, svc, "/Mode", 5);
-    until_done(&mut b, &call).await;
-    assert_eq!(call.await.expect("call"), 2);
+    assert_eq!(b.set(svc, "/Mode", 5).await, 2);
     assert_eq!(b.device.writes.last(), Some(&(0x0200, vec![5, 0, 0, 0])));
     b.end().await;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The vcan system test, inside the VM. It records; tests/vcan_vm.rs judges.
+# The vcan system test, inside the VM. It records; tests/it/vcan_vm.rs judges.
 #
 # /data holds: tanks.log, battery.log, single-tank.log (candump -L, interface can0),
 # checks.txt ("<service> <path>" per line) and conflict.txt (a cansend frame that

@@ -1,70 +1,12 @@
 //! The mapping rules on hand-made messages, for what the shared captures do not
 //! show: a meter on line 3 only, a value 1000× too large, a raw 0 K, a source that
 //! claims after it was published by address. The captures' own cases are tested on
-//! the captures (`tests/real_buses.rs`, `tests/venus_captures.rs`).
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+//! the captures (`tests/it/real_buses.rs`, `tests/it/venus_captures.rs`).
 
 use super::*;
 use crate::network::NameFields;
 
-/// What a D-Bus client would see, and the order of publications and withdrawals.
-#[derive(Default)]
-struct Seen {
-    services: BTreeMap<String, BTreeMap<String, Value>>,
-    log: Vec<String>,
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Seen>);
-
-impl ServiceSink for Recorder {
-    fn publish(&self, spec: ServiceSpec) {
-        let mut s = self.0.lock().unwrap();
-        s.log.push(format!("publish {}", spec.name));
-        let items = spec
-            .items
-            .iter()
-            .map(|(p, i)| (p.to_owned(), i.value.clone()))
-            .collect();
-        s.services.insert(spec.name, items);
-    }
-    fn withdraw(&self, name: &str) {
-        let mut s = self.0.lock().unwrap();
-        s.log.push(format!("withdraw {name}"));
-        s.services.remove(name);
-    }
-    fn set(&self, name: &str, path: &str, value: Value) {
-        let mut s = self.0.lock().unwrap();
-        if let Some(items) = s.services.get_mut(name) {
-            items.insert(path.to_owned(), value);
-        }
-    }
-    fn insert(&self, name: &str, path: &str, item: Item) {
-        self.set(name, path, item.value);
-    }
-}
-
-impl Recorder {
-    fn names(&self) -> Vec<String> {
-        self.0.lock().unwrap().services.keys().cloned().collect()
-    }
-    fn value(&self, service: &str, path: &str) -> Value {
-        let s = self.0.lock().unwrap();
-        let items = s
-            .services
-            .get(service)
-            .unwrap_or_else(|| panic!("no {service} in {:?}", s.services.keys()));
-        items
-            .get(path)
-            .unwrap_or_else(|| panic!("no {path}"))
-            .clone()
-    }
-    fn take_log(&self) -> Vec<String> {
-        std::mem::take(&mut self.0.lock().unwrap().log)
-    }
-}
+use crate::model::sink::Recorder;
 
 fn mapper() -> Mapper {
     Mapper::new(MapperConfig {

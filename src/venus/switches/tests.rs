@@ -1,47 +1,12 @@
 //! The write protocol on a virtual clock: command, fall-back, confirmation,
 //! refusal; outputs appearing after publication. The banks of the real captures
-//! are tested through the whole gateway (`tests/real_buses.rs`,
-//! `tests/switching.rs`).
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+//! are tested through the whole gateway (`tests/it/real_buses.rs`,
+//! `tests/it/switching.rs`).
 
 use super::*;
 use crate::network::NameFields;
 
-#[derive(Default)]
-struct Recorder(Mutex<BTreeMap<String, BTreeMap<String, Value>>>);
-
-impl ServiceSink for Recorder {
-    fn publish(&self, spec: ServiceSpec) {
-        let items = spec
-            .items
-            .iter()
-            .map(|(p, i)| (p.to_owned(), i.value.clone()))
-            .collect();
-        self.0.lock().unwrap().insert(spec.name, items);
-    }
-    fn withdraw(&self, name: &str) {
-        self.0.lock().unwrap().remove(name);
-    }
-    fn set(&self, name: &str, path: &str, value: Value) {
-        if let Some(s) = self.0.lock().unwrap().get_mut(name) {
-            s.insert(path.to_owned(), value);
-        }
-    }
-    fn insert(&self, name: &str, path: &str, item: Item) {
-        self.set(name, path, item.value);
-    }
-}
-
-impl Recorder {
-    fn value(&self, service: &str, path: &str) -> Value {
-        self.0.lock().unwrap()[service]
-            .get(path)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {path}"))
-    }
-}
+use crate::model::sink::Recorder;
 
 const S: Micros = 1_000_000;
 
@@ -91,7 +56,7 @@ fn a_bank_is_published_with_the_outputs_it_reported() {
         sink.value(SERVICE, "/SwitchableOutput/5/Name"),
         Value::Text("Channel 6".into())
     );
-    assert!(!sink.0.lock().unwrap()[SERVICE].contains_key("/SwitchableOutput/6/State"));
+    assert!(!sink.has(SERVICE, "/SwitchableOutput/6/State"));
 }
 
 #[test]

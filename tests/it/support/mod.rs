@@ -1,10 +1,13 @@
 //! What several test modules share: a private dbus-daemon and the publisher set up
-//! on it, the gateway replayed onto it, a live gateway driven by a test, canboat's
-//! reference decodes, the core fed a capture, a flood of frames.
+//! on it, a Venus client's calls, the gateway replayed onto it, a live gateway driven
+//! by a test, the binary run as a user runs it, canboat's reference decodes, the
+//! core fed a capture, a flood of frames, NAMEs.
 
+pub mod cli;
 pub mod core_feed;
 pub mod flood;
 pub mod gateway_replay;
 pub mod live_gateway;
+pub mod names;
 pub mod private_bus;
 pub mod reference;
