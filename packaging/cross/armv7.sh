@@ -2,8 +2,11 @@
 # Builds n2k-dbus for a GX device (32-bit ARMv7, hard float) and checks the binary
 # under qemu-arm.
 #
-#   packaging/cross/armv7.sh            build, report, smoke test
-#   packaging/cross/armv7.sh --build    build and report only
+#   packaging/cross/armv7.sh                  build, report, smoke test
+#   packaging/cross/armv7.sh --build          build and report only
+#   packaging/cross/armv7.sh --host <binary>  the smoke test against that host build
+#                                             (CI's, from its test build) instead of
+#                                             building one
 #
 # The target is armv7-unknown-linux-musleabihf: a static binary, so it runs on
 # every Venus OS release whatever its C library. It is built with the toolchain of
@@ -23,7 +26,11 @@ cd "$(dirname "$0")/../.."
 
 target=armv7-unknown-linux-musleabihf
 build_only=false
-[ "${1:-}" = "--build" ] && build_only=true
+host=""
+case "${1:-}" in
+  --build) build_only=true ;;
+  --host) host=$(realpath "${2:?--host takes the binary of a host build}") ;;
+esac
 
 log() { echo "armv7.sh: $*" >&2; }
 . packaging/debs.sh
@@ -71,8 +78,10 @@ fi
 $build_only && exit 0
 
 # Smoke test: the host build is the reference.
-cargo build --release --locked >&2
-host=target/release/n2k-dbus
+if [ -z "$host" ]; then
+  cargo build --release --locked >&2
+  host=target/release/n2k-dbus
+fi
 work=$(mktemp -d)
 cleanup() {
   for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done

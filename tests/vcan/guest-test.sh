@@ -19,13 +19,21 @@ values() {
   done
 }
 stop() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
-# await <file> <text> <count>: until <text> is in <file> <count> times (60 s at most).
+# await <file> <text> <count>: until <text> is in <file> <count> times (60 s at most;
+# a file not written yet counts none).
 await() {
   i=0
-  while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+  while n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -lt "$3" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
   echo "await '$2' x$3: $((i / 5)) s"
 }
 step() { echo "step: $*"; }
+# await_name <text>: until a name on the bus holds <text> (60 s at most).
+await_name() {
+  i=0
+  while ! dbus-send --bus=$B --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames 2>/dev/null \
+      | grep -q "$1" && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+  echo "await name '$1': $((i / 5)) s"
+}
 
 dbus-daemon --config-file=/etc/bus.conf --nofork > /out/dbus-daemon.log 2>&1 &
 while [ ! -S /tmp/bus ]; do sleep 0.1; done
@@ -35,7 +43,7 @@ MON=$!
 step "A: the daemon starts before vcan0 exists"
 $N2K --state-dir /tmp/state --unique-number 1234 --address 100 > /out/run.log 2>&1 &
 PID=$!
-sleep 3
+await /out/run.log "vcan0 does not exist" 1
 ip link add dev vcan0 type vcan
 sleep 1
 # candump ends when its interface is down: it starts once vcan0 is up, before the
@@ -71,7 +79,8 @@ ip link set vcan0 down
 sleep 2.5
 names /out/c-names-down.txt
 values /out/c-values-down.txt
-sleep 6
+await /out/run.log "every service withdrawn until it returns" 1
+sleep 1
 names /out/c-names-gone.txt
 step "C: vcan0 up again"
 ip link set vcan0 up
@@ -127,16 +136,20 @@ await /out/f-run.log "address claimed" 1
 cansend vcan0 "$claim"
 ( while true; do cansend vcan0 "$level"; sleep 1; done ) &
 SENDER=$!
-sleep 10
+await_name com.victronenergy.tank
 names /out/f-names-before.txt
 rss $PID /out/f-rss-before.txt
 now=$(date +%s); date -s "@$((now + 31536000))" > /dev/null
 step "F: $(date)"
-sleep 20
+await /out/f-run.log "clock stepped by +" 1
+sleep 2
 rss $PID /out/f-rss-stepped.txt
 now=$(date +%s); date -s "@$((now - 31536000))" > /dev/null
 step "F: $(date)"
-sleep 36
+await /out/f-run.log "clock stepped by -" 1
+# Our heartbeat (126993 from 110): one at the claim, the next a period later.
+await /out/f-bus.log "1DF0116E#" 2
+sleep 1
 names /out/f-names-after.txt
 rss $PID /out/f-rss-after.txt
 kill $SENDER 2>/dev/null
