@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use n2k_dbus::dbus::{
-    DeviceSettings, Item, ItemTree, Outbox, Publisher, PublisherConfig, ServiceSpec, Settings,
-};
+use n2k_dbus::dbus::{DeviceSettings, Item, ItemTree, Outbox, ServiceSpec, Settings};
 use private_bus::PrivateBus;
 use tokio::sync::oneshot;
 use zbus::zvariant::{OwnedValue, Value as ZValue};
@@ -203,16 +201,7 @@ async fn start_publisher(bus: &PrivateBus, state: Option<std::path::PathBuf>) ->
     let settings = Settings::connect(&bus.bus(), state)
         .await
         .expect("settings client");
-    let publisher = Publisher::new(
-        PublisherConfig {
-            bus: bus.bus(),
-            flush_interval: Duration::from_millis(10),
-            properties_changed: false,
-            coexist: None,
-        },
-        Some(settings),
-        None,
-    );
+    let publisher = bus.publisher_with(Some(settings), None);
     let outbox = Arc::new(Outbox::new());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn({

@@ -137,6 +137,8 @@ cansend vcan0 "$claim"
 ( while true; do cansend vcan0 "$level"; sleep 1; done ) &
 SENDER=$!
 await_name com.victronenergy.tank
+# Warmed up (the memory baseline): ten of the sender's levels through the daemon.
+await /out/f-bus.log "$level" 10
 names /out/f-names-before.txt
 rss $PID /out/f-rss-before.txt
 now=$(date +%s); date -s "@$((now + 31536000))" > /dev/null

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use std::time::Duration;
 
-use n2k_dbus::dbus::{Bus, Publisher, PublisherConfig, Request};
+use n2k_dbus::dbus::{Bus, Publisher, PublisherConfig, Request, Settings};
 use tokio::sync::mpsc;
 
 /// A `dbus-daemon` of the test's own, killed and cleaned up on drop.
@@ -57,6 +57,15 @@ impl PrivateBus {
     /// A publisher on this bus that flushes every change at once (`gateway`: where
     /// clients' writes go).
     pub fn publisher(&self, gateway: Option<mpsc::Sender<Request>>) -> Publisher {
+        self.publisher_with(None, gateway)
+    }
+
+    /// The same, with a settings client for VRM instances and custom names.
+    pub fn publisher_with(
+        &self,
+        settings: Option<Settings>,
+        gateway: Option<mpsc::Sender<Request>>,
+    ) -> Publisher {
         Publisher::new(
             PublisherConfig {
                 bus: self.bus(),
@@ -64,7 +73,7 @@ impl PrivateBus {
                 properties_changed: false,
                 coexist: None,
             },
-            None,
+            settings,
             gateway,
         )
     }
