@@ -246,10 +246,6 @@ impl live_gateway::Bench for Bench {
         &mut self.live
     }
 
-    fn now(&self) -> Micros {
-        self.now
-    }
-
     async fn tick(&mut self) {
         self.now += STEP;
         if self.now > 1_500_000 {

@@ -221,10 +221,6 @@ impl live_gateway::Bench for Bench {
         &mut self.live
     }
 
-    fn now(&self) -> Micros {
-        self.now
-    }
-
     async fn tick(&mut self) {
         self.now += STEP;
         let frames = std::mem::take(&mut self.device.out);
