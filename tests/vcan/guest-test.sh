@@ -6,7 +6,10 @@
 # claims our address with a lower NAME), mppt.sh and its data (phase G),
 # h-services.json (phase H: Venus services for NMEA 2000-out).
 B=unix:path=/tmp/bus
-N2K="n2k-dbus run -i vcan0 --dbus $B --link-grace 5"
+# The link grace leaves time to read every service while vcan0 is down (phase C: a
+# dbus-send takes 0.2 s under TCG, more when the host is busy); the withdrawal after
+# it is awaited, not slept for.
+N2K="n2k-dbus run -i vcan0 --dbus $B --link-grace 12"
 
 names() { dbus-send --bus=$B --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames > "$1" 2>&1; }
 # values <file>: GetItems of every service in checks.txt, one call each, so that a
