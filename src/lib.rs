@@ -15,6 +15,7 @@
 //! - [`export`]: NMEA 2000-out, other processes' Venus services as virtual nodes;
 //! - [`model`]: the D-Bus item model (values, items, trees, service specs), pure;
 //! - [`dbus`]: Venus OS services on D-Bus, one connection per service;
+//! - [`shell`]: what the processes around a gateway share (signals);
 //! - [`json`]: decoded messages as canboat-compatible JSON;
 //! - [`state`]: what survives a restart (our address, our unique number);
 //! - [`venus`]: the Venus services built from what the core knows.
@@ -33,6 +34,7 @@ pub mod model;
 pub mod n2k;
 pub mod network;
 pub mod pgn;
+pub mod shell;
 pub mod state;
 pub mod time;
 pub mod venus;

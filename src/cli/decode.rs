@@ -133,6 +133,7 @@ fn report_bad_lines(n: u64) {
 fn live<W: Write>(iface: &str, mut p: Printer<W>) -> anyhow::Result<ExitCode> {
     let (rt, mut src) = super::open_live(iface)?;
     rt.block_on(async move {
+        let signals = super::signals()?;
         info!(interface = iface, "decoding live traffic");
         let mut asm = Assembler::new();
         loop {
@@ -144,7 +145,7 @@ fn live<W: Write>(iface: &str, mut p: Printer<W>) -> anyhow::Result<ExitCode> {
                         p.out.flush()?;
                     }
                 }
-                _ = tokio::signal::ctrl_c() => break,
+                _ = signals.wait() => break,
             }
         }
         Ok(ExitCode::SUCCESS)

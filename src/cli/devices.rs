@@ -92,6 +92,7 @@ pub(super) fn live(
     let (cfg, state_path, mut state) = node.identity(iface);
     let (rt, src) = super::open_live(iface)?;
     rt.block_on(async move {
+        let signals = super::signals()?;
         info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");
         let clock = Monotonic::new();
         let mut src = src.stamped_by(clock);
@@ -111,7 +112,7 @@ pub(super) fn live(
                     let mut out = io::stdout().lock();
                     show(&mut out, driver.gateway().core(), &|t| clock.wall(t))?;
                 }
-                _ = tokio::signal::ctrl_c() => break,
+                _ = signals.wait() => break,
             }
         }
         Ok(ExitCode::SUCCESS)

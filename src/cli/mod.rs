@@ -420,20 +420,18 @@ fn open_live(
     Ok((rt, src))
 }
 
-/// SIGINT or SIGTERM.
-pub async fn signalled() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+/// The process's stop signals, installed once (inside its runtime).
+pub fn signals() -> anyhow::Result<n2k_dbus::shell::Signals> {
+    use anyhow::Context as _;
+    n2k_dbus::shell::Signals::install().context("cannot listen for signals")
+}
+
+/// The error a process ends with when its bus went away
+/// (`docs/architecture.md#shutdown`): its supervisor starts it again.
+pub fn bus_gone(service: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the D-Bus connection closed under {service}: the bus daemon went away, and a process with nothing on the bus ends (its supervisor starts it again)"
+    )
 }
 
 /// Sets up `tracing` to standard error.

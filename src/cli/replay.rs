@@ -23,7 +23,7 @@ use n2k_dbus::state::machine_unique_number;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::decode::{capture, Capture};
-use super::{exportable, recv_watched, signalled, ExportArgs, ServiceArgs, Switch};
+use super::{bus_gone, exportable, recv_watched, signals, ExportArgs, ServiceArgs, Switch};
 use n2k_dbus::dbus::platform::{self as dbus_platform, PlatformEvent};
 use n2k_dbus::dbus::watch::{self as dbus_watch, Watched};
 
@@ -113,6 +113,7 @@ pub(super) async fn replay(
 ) -> anyhow::Result<ExitCode> {
     let quiet = held.is_some();
     let wall = Instant::now();
+    let signals = signals()?;
     anyhow::ensure!(
         !a.export.n2k_out || a.active,
         "--n2k-out needs --active: a listening gateway puts no device on the bus"
@@ -144,6 +145,7 @@ pub(super) async fn replay(
         Some(writes_tx),
     );
     let done = publisher.batches_done();
+    let lost = publisher.lost();
     let (end_tx, end_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = watch::channel(false);
     let gateway_outbox = outbox.clone();
@@ -174,13 +176,18 @@ pub(super) async fn replay(
     let publisher = tokio::spawn(publisher.run(outbox.clone(), async {
         let _ = publisher_stop_rx.await;
     }));
-    let interrupted = tokio::select! {
+    let mut interrupted = tokio::select! {
         _ = end_rx => false,
-        () = signalled() => true,
+        _ = signals.wait() => true,
+        service = lost.wait() => return Err(bus_gone(&service)),
     };
     if !interrupted {
         // Everything the capture made goes on the bus before the end withdraws it.
-        settle(&outbox, &done).await;
+        tokio::select! {
+            () = settle(&outbox, &done) => {}
+            _ = signals.wait() => interrupted = true,
+            service = lost.wait() => return Err(bus_gone(&service)),
+        }
     }
     if hold && !interrupted {
         match held {
@@ -189,7 +196,10 @@ pub(super) async fn replay(
             }
             None => println!("replay finished; holding the services until interrupted"),
         }
-        signalled().await;
+        tokio::select! {
+            _ = signals.wait() => {}
+            service = lost.wait() => return Err(bus_gone(&service)),
+        }
     }
     // The gateway thread withdraws everything and ends; then the publisher. Told to
     // stop, it ends at its next record; one blocked reading a pipe that says nothing

@@ -3,9 +3,10 @@
 //! One single-threaded tokio runtime carries everything: the socket, the gateway's
 //! timers, the writes of D-Bus clients and the publisher. The loop owns the
 //! [`Driver`] and the socket; the interface may be missing, go down and come back at
-//! any time, and none of that ends the process — only SIGTERM or SIGINT do. The
-//! gateway runs on the monotonic clock: setting the system clock changes nothing
-//! but the timestamps in the log (and is counted as a clock step).
+//! any time, and none of that ends the process — only a stop signal or the D-Bus
+//! daemon going away do. The gateway runs on the monotonic clock: setting the system
+//! clock changes nothing but the timestamps in the log (and is counted as a clock
+//! step).
 
 use std::io;
 use std::process::ExitCode;
@@ -25,7 +26,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::notify::Notifier;
-use super::{exportable, recv_watched, signalled, ExportArgs, NodeArgs, ServiceArgs, Switch};
+use super::{
+    bus_gone, exportable, recv_watched, signals, ExportArgs, NodeArgs, ServiceArgs, Switch,
+};
 use n2k_dbus::dbus::platform::{self, PlatformEvent};
 use n2k_dbus::dbus::watch::{self, Watched};
 use n2k_dbus::export::ExportConfig;
@@ -87,9 +90,8 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         "READY=1\nSTATUS=starting on {iface}: connecting to the {} bus",
         a.dbus
     ));
-    let stop = signalled();
-    tokio::pin!(stop);
-    let Some(settings) = connect(&a.dbus, &settings_file, &mut notifier, &mut stop).await else {
+    let signals = signals()?;
+    let Some(settings) = connect(&a.dbus, &settings_file, &mut notifier, &signals).await else {
         notifier.notify("STOPPING=1");
         info!("stopped before the bus was reachable");
         return Ok(ExitCode::SUCCESS);
@@ -101,6 +103,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         Some(settings),
         Some(writes_tx),
     );
+    let lost = publisher.lost();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let publisher = tokio::spawn(publisher.run(outbox.clone(), async {
         let _ = stop_rx.await;
@@ -150,7 +153,11 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
         let wake = clock.instant(live.next_wake(clock.now()));
         tokio::select! {
             biased;
-            () = &mut stop => break,
+            _ = signals.wait() => break,
+            service = lost.wait() => {
+                live.notifier.notify("STOPPING=1");
+                return Err(bus_gone(&service));
+            }
             r = recv(&mut live.src) => match r {
                 Ok(frame) => live.on_frame(&frame),
                 Err(e) => live.lost(clock.now(), &e.to_string()),
@@ -184,7 +191,7 @@ async fn connect(
     bus: &Bus,
     settings_file: &std::path::Path,
     notifier: &mut Notifier,
-    stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    signals: &n2k_dbus::shell::Signals,
 ) -> Option<Settings> {
     let mut delay = SECOND;
     let mut last: Option<String> = None;
@@ -211,7 +218,7 @@ async fn connect(
             }
         }
         tokio::select! {
-            () = stop.as_mut() => return None,
+            _ = signals.wait() => return None,
             () = tokio::time::sleep(std::time::Duration::from_micros(delay as u64)) => {}
         }
         delay = (delay * 2).min(MAX_RETRY);

@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use n2k_dbus::dbus::{Bus, Item, ItemTree, Service, ServiceOptions, ServiceSpec, Value, WriteRule};
+use n2k_dbus::dbus::{
+    Bus, BusLost, Item, ItemTree, Service, ServiceOptions, ServiceSpec, Value, WriteRule,
+};
 
-use super::signalled;
+use super::{bus_gone, signals};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -28,10 +30,16 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async {
+        let signals = signals()?;
+        let lost = BusLost::default();
+        let options = ServiceOptions {
+            lost: lost.clone(),
+            ..ServiceOptions::default()
+        };
         let mut services = Vec::new();
         for spec in specs {
             let name = spec.name.clone();
-            let s = Service::publish(&a.dbus, spec, ServiceOptions::default())
+            let s = Service::publish(&a.dbus, spec, options.clone())
                 .await
                 .with_context(|| format!("cannot publish {name}"))?;
             services.push(s);
@@ -41,7 +49,10 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             services.len(),
             a.file.display()
         );
-        signalled().await;
+        tokio::select! {
+            _ = signals.wait() => {}
+            service = lost.wait() => return Err(bus_gone(&service)),
+        }
         for s in services {
             s.withdraw().await;
         }

@@ -3,7 +3,9 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
+use tokio::sync::watch;
 use zbus::Connection;
 
 /// The bus chosen with `--dbus system|session|<address>`.
@@ -51,6 +53,52 @@ impl fmt::Display for Bus {
             Bus::System => f.write_str("system"),
             Bus::Session => f.write_str("session"),
             Bus::Address(a) => f.write_str(a),
+        }
+    }
+}
+
+/// Set when a service's connection closes without the service being withdrawn: the
+/// bus daemon went away or dropped us. A Venus process that lives on without its
+/// bus shows nothing and is not restarted, so the shell ends on it
+/// (`docs/architecture.md#shutdown`). Shared by every service of a process.
+#[derive(Debug, Clone)]
+pub struct BusLost(Arc<watch::Sender<Option<Arc<str>>>>);
+
+impl Default for BusLost {
+    fn default() -> BusLost {
+        BusLost(Arc::new(watch::Sender::new(None)))
+    }
+}
+
+impl BusLost {
+    /// `service`'s connection closed; the first such service is kept.
+    pub fn set(&self, service: &str) {
+        self.0.send_if_modified(|lost| {
+            let first = lost.is_none();
+            if first {
+                *lost = Some(Arc::from(service));
+            }
+            first
+        });
+    }
+
+    /// The service whose connection closed first, if one did.
+    pub fn get(&self) -> Option<Arc<str>> {
+        self.0.borrow().clone()
+    }
+
+    /// Waits until a connection closes; the service it was.
+    pub async fn wait(&self) -> Arc<str> {
+        let mut rx = self.0.subscribe();
+        let lost = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|l| l.clone());
+        match lost {
+            Some(service) => service,
+            // The sender lives as long as `self`: never reached.
+            None => std::future::pending().await,
         }
     }
 }

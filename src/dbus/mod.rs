@@ -30,7 +30,7 @@ pub use crate::model::{
     Change, DeviceSettings, Format, Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteOutcome,
     WriteRefusal, WriteRule,
 };
-pub use bus::Bus;
+pub use bus::{Bus, BusLost};
 pub use outbox::Outbox;
 pub use publisher::{settle, settled, Carried, Publisher, PublisherConfig, PublisherStats};
 pub use service::{

@@ -22,7 +22,7 @@ use futures_util::future::join_all;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::bus::Bus;
+use super::bus::{Bus, BusLost};
 use super::coexist::{DeviceKey, Foreign, ForeignEvent};
 use super::outbox::{Outbox, Pending};
 use super::service::PublishError;
@@ -72,6 +72,8 @@ pub struct PublisherStats {
     pub writes: u64,
     /// Device services held back because another process shows the device.
     pub held: u64,
+    /// The bus went away: [`Publisher::run`] ended without withdrawing anything.
+    pub lost: bool,
 }
 
 struct Live {
@@ -99,6 +101,7 @@ pub struct Publisher {
     gateway: Option<mpsc::Sender<Request>>,
     stats: PublisherStats,
     done: Arc<Carried>,
+    lost: BusLost,
 }
 
 impl Publisher {
@@ -123,6 +126,7 @@ impl Publisher {
             gateway,
             stats: PublisherStats::default(),
             done: Arc::new(Carried::default()),
+            lost: BusLost::default(),
         }
     }
 
@@ -136,6 +140,12 @@ impl Publisher {
     /// outbox is empty (see [`settled`]).
     pub fn batches_done(&self) -> Arc<Carried> {
         self.done.clone()
+    }
+
+    /// Set when one of the services' connections closes on its own: the bus went
+    /// away. [`Publisher::run`] ends then; the shell ends the process.
+    pub fn lost(&self) -> BusLost {
+        self.lost.clone()
     }
 
     /// The names currently on the bus.
@@ -155,10 +165,17 @@ impl Publisher {
         let mut foreign = self.watch_foreign().await;
         let mut next_flush = Instant::now();
         let mut due = !outbox.is_empty();
+        let lost = self.lost.clone();
         loop {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
+                service = lost.wait() => {
+                    tracing::debug!(%service, "the D-Bus connection closed");
+                    self.stats.lost = true;
+                    // Nothing to release on a bus that is gone.
+                    return self.stats;
+                }
                 () = outbox.changed(), if !due => due = true,
                 () = tokio::time::sleep_until(next_flush), if due => {
                     due = false;
@@ -257,6 +274,7 @@ impl Publisher {
         let options = ServiceOptions {
             properties_changed: self.cfg.properties_changed,
             writes: Some(self.writes_tx.clone()),
+            lost: self.lost.clone(),
         };
         let bus = &self.cfg.bus;
         let vecan_expected = self.vecan_expected;

@@ -19,7 +19,7 @@ use zbus::names::WellKnownName;
 use zbus::zvariant;
 use zbus::{Connection, Message, MessageStream};
 
-use super::bus::Bus;
+use super::bus::{Bus, BusLost};
 use super::introspect;
 use crate::model::tree::{ItemTree, Object};
 use crate::model::{Change, Item, Refusal, ServiceSpec, Value, WriteOutcome, WriteRefusal};
@@ -92,6 +92,8 @@ pub struct ServiceOptions {
     /// Where checked writes and register requests go; without one, writes are
     /// stored directly and register requests fail.
     pub writes: Option<mpsc::Sender<Request>>,
+    /// Told when a connection closes that was not withdrawn.
+    pub lost: BusLost,
 }
 
 /// State shared between the owner of a service and its dispatcher.
@@ -313,6 +315,9 @@ async fn dispatch(conn: Connection, mut stream: MessageStream, shared: Arc<Share
             tracing::debug!(service = %shared.name, "reply failed: {e}");
         }
     }
+    // A withdrawn service's dispatcher is aborted before its connection closes: an
+    // end of the stream is the bus's doing.
+    shared.options.lost.set(&shared.name);
 }
 
 /// The reply to one call.

@@ -50,6 +50,7 @@ async fn platform(bus: &PrivateBus) -> (Service, mpsc::Receiver<Request>) {
         ServiceOptions {
             properties_changed: true,
             writes: Some(tx),
+            ..ServiceOptions::default()
         },
     )
     .await

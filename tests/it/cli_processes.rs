@@ -18,11 +18,13 @@ fn boat() -> PathBuf {
     reference::samples().join("scenarios/venus/demo-boat.log")
 }
 
-/// A running `n2k-dbus` and its standard output, line by line.
+/// A running `n2k-dbus`, its standard output line by line and its standard error.
 struct Process {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    err: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    err_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Process {
@@ -30,10 +32,19 @@ impl Process {
         let mut child = cli::command()
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("n2k-dbus starts");
         let out = child.stdout.take().expect("stdout");
+        let err_out = child.stderr.take().expect("stderr");
+        let err = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = err.clone();
+        let err_reader = std::thread::spawn(move || {
+            for line in BufReader::new(err_out).lines().map_while(Result::ok) {
+                eprintln!("n2k-dbus: {line}");
+                kept.lock().expect("stderr lines").push(line);
+            }
+        });
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -46,6 +57,8 @@ impl Process {
             child,
             lines,
             seen: Vec::new(),
+            err,
+            err_reader: Some(err_reader),
         }
     }
 
@@ -80,15 +93,30 @@ impl Process {
 
     /// Waits for the exit (half a minute at most) and asserts it was a success.
     fn exits_cleanly(mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let (status, _) = self.exit();
+        assert!(status.success(), "exit status {status}");
+    }
+
+    /// Waits for the exit (half a minute at most) and for standard error to be
+    /// read to its end: the status and how long the process took to end.
+    fn exit(&mut self) -> (std::process::ExitStatus, Duration) {
+        let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(status.success(), "exit status {status}");
-                return;
+                let took = start.elapsed();
+                if let Some(reader) = self.err_reader.take() {
+                    reader.join().expect("stderr reader");
+                }
+                return (status, took);
             }
-            assert!(Instant::now() < deadline, "still running after the signal");
-            std::thread::sleep(Duration::from_millis(50));
+            assert!(start.elapsed() < Duration::from_secs(30), "still running");
+            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Standard error's lines so far (all of them after [`Process::exit`]).
+    fn err_lines(&self) -> Vec<String> {
+        self.err.lock().expect("stderr lines").clone()
     }
 }
 
@@ -190,4 +218,122 @@ async fn demo_runs_its_own_bus_shows_the_boat_and_ctrl_c_ends_it_cleanly() {
     assert!(left.is_empty(), "never released: {left:?}");
     p.exits_cleanly();
     assert!(!socket.exists(), "the demo's bus is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_ends_on_sighup_releasing_every_name() {
+    let bus = PrivateBus::start();
+    let path = boat();
+    let mut p = Process::start(&[
+        "replay",
+        path.to_str().expect("utf-8 path"),
+        "--fast",
+        "--hold",
+        "--dbus",
+        &bus.address,
+    ]);
+    p.wait_for("holding the services");
+    let client = bus.client().await;
+    let mut owned: BTreeSet<String> = device_services(&client).await.into_iter().collect();
+    assert!(!owned.is_empty());
+    owned.insert("com.victronenergy.vecan.can0".into());
+    let left = released_after(&p, "HUP", &client, owned).await;
+    assert!(left.is_empty(), "never released: {left:?}");
+    p.exits_cleanly();
+}
+
+/// A SIGTERM that arrives while a held replay waits for its last flush (five
+/// seconds apart here) ends it: the signal is not lost between two waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigterm_while_the_last_flush_settles_is_not_lost() {
+    let bus = PrivateBus::start();
+    let client = bus.client().await;
+    let dbus = zbus::fdo::DBusProxy::new(&client).await.expect("proxy");
+    let mut changes = dbus
+        .receive_name_owner_changed()
+        .await
+        .expect("NameOwnerChanged");
+    let path = boat();
+    let mut p = Process::start(&[
+        "replay",
+        path.to_str().expect("utf-8 path"),
+        "--fast",
+        "--hold",
+        "--flush-ms",
+        "5000",
+        "--dbus",
+        &bus.address,
+    ]);
+    // The first flush comes at once; the next one, which the end waits for, five
+    // seconds later. The capture (a few hundred records, as fast as possible) is
+    // through long before.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let change = tokio::time::timeout_at(deadline, changes.next())
+            .await
+            .expect("a first service within a minute")
+            .expect("NameOwnerChanged");
+        let args = change.args().expect("arguments");
+        if args.name().starts_with("com.victronenergy.") && args.new_owner().is_some() {
+            break;
+        }
+    }
+    p.signal("TERM");
+    let (status, took) = p.exit();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        !p.seen.iter().any(|l| l.contains("holding the services")),
+        "held after the signal: {:?}",
+        p.seen
+    );
+    assert!(took < Duration::from_secs(30), "ended after {took:?}");
+}
+
+/// The `dbus-daemon` killed under a held replay and under `serve`: each process ends
+/// within seconds, with status 1 and one line on standard error that says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bus_going_away_ends_a_held_replay_and_serve_with_one_line() {
+    let mut bus = PrivateBus::start();
+    let dir = std::env::temp_dir().join(format!("n2k-dbus-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("folder");
+    let file = dir.join("tank.json");
+    std::fs::write(
+        &file,
+        r#"{"com.victronenergy.tank.test_serve": {"/Level": 50, "/FluidType": 0}}"#,
+    )
+    .expect("write the services");
+    let path = boat();
+    let mut replay = Process::start(&[
+        "replay",
+        path.to_str().expect("utf-8 path"),
+        "--fast",
+        "--hold",
+        "--dbus",
+        &bus.address,
+    ]);
+    let mut serve = Process::start(&[
+        "serve",
+        file.to_str().expect("utf-8 path"),
+        "--dbus",
+        &bus.address,
+    ]);
+    replay.wait_for("holding the services");
+    serve.wait_for("serving 1 service");
+    bus.kill();
+    for (what, p) in [("replay", &mut replay), ("serve", &mut serve)] {
+        let (status, took) = p.exit();
+        assert_eq!(status.code(), Some(1), "{what}: exit status {status}");
+        assert!(
+            took < Duration::from_secs(10),
+            "{what} ended after {took:?}"
+        );
+        let lines = p.err_lines();
+        assert_eq!(lines.len(), 1, "{what}: {lines:#?}");
+        assert!(
+            lines[0].contains("the bus daemon went away"),
+            "{what}: {}",
+            lines[0]
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

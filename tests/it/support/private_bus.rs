@@ -49,6 +49,13 @@ impl PrivateBus {
         }
     }
 
+    /// Kills the daemon, as a crash or a stopped system bus would: every connection
+    /// to it closes.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill dbus-daemon");
+        self.child.wait().expect("wait for dbus-daemon");
+    }
+
     /// The bus for the library.
     pub fn bus(&self) -> Bus {
         Bus::Address(self.address.clone())
