@@ -12,20 +12,15 @@ use crate::time::micros_from_civil;
 /// The most data a line may carry: the ISO transport protocol maximum.
 const MAX_LEN: usize = 1785;
 
+/// One line. Columns are split and parsed as bytes: the line is known to be text,
+/// and a capture is millions of such lines.
 pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'static str> {
-    // Columns split on the byte: a line is tens of short columns, and a byte
-    // split is much cheaper than a `char` pattern search per column.
-    let mut cols = line
-        .as_bytes()
-        .split(|&b| b == b',')
-        .map(|c| std::str::from_utf8(c).unwrap_or(""));
+    let mut cols = line.as_bytes().split(|&b| b == b',');
     let ts = cols.next().ok_or("expected a timestamp")?;
-    let timestamp = parse_timestamp(ts.trim())
+    let timestamp = parse_timestamp(trim(ts), &mut state.day)
         .ok_or("expected a timestamp like 2011-04-25-06:25:03.603 or 2011-04-25T06:25:03.603Z")?;
     let mut num = |what: &'static str| -> Result<u32, &'static str> {
-        cols.next()
-            .and_then(|c| parse_decimal(c.trim_ascii()))
-            .ok_or(what)
+        cols.next().and_then(|c| parse_decimal(trim(c))).ok_or(what)
     };
     let priority = num("expected a priority 0-7")?;
     let pgn = num("expected a decimal PGN")?;
@@ -38,18 +33,29 @@ pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'sta
     if len > MAX_LEN {
         return Err("expected a length of at most 1785 bytes");
     }
-    let mut data = Vec::with_capacity(len);
+    // A frame's bytes stay on the stack; only a reassembled message allocates.
+    let mut frame = [0u8; 8];
+    let mut message = Vec::new();
+    if len > frame.len() {
+        message.reserve_exact(len);
+    }
+    let mut n = 0;
     for c in cols {
-        let c = c.trim_ascii();
-        if c.is_empty() && data.len() == len {
+        let c = trim(c);
+        if c.is_empty() && n == len {
             continue; // a trailing comma
         }
-        if data.len() == len {
+        if n == len {
             return Err("expected no more data bytes than the length says");
         }
-        data.push(hex::parse_u8(c).ok_or("expected data bytes as hex pairs")?);
+        let b = hex::parse_u8(c).ok_or("expected data bytes as hex pairs")?;
+        match frame.get_mut(n) {
+            Some(slot) if len <= 8 => *slot = b,
+            _ => message.push(b),
+        }
+        n += 1;
     }
-    if data.len() != len {
+    if n != len {
         return Err("expected as many data bytes as the length says");
     }
     let id = CanId {
@@ -63,33 +69,67 @@ pub fn parse(line: &str, state: &mut ParseState) -> Result<Option<Record>, &'sta
     }
     let raw = id.to_raw();
     match raw {
-        Ok(raw) if !state.coalesced => Ok(Some(Record::Frame(Frame::new(timestamp, raw, &data)))),
+        Ok(raw) if !state.coalesced => Ok(Some(Record::Frame(Frame::new(
+            timestamp,
+            raw,
+            &frame[..len],
+        )))),
         _ => Ok(Some(Record::Message(RawMessage {
             timestamp,
             id,
-            data,
+            data: if len > 8 {
+                message
+            } else {
+                frame[..len].to_vec()
+            },
         }))),
     }
 }
 
+/// `c` without surrounding blanks; most columns have none.
+#[inline]
+fn trim(c: &[u8]) -> &[u8] {
+    match (c.first(), c.last()) {
+        (Some(f), Some(l)) if !f.is_ascii_whitespace() && !l.is_ascii_whitespace() => c,
+        _ => c.trim_ascii(),
+    }
+}
+
 /// A decimal number of at most nine digits.
-fn parse_decimal(s: &str) -> Option<u32> {
+#[inline]
+fn parse_decimal(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 9 {
         return None;
     }
-    s.bytes().try_fold(0u32, |acc, b| {
+    s.iter().try_fold(0u32, |acc, &b| {
         b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
     })
 }
 
 /// `2011-04-25-06:25:03.603`, `2011-04-25T06:25:03.603Z` or without fraction.
-fn parse_timestamp(ts: &str) -> Option<Micros> {
-    if ts.len() < 19 || !ts.is_char_boundary(10) {
-        return None;
-    }
-    let (date, time) = ts.split_at(10);
-    let time = time.strip_prefix(['-', 'T', ' '])?;
-    parse_civil(date, time)
+/// `day` keeps the last date and its midnight: every line repeats the date, and
+/// converting it would be a good part of a line's cost.
+fn parse_timestamp(ts: &[u8], day: &mut Option<([u8; 10], Micros)>) -> Option<Micros> {
+    let (date, time) = ts.split_at_checked(10)?;
+    let time = match time.split_first() {
+        Some((b'-' | b'T' | b' ', rest)) if ts.len() >= 19 => rest,
+        _ => return None,
+    };
+    let time = match time {
+        [rest @ .., b'Z'] => rest,
+        _ => time,
+    };
+    let (h, mi, s, us) = time_of_day(time)?;
+    let midnight = match day {
+        Some((d, midnight)) if d.as_slice() == date => *midnight,
+        _ => {
+            let midnight = parse_civil(std::str::from_utf8(date).ok()?, "00:00:00")?;
+            *day = Some((date.try_into().ok()?, midnight));
+            midnight
+        }
+    };
+    let secs = i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
+    Some(midnight + secs * 1_000_000 + i64::from(us))
 }
 
 /// A `YYYY-MM-DD` date and an `HH:MM:SS[.fraction][Z]` time.
@@ -110,21 +150,50 @@ pub fn parse_civil(date: &str, time: &str) -> Option<Micros> {
 
 /// `HH:MM:SS[.fraction]` as (hours, minutes, seconds, microseconds).
 pub fn parse_time_of_day(t: &str) -> Option<(u32, u32, u32, u32)> {
-    let mut p = t.split(':');
-    let h: u32 = p.next()?.parse().ok()?;
-    let mi: u32 = p.next()?.parse().ok()?;
+    time_of_day(t.as_bytes())
+}
+
+/// [`parse_time_of_day`] on bytes; two digits each, the common case, first.
+fn time_of_day(t: &[u8]) -> Option<(u32, u32, u32, u32)> {
+    let two = |a: u8, b: u8| {
+        (a.is_ascii_digit() && b.is_ascii_digit())
+            .then(|| u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+    };
+    if let [h1, h2, b':', m1, m2, b':', s1, s2, rest @ ..] = t {
+        if let (Some(h), Some(mi), Some(s)) = (two(*h1, *h2), two(*m1, *m2), two(*s1, *s2)) {
+            let frac = match rest {
+                [] => Some(&[][..]),
+                [b'.', frac @ ..] => Some(frac),
+                _ => None,
+            };
+            if let Some(frac) = frac {
+                return checked(h, mi, s, frac);
+            }
+        }
+    }
+    let mut p = t.split(|&b| b == b':');
+    let h = parse_decimal(p.next()?)?;
+    let mi = parse_decimal(p.next()?)?;
     let sec = p.next()?;
     if p.next().is_some() {
         return None;
     }
-    let (s, frac) = sec.split_once('.').unwrap_or((sec, ""));
-    let s: u32 = s.parse().ok()?;
-    if h > 23 || mi > 59 || s > 60 || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    let (s, frac) = match sec.iter().position(|&b| b == b'.') {
+        Some(dot) => (&sec[..dot], &sec[dot + 1..]),
+        None => (sec, &[][..]),
+    };
+    let s = parse_decimal(s)?;
+    checked(h, mi, s, frac)
+}
+
+/// Hours, minutes, seconds and the fraction's digits, each in its range.
+fn checked(h: u32, mi: u32, s: u32, frac: &[u8]) -> Option<(u32, u32, u32, u32)> {
+    if h > 23 || mi > 59 || s > 60 || frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut us = 0u32;
     for i in 0..6 {
-        us = us * 10 + frac.as_bytes().get(i).map_or(0, |b| u32::from(b - b'0'));
+        us = us * 10 + frac.get(i).map_or(0, |b| u32::from(b - b'0'));
     }
     Some((h, mi, s, us))
 }

@@ -24,8 +24,9 @@ pub fn parse_u32(s: &str) -> Option<u32> {
 }
 
 /// One byte written as one or two hex digits.
-pub fn parse_u8(s: &str) -> Option<u8> {
-    let b = s.as_bytes();
+#[inline]
+pub fn parse_u8(s: impl AsRef<[u8]>) -> Option<u8> {
+    let b = s.as_ref();
     match b.len() {
         1 => nibble(b[0]),
         2 => Some(nibble(b[0])? << 4 | nibble(b[1])?),

@@ -160,6 +160,8 @@ pub(crate) struct ParseState {
     pub interface: Option<String>,
     /// canboat files: a line longer than 8 bytes showed this is FAST (reassembled).
     pub coalesced: bool,
+    /// canboat files: the last date seen and its midnight.
+    pub day: Option<([u8; 10], crate::can::Micros)>,
 }
 
 impl<R: BufRead> LogReader<R> {

@@ -11,6 +11,7 @@
 //! The `/Link/*` paths take DVCC's values and put them on the bus ([`super::link`]).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::can::socket::SocketStats;
 use crate::can::Micros;
@@ -112,11 +113,27 @@ impl BusService {
     /// Every item as of `now`.
     pub fn items(&self, core: &Core, link: Option<&SocketStats>, now: Micros) -> ItemTree {
         let mut t = ItemTree::new();
-        let mut put = |path: &str, item: Item| {
-            if let Err(e) = t.insert(path, item) {
-                tracing::warn!("bus service: {e}");
-            }
-        };
+        self.put_items(
+            &mut |path: &str, item: Item| {
+                if let Err(e) = t.insert(path, item) {
+                    tracing::warn!("bus service: {e}");
+                }
+            },
+            core,
+            link,
+            now,
+        );
+        t
+    }
+
+    /// Hands every item as of `now` to `put`.
+    fn put_items(
+        &self,
+        put: &mut impl FnMut(&str, Item),
+        core: &Core,
+        link: Option<&SocketStats>,
+        now: Micros,
+    ) {
         put("/Identifier", Item::new(self.iface.as_str()));
         put("/Mgmt/ProcessName", Item::new(PROCESS));
         put("/Mgmt/ProcessVersion", Item::new(env!("CARGO_PKG_VERSION")));
@@ -138,6 +155,7 @@ impl BusService {
             };
             put(l.path, Item::new(self.link.value(l.path)).writable(rule));
         }
+        let mut path = String::new();
         for (key, dev) in keyed(core) {
             let product = dev.product.as_ref();
             let text = |s: Option<&String>| -> Value {
@@ -173,7 +191,9 @@ impl BusService {
                 ("Serial", Item::new(text(product.map(|p| &p.serial)))),
                 ("Name", Item::new(format!("{:016X}", dev.name.0))),
             ] {
-                put(&format!("/Devices/{key}/{leaf}"), item);
+                path.clear();
+                let _ = write!(path, "/Devices/{key}/{leaf}");
+                put(&path, item);
             }
             // Victron's devices take remote configuration (GetVreg/SetVreg) here.
             if dev.name.manufacturer_code() == crate::venus::products::VICTRON {
@@ -183,8 +203,7 @@ impl BusService {
                 );
             }
         }
-        self.put_statistics(&mut put, core, link, now);
-        t
+        self.put_statistics(put, core, link, now);
     }
 
     /// The `/Statistics/*` items as of `now`.
@@ -246,31 +265,17 @@ impl BusService {
         now: Micros,
         outbox: &dyn ServiceSink,
     ) {
-        if self.shown.is_none() {
+        let Some(mut shown) = self.shown.take() else {
             return self.refresh(core, link, now, outbox);
-        }
-        let mut items = Vec::new();
+        };
+        let name = self.name.as_str();
         self.put_statistics(
-            &mut |p: &str, i: Item| items.push((p.to_owned(), i)),
+            &mut |path: &str, item: Item| show(&mut shown, name, path, item, outbox),
             core,
             link,
             now,
         );
-        let Some(shown) = &mut self.shown else {
-            return;
-        };
-        for (path, item) in items {
-            if shown.get(&path) == Some(&item) {
-                continue;
-            }
-            match shown.get(&path) {
-                Some(old) if old.write == item.write => {
-                    outbox.set(&self.name, &path, item.value.clone())
-                }
-                _ => outbox.insert(&self.name, &path, item.clone()),
-            }
-            let _ = shown.insert(&path, item);
-        }
+        self.shown = Some(shown);
     }
 
     /// Brings the bus up to date: the first call publishes, later calls send only
@@ -282,23 +287,21 @@ impl BusService {
         now: Micros,
         outbox: &dyn ServiceSink,
     ) {
-        let items = self.items(core, link, now);
-        let Some(shown) = &mut self.shown else {
+        let Some(mut shown) = self.shown.take() else {
+            let items = self.items(core, link, now);
             outbox.publish(ServiceSpec::new(self.name.clone(), items.clone()));
             self.shown = Some(items);
             return;
         };
         // Paths never disappear: a device that left keeps its entry.
-        for (path, item) in items.iter() {
-            match shown.get(path) {
-                Some(old) if old == item => continue,
-                Some(old) if old.write == item.write => {
-                    outbox.set(&self.name, path, item.value.clone())
-                }
-                _ => outbox.insert(&self.name, path, item.clone()),
-            }
-            let _ = shown.insert(path, item.clone());
-        }
+        let name = self.name.as_str();
+        self.put_items(
+            &mut |path: &str, item: Item| show(&mut shown, name, path, item, outbox),
+            core,
+            link,
+            now,
+        );
+        self.shown = Some(shown);
     }
 
     /// Decides a client's write on the bus service. A device instance is sent to the
@@ -390,6 +393,20 @@ pub(crate) fn same_unique_name_used(core: &Core) -> bool {
             && d.name.unique_number() == ours.unique_number()
             && d.name.manufacturer_code() == ours.manufacturer_code()
     })
+}
+
+/// Sends `item` at `path` of service `name` if it differs from what `shown` has,
+/// and keeps it there: a value as a set, anything else (a new path, a new write
+/// rule) as an insert. Most items are unchanged: one lookup each.
+fn show(shown: &mut ItemTree, name: &str, path: &str, item: Item, outbox: &dyn ServiceSink) {
+    match shown.get(path) {
+        Some(old) if *old == item => return,
+        Some(old) if old.write == item.write => outbox.set(name, path, item.value.clone()),
+        _ => outbox.insert(name, path, item.clone()),
+    }
+    if let Err(e) = shown.insert(path, item) {
+        tracing::warn!("bus service: {e}");
+    }
 }
 
 #[cfg(test)]
