@@ -1,9 +1,10 @@
 //! n2k-dbus: an NMEA 2000 / VE.Can gateway to Victron Venus OS D-Bus.
 //!
 //! The data flow, one module per stage:
+//! - [`time`]: timestamps, the calendar, the live and the capture clocks;
 //! - [`can`]: CAN frames and identifiers, the live SocketCAN source;
 //! - [`logs`]: capture files (candump, canboat, Yacht Devices) in and candump out,
-//!   their clock, their records as messages;
+//!   their records as messages;
 //! - [`n2k`]: transport — fast packet and ISO TP reassembly and fragmentation;
 //! - [`pgn`]: the PGN definitions (compiled from `pgn-defs/`) and the decoder;
 //! - [`network`]: NAMEs, the address table, our own address claim;

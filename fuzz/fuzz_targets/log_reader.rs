@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use n2k_dbus::logs::{CaptureClock, LogReader, Messages};
+use n2k_dbus::logs::{LogReader, Messages};
+use n2k_dbus::time::CaptureClock;
 
 fuzz_target!(|data: &[u8]| {
     let mut messages = Messages::new();
@@ -12,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let mut reader = LogReader::new(data, "fuzz.log").skip_bad_lines(true);
     while let Some(rec) = reader.next_record() {
         if let Ok(rec) = rec {
-            let t = clock.time(&rec);
+            let t = clock.time(rec.timestamp());
             assert!(t >= last, "the capture clock ran backwards: {last} then {t}");
             last = t;
             let _ = messages.on_record(&rec);

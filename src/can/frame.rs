@@ -2,8 +2,7 @@
 
 use super::id::CanId;
 
-/// Microseconds since the Unix epoch (or since the start of a capture without dates).
-pub type Micros = i64;
+pub use crate::time::Micros;
 
 /// One classic CAN frame with an extended (29-bit) identifier.
 #[derive(Clone, Copy, PartialEq, Eq)]

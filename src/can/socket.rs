@@ -10,7 +10,7 @@ use socketcan::{tokio::CanSocket, CanFrame, EmbeddedFrame, ExtendedId, Frame as 
 use tracing::{debug, warn};
 
 use super::frame::Frame;
-use crate::driver::clock::{wall_now, Monotonic};
+use crate::time::{wall_now, Monotonic};
 
 const CAN_EFF_FLAG: u32 = 0x8000_0000;
 const CAN_EFF_MASK: u32 = 0x1FFF_FFFF;

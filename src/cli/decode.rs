@@ -9,9 +9,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use n2k_dbus::json::{self, Style, Units};
 use n2k_dbus::logs::Messages;
-use n2k_dbus::logs::{write_candump_log, CaptureClock, LogReader, Record};
+use n2k_dbus::logs::{write_candump_log, LogReader, Record};
 use n2k_dbus::n2k::{fragment, Assembler, Message};
 use n2k_dbus::pgn;
+use n2k_dbus::time::CaptureClock;
 use tracing::info;
 
 use super::{ConvertArgs, DecodeArgs, OutputFormat};
@@ -166,7 +167,7 @@ pub fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
         records += 1;
         let rec = rec?;
         // candump -L has no times before 1970 (a logger whose clock was never set).
-        let now = clock.record_time(&rec).max(0);
+        let now = clock.record_time(rec.timestamp()).max(0);
         frames.clear();
         match rec {
             Record::Frame(mut f) => {

@@ -13,11 +13,12 @@ use n2k_dbus::can::Micros;
 use n2k_dbus::core::{Core, CoreConfig, Event};
 use n2k_dbus::dbus::Outbox;
 use n2k_dbus::devices::{Device, Heard, Lifecycle};
-use n2k_dbus::driver::{Driver, Monotonic};
+use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::json::canboat::write_json_str;
 use n2k_dbus::state::State;
 use n2k_dbus::time::write_iso_millis;
+use n2k_dbus::time::Monotonic;
 use n2k_dbus::venus::{MapperConfig, Rules};
 use tracing::{info, warn};
 

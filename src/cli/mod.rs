@@ -17,9 +17,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use n2k_dbus::core::CoreConfig;
 use n2k_dbus::dbus::{Bus, PublisherConfig};
-use n2k_dbus::driver::clock::wall_now as now_micros;
 use n2k_dbus::gateway::GatewayConfig;
 use n2k_dbus::state::{machine_unique_number, State};
+use n2k_dbus::time::wall_now as now_micros;
 use n2k_dbus::venus::{MapperConfig, Override, Rules, Selector};
 
 /// NMEA 2000 / VE.Can to Victron Venus OS D-Bus gateway.

@@ -18,10 +18,11 @@ use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::{Frame, Micros};
 use n2k_dbus::core::Event;
 use n2k_dbus::dbus::{Bus, Outbox, Publisher, Request, Settings, WriteOutcome, WriteRefusal};
-use n2k_dbus::driver::{Driver, Monotonic, TransmitLog, WallWatch};
+use n2k_dbus::driver::{Driver, TransmitLog};
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::network::ClaimState;
 use n2k_dbus::state::State;
+use n2k_dbus::time::{Monotonic, WallWatch};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 

@@ -8,18 +8,17 @@
 //! time, hands it the writes of D-Bus clients, and gives back what it transmits. The
 //! shells around it own the sockets, the pacing and the D-Bus connections only.
 
-pub mod clock;
 pub mod transmit_log;
 
-pub use clock::{Monotonic, WallWatch};
 pub use transmit_log::TransmitLog;
 
 use crate::can::socket::CanSource;
 use crate::can::{Frame, Micros};
 use crate::dbus::{RegisterRequest, Request, WriteRequest};
 use crate::gateway::{Gateway, WriteDecision};
-use crate::logs::{CaptureClock, Record};
+use crate::logs::Record;
 use crate::model::{WriteOutcome, WriteRefusal};
+use crate::time::{CaptureClock, Monotonic};
 
 /// A gateway and its clock.
 pub struct Driver {
@@ -72,7 +71,7 @@ impl Driver {
     /// The time `record` is replayed at (it must be fed next, with
     /// [`Driver::feed_record_at`]); a step of the capture's clock is reported here.
     pub fn time_of(&mut self, record: &Record) -> Micros {
-        let t = self.capture.time(record);
+        let t = self.capture.time(record.timestamp());
         if self.capture.steps() > self.steps {
             self.steps = self.capture.steps();
             if let Some(step) = self.capture.last_step() {

@@ -4,17 +4,15 @@
 //! reads the whole file in it. A line that does not parse is an error naming the
 //! file, the line and what was expected — or, with `skip_bad_lines`, it is counted
 //! and skipped. Timestamps are taken as they are, steps and all; the
-//! [`CaptureClock`] turns them into a time a gateway can run on.
+//! [`crate::time::CaptureClock`] turns them into a time a gateway can run on.
 
 mod canboat;
 mod candump;
-mod clock;
 mod hex;
 mod messages;
 mod writer;
 mod yacht;
 
-pub use clock::{CaptureClock, Step, FORWARD_STEP, STEP_RATIO, UNTIMED_SPACING};
 pub use messages::Messages;
 pub use writer::write_candump_log;
 

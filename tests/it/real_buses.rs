@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use gateway_replay::{check, device_services, get_items, Read, Rig};
 use n2k_dbus::can::{CanId, Micros};
-use n2k_dbus::logs::{CaptureClock, RawMessage, Record};
+use n2k_dbus::logs::{RawMessage, Record};
+use n2k_dbus::time::CaptureClock;
 use n2k_dbus::venus::Rules;
 use private_bus::PrivateBus;
 use serde_json::Value;
@@ -56,7 +57,7 @@ fn decode(file: &str) -> Vec<Msg> {
             Msg {
                 src,
                 pgn,
-                t: clock.time(&at),
+                t: clock.time(at.timestamp()),
                 f,
             }
         })

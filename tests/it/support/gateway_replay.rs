@@ -9,7 +9,8 @@ use n2k_dbus::core::CoreConfig;
 use n2k_dbus::dbus::{Outbox, Publisher};
 use n2k_dbus::driver::Driver;
 use n2k_dbus::gateway::{Gateway, GatewayConfig};
-use n2k_dbus::logs::{CaptureClock, LogReader, Record};
+use n2k_dbus::logs::{LogReader, Record};
+use n2k_dbus::time::CaptureClock;
 use n2k_dbus::venus::{MapperConfig, Rules};
 use zbus::zvariant::OwnedValue;
 
@@ -46,7 +47,7 @@ pub fn records(path: &std::path::Path, skip_bad_lines: bool) -> (Vec<(Micros, Re
     let mut out = Vec::new();
     while let Some(r) = reader.next_record() {
         let r = r.expect("capture line");
-        out.push((clock.time(&r), r));
+        out.push((clock.time(r.timestamp()), r));
     }
     let iface = reader.interface().unwrap_or("can0").to_owned();
     (out, iface)

@@ -1,9 +1,9 @@
 //! Calendar conversions for log timestamps, without a time-zone database.
 //!
 //! Log formats carry UTC (or zone-less) civil times; the decoder prints ISO 8601.
-//! Timestamps are microseconds since 1970-01-01T00:00:00Z ([`crate::can::Micros`]).
+//! Timestamps are microseconds since 1970-01-01T00:00:00Z ([`super::Micros`]).
 
-use crate::can::Micros;
+use super::Micros;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::can::Micros;
+use super::Micros;
 
 /// A step of the wall clock smaller than this is drift or NTP slewing, not a step.
 pub const WALL_STEP: Micros = 1_000_000;

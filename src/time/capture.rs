@@ -20,9 +20,7 @@
 //! anyway is real time, and devices may age out in it. A step takes the replay time
 //! on by the usual spacing of the records, as a record that came on time would.
 
-use crate::can::Micros;
-
-use super::Record;
+use super::Micros;
 
 /// The spacing given to records of a capture without timestamps: 1,000 frames/s,
 /// about half the load a 250 kbit/s bus carries.
@@ -82,16 +80,17 @@ impl CaptureClock {
         CaptureClock::default()
     }
 
-    /// The replay time of the next record (see the module documentation).
-    pub fn time(&mut self, record: &Record) -> Micros {
-        let own = self.record_time(record);
+    /// The replay time of the next record, stamped `timestamp` (see the module
+    /// documentation).
+    pub fn time(&mut self, timestamp: Micros) -> Micros {
+        let own = self.record_time(timestamp);
         self.at(own)
     }
 
-    /// The next record's own time, steps and all: its timestamp, or, in a capture
+    /// The next record's own time, steps and all: its `timestamp`, or, in a capture
     /// without timestamps, the nominal one (a record per [`UNTIMED_SPACING`]).
-    pub fn record_time(&mut self, record: &Record) -> Micros {
-        let t = record.timestamp();
+    pub fn record_time(&mut self, timestamp: Micros) -> Micros {
+        let t = timestamp;
         self.timed |= t != 0;
         let n = self.records;
         self.records += 1;
@@ -185,28 +184,23 @@ impl CaptureClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::can::Frame;
 
     const S: Micros = 1_000_000;
-
-    fn at(t: Micros) -> Record {
-        Record::Frame(Frame::new(t, 0x09F8_0100, &[0; 8]))
-    }
 
     #[test]
     fn untimed_records_get_a_nominal_rate() {
         let mut c = CaptureClock::new();
-        assert_eq!(c.time(&at(0)), 0);
-        assert_eq!(c.time(&at(0)), 1_000);
-        assert_eq!(c.time(&at(0)), 2_000);
+        assert_eq!(c.time(0), 0);
+        assert_eq!(c.time(0), 1_000);
+        assert_eq!(c.time(0), 2_000);
     }
 
     #[test]
     fn timed_records_keep_their_time() {
         let mut c = CaptureClock::new();
-        assert_eq!(c.time(&at(0)), 0);
-        assert_eq!(c.time(&at(352_000)), 352_000);
-        assert_eq!(c.time(&at(1_502_000)), 1_502_000);
+        assert_eq!(c.time(0), 0);
+        assert_eq!(c.time(352_000), 352_000);
+        assert_eq!(c.time(1_502_000), 1_502_000);
         assert_eq!(c.steps(), 0);
     }
 
@@ -320,11 +314,11 @@ mod tests {
     #[test]
     fn a_repeated_capture_starts_a_second_later() {
         let mut c = CaptureClock::new();
-        assert_eq!(c.time(&at(5 * S)), 5 * S);
-        assert_eq!(c.time(&at(6 * S)), 6 * S);
+        assert_eq!(c.time(5 * S), 5 * S);
+        assert_eq!(c.time(6 * S), 6 * S);
         c.rewind();
-        assert_eq!(c.time(&at(5 * S)), 7 * S);
-        assert_eq!(c.time(&at(6 * S)), 8 * S);
+        assert_eq!(c.time(5 * S), 7 * S);
+        assert_eq!(c.time(6 * S), 8 * S);
         assert_eq!(c.steps(), 0);
     }
 }
