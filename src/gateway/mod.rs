@@ -26,7 +26,7 @@ use crate::venus::alerts::{Alerts, Notification};
 use crate::venus::products::Products;
 use crate::venus::switches::{SwitchWrite, Switches};
 use crate::venus::vecan::same_unique_name_used;
-use crate::venus::{BusService, Mapper, MapperConfig};
+use crate::venus::{BusService, Mapper, MapperConfig, Stage};
 use crate::vreg::engine::{Event as RegisterEvent, Op, Outcome};
 
 /// How often the bus service is brought up to date at most.
@@ -277,9 +277,7 @@ impl Gateway {
 
     /// How many device services are published (or about to be).
     pub fn published(&self) -> usize {
-        self.stages.mapper.published()
-            + self.stages.products.published()
-            + self.stages.switches.published()
+        self.stages.each().iter().map(|s| s.published()).sum()
     }
 
     /// The Victron products stage, for its counters.
@@ -332,9 +330,9 @@ impl Gateway {
     /// waited for more of it ([`Mapper::finish`]).
     pub fn finish(&mut self, now: Micros) {
         self.handle_timeout(now);
-        self.stages.products.finish(now, &*self.sink);
-        self.stages.switches.finish(now, &*self.sink);
-        self.stages.mapper.finish(now, &*self.sink);
+        for s in self.stages.all() {
+            s.finish(now, &*self.sink);
+        }
         self.refresh(now);
     }
 
@@ -362,25 +360,22 @@ impl Gateway {
                 _ => break,
             }
         }
-        if self.stages.switches.next_wake().is_some_and(|t| t <= now) {
-            self.stages.switches.expire(now);
-        }
-        if self.stages.alerts.next_wake().is_some_and(|t| t <= now) {
-            self.stages.alerts.on_tick(now);
+        for s in self.stages.all() {
+            if s.next_wake().is_some_and(|t| t <= now) {
+                s.on_wake(now, &*self.sink);
+            }
         }
         self.drain(now);
-        if now >= self.stages.mapper.next_sweep()
-            || self.own_alerts.next_wake().is_some_and(|t| t <= now)
-        {
+        let sweep = now >= self.stages.mapper.next_sweep();
+        if sweep || self.own_alerts.next_wake().is_some_and(|t| t <= now) {
             self.own_alerts_tick(now);
             self.drain(now);
         }
-        if now >= self.stages.mapper.next_sweep() {
-            self.stages.products.on_tick(now, &*self.sink);
-            self.stages.switches.on_tick(now, &*self.sink);
-            self.stages.alerts.on_tick(now);
+        if sweep {
+            for s in self.stages.all() {
+                s.on_sweep(now, &*self.sink);
+            }
         }
-        self.stages.mapper.on_tick(now, &*self.sink);
         if self.bus.link_wake().is_some_and(|t| t <= now) {
             self.bus.send_link(&mut self.core, now);
             self.drain(now);
@@ -396,13 +391,16 @@ impl Gateway {
         let core = self.core.next_tick().unwrap_or(Micros::MAX);
         let link = self.bus.link_wake().unwrap_or(Micros::MAX);
         let export = self.export_wake().unwrap_or(Micros::MAX);
-        let switches = self.stages.switches.next_wake().unwrap_or(Micros::MAX);
-        let alerts = self.stages.alerts.next_wake().unwrap_or(Micros::MAX);
+        let stages = self
+            .stages
+            .each()
+            .iter()
+            .filter_map(|s| s.next_wake())
+            .min();
         let own = self.own_alerts.next_wake().unwrap_or(Micros::MAX);
         self.started.then(|| {
             core.min(export)
-                .min(switches)
-                .min(alerts)
+                .min(stages.unwrap_or(Micros::MAX))
                 .min(own)
                 .min(self.next_refresh)
                 .min(self.stages.mapper.next_sweep())
@@ -565,17 +563,17 @@ impl Gateway {
     /// stay until their devices are gone or the daemon gives the link up.
     pub fn link_down(&mut self, now: Micros) {
         self.handle_timeout(now);
-        self.stages.mapper.invalidate(now, &*self.sink);
-        self.stages.products.invalidate(now, &*self.sink);
-        self.stages.switches.invalidate(now, &*self.sink);
+        for s in self.stages.all() {
+            s.on_link_down(now, &*self.sink);
+        }
         self.transmit.clear();
     }
 
     /// Withdraws every service: the end of a replay or a shutdown.
     pub fn withdraw_all(&mut self) {
-        self.stages.products.withdraw_all(&*self.sink);
-        self.stages.switches.withdraw_all(&*self.sink);
-        self.stages.mapper.withdraw_all(&*self.sink);
+        for s in self.stages.all() {
+            s.withdraw_all(&*self.sink);
+        }
         self.sink.withdraw(self.bus.service_name());
     }
 
@@ -656,10 +654,9 @@ impl Gateway {
                         _ => {}
                     }
                     let device = name.and_then(|n| self.core.registry().get(n));
-                    self.stages.products.on_event(now, &e, device, &*self.sink);
-                    self.stages.switches.on_event(now, &e, device, &*self.sink);
-                    self.stages.alerts.on_event(&e, device);
-                    self.stages.mapper.on_event(now, &e, device, &*self.sink);
+                    for s in self.stages.all() {
+                        s.on_event(now, &e, device, &*self.sink);
+                    }
                 }
                 Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
                     if let Some(write) = self.registers.remove(&token) {
@@ -724,8 +721,8 @@ impl Gateway {
     }
 }
 
-/// The stages a message may go to, beside the core (a received message borrows
-/// the core while a stage takes it).
+/// The stages beside the core (a received message borrows the core while a stage
+/// takes it). Their order is [`Stages::all`]'s.
 struct Stages {
     /// Victron's own products, from their registers.
     products: Products,
@@ -735,6 +732,25 @@ struct Stages {
     alerts: Alerts,
     /// Everything else: NMEA 2000 → Venus services.
     mapper: Mapper,
+}
+
+impl Stages {
+    /// Every stage, in the order each is told of devices, timers, the sweep, the
+    /// link, the end and shutdown: a new stage is one more entry here (and in
+    /// [`deliver`] if it takes messages).
+    fn all(&mut self) -> [&mut dyn Stage; 4] {
+        [
+            &mut self.products,
+            &mut self.switches,
+            &mut self.alerts,
+            &mut self.mapper,
+        ]
+    }
+
+    /// [`Stages::all`], to read.
+    fn each(&self) -> [&dyn Stage; 4] {
+        [&self.products, &self.switches, &self.alerts, &self.mapper]
+    }
 }
 
 /// A message the core completed, to the Victron products stage when it is one of

@@ -49,8 +49,7 @@ const SECOND: Micros = 1_000_000;
 /// How long a device's DC instances and a non-GNSS position source wait for the
 /// facts that decide their type.
 pub const DECIDE_WAIT: Micros = 5 * SECOND;
-/// How long a source without a NAME is heard before it is published by address.
-pub const UNNAMED_WAIT: Micros = 10 * SECOND;
+pub use super::stage::UNNAMED_WAIT;
 /// Silence after which a source known only by address is gone.
 pub const UNNAMED_GONE: Micros = 60 * SECOND;
 /// Freshness and pending decisions are checked this often.
@@ -1670,6 +1669,40 @@ fn spec(cfg: &MapperConfig, id: DeviceId, s: &Service, identity: &Identity) -> S
         preferred_instance: preferred,
     });
     spec
+}
+
+/// The mapper keeps the sweep's clock ([`Mapper::next_sweep`]): its
+/// [`Mapper::on_tick`] does nothing before it.
+impl super::Stage for Mapper {
+    fn on_event(
+        &mut self,
+        now: Micros,
+        event: &crate::core::Event,
+        device: Option<&Device>,
+        sink: &dyn ServiceSink,
+    ) {
+        Mapper::on_event(self, now, event, device, sink);
+    }
+
+    fn on_sweep(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        self.on_tick(now, sink);
+    }
+
+    fn on_link_down(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        self.invalidate(now, sink);
+    }
+
+    fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        Mapper::finish(self, now, sink);
+    }
+
+    fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
+        Mapper::withdraw_all(self, sink);
+    }
+
+    fn published(&self) -> usize {
+        Mapper::published(self)
+    }
 }
 
 #[cfg(test)]

@@ -25,10 +25,12 @@ pub mod profile;
 pub mod quirks;
 pub mod render;
 pub mod rules;
+pub mod stage;
 pub mod switches;
 pub mod vecan;
 
 pub use kind::Kind;
 pub use mapper::{Mapper, MapperConfig, MapperStats};
 pub use rules::{Override, Rules, Selector};
+pub use stage::Stage;
 pub use vecan::BusService;

@@ -416,5 +416,30 @@ impl Alerts {
     }
 }
 
+impl crate::venus::Stage for Alerts {
+    fn on_event(
+        &mut self,
+        _now: Micros,
+        event: &Event,
+        device: Option<&Device>,
+        _sink: &dyn crate::model::ServiceSink,
+    ) {
+        Alerts::on_event(self, event, device);
+    }
+
+    /// Alerts whose repetition is overdue, texts to ask for.
+    fn next_wake(&self) -> Option<Micros> {
+        Alerts::next_wake(self)
+    }
+
+    fn on_wake(&mut self, now: Micros, _sink: &dyn crate::model::ServiceSink) {
+        self.on_tick(now);
+    }
+
+    fn on_sweep(&mut self, now: Micros, _sink: &dyn crate::model::ServiceSink) {
+        self.on_tick(now);
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -888,6 +888,38 @@ fn spec(iface: &str, name: Name, dev: &Dev, profile: &'static Profile) -> Servic
     spec
 }
 
+impl crate::venus::Stage for Products {
+    fn on_event(
+        &mut self,
+        now: Micros,
+        event: &crate::core::Event,
+        device: Option<&Device>,
+        sink: &dyn ServiceSink,
+    ) {
+        Products::on_event(self, now, event, device, sink);
+    }
+
+    fn on_sweep(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        self.on_tick(now, sink);
+    }
+
+    fn on_link_down(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        self.invalidate(now, sink);
+    }
+
+    fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        Products::finish(self, now, sink);
+    }
+
+    fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
+        Products::withdraw_all(self, sink);
+    }
+
+    fn published(&self) -> usize {
+        Products::published(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

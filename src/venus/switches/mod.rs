@@ -4,7 +4,7 @@
 //!
 //! - one `com.victronenergy.switch.<device>_bank<I>` per (device, 127501 bank
 //!   instance), published by the mapper's rules (a named device at once, a source
-//!   without a NAME only when listening, after [`super::mapper::UNNAMED_WAIT`]);
+//!   without a NAME only when listening, after [`super::stage::UNNAMED_WAIT`]);
 //! - one `/SwitchableOutput/<n−1>` per indicator n the bank ever reported with a
 //!   value other than "not available", added to the published tree as it appears;
 //! - a write to `State` goes to the bank as a 126208 Command to 127501; when no
@@ -30,7 +30,7 @@ use crate::network::{mgmt, Name};
 
 use super::identity::{self, DeviceId, Identity};
 use super::kind::Kind;
-use super::mapper::UNNAMED_WAIT;
+use super::stage::UNNAMED_WAIT;
 use bank::Indicator;
 
 const SECOND: Micros = 1_000_000;
@@ -841,6 +841,47 @@ fn bank_spec(
         preferred_instance: preferred,
     });
     spec
+}
+
+impl crate::venus::Stage for Switches {
+    fn on_event(
+        &mut self,
+        now: Micros,
+        event: &Event,
+        device: Option<&Device>,
+        sink: &dyn ServiceSink,
+    ) {
+        Switches::on_event(self, now, event, device, sink);
+    }
+
+    /// Commands whose bank did not confirm in time.
+    fn next_wake(&self) -> Option<Micros> {
+        Switches::next_wake(self)
+    }
+
+    fn on_wake(&mut self, now: Micros, _sink: &dyn ServiceSink) {
+        self.expire(now);
+    }
+
+    fn on_sweep(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        self.on_tick(now, sink);
+    }
+
+    fn on_link_down(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        self.invalidate(now, sink);
+    }
+
+    fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
+        Switches::finish(self, now, sink);
+    }
+
+    fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
+        Switches::withdraw_all(self, sink);
+    }
+
+    fn published(&self) -> usize {
+        Switches::published(self)
+    }
 }
 
 #[cfg(test)]
