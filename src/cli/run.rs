@@ -328,7 +328,7 @@ impl Live {
                 )));
             }
             (None, Request::Register(r)) => {
-                let failed = if r.data.is_some() { 0x8100 } else { 0x8000 };
+                let failed = n2k_dbus::vreg::VackCode::failed(r.data.is_some()).number();
                 let _ = r.reply.send((failed, Vec::new()));
             }
         }

@@ -28,6 +28,7 @@ use crate::venus::switches::{SwitchWrite, Switches};
 use crate::venus::vecan::same_unique_name_used;
 use crate::venus::{BusService, Mapper, MapperConfig, Stage};
 use crate::vreg::engine::{Event as RegisterEvent, Op, Outcome};
+use crate::vreg::VackCode;
 
 /// How often the bus service is brought up to date at most.
 pub const BUS_REFRESH: Micros = 1_000_000;
@@ -490,7 +491,7 @@ impl Gateway {
         data: Option<Vec<u8>>,
     ) -> Result<u64, (u16, Vec<u8>)> {
         let write = data.is_some();
-        let failed = (if write { 0x8100 } else { 0x8000 }, Vec::new());
+        let failed = (VackCode::failed(write).number(), Vec::new());
         let address = if service == self.bus.service_name() {
             path.strip_prefix("/Devices/")
                 .and_then(|p| p.strip_suffix("/VregLink"))
@@ -502,7 +503,7 @@ impl Gateway {
             return Err(failed);
         };
         if self.registers.len() >= MAX_WRITES {
-            return Err((crate::vreg::VackCode::Busy.number(), Vec::new()));
+            return Err((VackCode::Busy.number(), Vec::new()));
         }
         let token = self.token();
         let op = match data {
@@ -660,12 +661,12 @@ impl Gateway {
                 }
                 Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
                     if let Some(write) = self.registers.remove(&token) {
-                        let failed = if write { 0x8100 } else { 0x8000 };
+                        let failed = VackCode::failed(write).number();
                         let answer = match outcome {
                             Outcome::Value(v) => (0, v),
                             Outcome::Refused(code) => (code.number(), Vec::new()),
                             Outcome::TimedOut => (failed, Vec::new()),
-                            Outcome::Busy => (crate::vreg::VackCode::Busy.number(), Vec::new()),
+                            Outcome::Busy => (VackCode::Busy.number(), Vec::new()),
                         };
                         self.registers_done.push_back((token, answer));
                     } else if self.writes.remove(&token) {

@@ -34,6 +34,7 @@ use crate::devices::Device;
 use crate::model::DeviceSettings;
 use crate::model::{Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteRule};
 use crate::network::Name;
+use crate::venus::Stage;
 
 use super::fields::Fields;
 use super::fields::Num;
@@ -217,65 +218,6 @@ impl Mapper {
     /// Counters so far.
     pub fn stats(&self) -> MapperStats {
         self.stats
-    }
-
-    /// How many device services are published (or about to be).
-    pub fn published(&self) -> usize {
-        self.devices
-            .values()
-            .map(|d| d.services.iter().filter(|s| s.published).count())
-            .sum()
-    }
-
-    /// A device's state changed in the core. `device` is the core's record of the
-    /// NAME the event is about, where it still has one.
-    pub fn on_event(
-        &mut self,
-        now: Micros,
-        event: &crate::core::Event,
-        device: Option<&Device>,
-        outbox: &dyn ServiceSink,
-    ) {
-        use crate::core::Event as E;
-        match *event {
-            E::Appeared { name, address } => {
-                self.known.entry(name).or_default();
-                if let Some(a) = address {
-                    self.hand_over(now, a, name, outbox);
-                }
-            }
-            E::AddressChanged { to: Some(a), .. } => {
-                self.forget(DeviceId::Address(a), outbox);
-            }
-            E::Identified { name } | E::IdentityUpdated { name } => {
-                let k = self.known.entry(name).or_default();
-                if let Some(d) = device {
-                    k.identity = Identity {
-                        product: d.product.clone(),
-                        config: d.config.clone(),
-                    };
-                }
-                let identity = k.identity.clone();
-                let id = DeviceId::Name(name);
-                if let Some(dev) = self.devices.get(&id) {
-                    for s in dev.services.iter().filter(|s| s.published) {
-                        for (path, v) in identity::product_paths(id, s.kind, &identity) {
-                            outbox.set(&s.name, path, v);
-                        }
-                    }
-                }
-                self.settle(now, id, outbox);
-            }
-            E::InstanceChanged { old, .. } => {
-                self.forget(DeviceId::Name(old), outbox);
-                self.known.remove(&old);
-            }
-            E::Gone { name } => {
-                self.forget(DeviceId::Name(name), outbox);
-                self.known.remove(&name);
-            }
-            _ => {}
-        }
     }
 
     /// One message from `source`, sent by `name` when its NAME is known.
@@ -646,63 +588,10 @@ impl Mapper {
         self.settle(now, to, outbox);
     }
 
-    /// Freshness, pending decisions and silent address-only sources, at most every
-    /// [`SWEEP`].
-    pub fn on_tick(&mut self, now: Micros, outbox: &dyn ServiceSink) {
-        if now < self.next_sweep {
-            return;
-        }
-        self.next_sweep = now + SWEEP;
-        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
-        for id in ids {
-            let Some(dev) = self.devices.get_mut(&id) else {
-                continue;
-            };
-            if matches!(id, DeviceId::Address(_)) && now - dev.last_heard > UNNAMED_GONE {
-                self.forget(id, outbox);
-                continue;
-            }
-            dev.slots.retain(|s| s.until > now);
-            self.settle(now, id, outbox);
-        }
-    }
-
-    /// The bus went away (the interface is down): every measured value is invalid
-    /// now rather than when it would have aged out. Values that hold while the
-    /// device is on the bus (battery configuration) stay.
-    pub fn invalidate(&mut self, now: Micros, outbox: &dyn ServiceSink) {
-        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
-        for id in ids {
-            if let Some(dev) = self.devices.get_mut(&id) {
-                dev.slots.retain(|s| s.until == Micros::MAX);
-            }
-            self.settle(now, id, outbox);
-        }
-    }
-
-    /// When [`Mapper::on_tick`] has work next.
+    /// When the next sweep ([`Stage::on_sweep`]) has work: the mapper keeps the
+    /// gateway's sweep clock.
     pub fn next_sweep(&self) -> Micros {
         self.next_sweep
-    }
-
-    /// The end of a capture that stays on the bus (`replay --hold`): what still
-    /// waits for facts (DC types, a GNSS receiver, a sibling for a sensor without
-    /// an instance, a NAME when listening) is decided with what is known, so a
-    /// short capture shows its devices too.
-    pub fn finish(&mut self, now: Micros, outbox: &dyn ServiceSink) {
-        self.finished = true;
-        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
-        for id in ids {
-            self.settle(now, id, outbox);
-        }
-    }
-
-    /// Withdraws every service (the end of a replay, a shutdown).
-    pub fn withdraw_all(&mut self, outbox: &dyn ServiceSink) {
-        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
-        for id in ids {
-            self.forget(id, outbox);
-        }
     }
 
     /// Drops a device, withdrawing its services.
@@ -1672,36 +1561,119 @@ fn spec(cfg: &MapperConfig, id: DeviceId, s: &Service, identity: &Identity) -> S
 }
 
 /// The mapper keeps the sweep's clock ([`Mapper::next_sweep`]): its
-/// [`Mapper::on_tick`] does nothing before it.
-impl super::Stage for Mapper {
+/// sweep does nothing before it.
+impl Stage for Mapper {
+    /// A device's state changed in the core. `device` is the core's record of the
+    /// NAME the event is about, where it still has one.
     fn on_event(
         &mut self,
         now: Micros,
         event: &crate::core::Event,
         device: Option<&Device>,
-        sink: &dyn ServiceSink,
+        outbox: &dyn ServiceSink,
     ) {
-        Mapper::on_event(self, now, event, device, sink);
+        use crate::core::Event as E;
+        match *event {
+            E::Appeared { name, address } => {
+                self.known.entry(name).or_default();
+                if let Some(a) = address {
+                    self.hand_over(now, a, name, outbox);
+                }
+            }
+            E::AddressChanged { to: Some(a), .. } => {
+                self.forget(DeviceId::Address(a), outbox);
+            }
+            E::Identified { name } | E::IdentityUpdated { name } => {
+                let k = self.known.entry(name).or_default();
+                if let Some(d) = device {
+                    k.identity = Identity {
+                        product: d.product.clone(),
+                        config: d.config.clone(),
+                    };
+                }
+                let identity = k.identity.clone();
+                let id = DeviceId::Name(name);
+                if let Some(dev) = self.devices.get(&id) {
+                    for s in dev.services.iter().filter(|s| s.published) {
+                        for (path, v) in identity::product_paths(id, s.kind, &identity) {
+                            outbox.set(&s.name, path, v);
+                        }
+                    }
+                }
+                self.settle(now, id, outbox);
+            }
+            E::InstanceChanged { old, .. } => {
+                self.forget(DeviceId::Name(old), outbox);
+                self.known.remove(&old);
+            }
+            E::Gone { name } => {
+                self.forget(DeviceId::Name(name), outbox);
+                self.known.remove(&name);
+            }
+            _ => {}
+        }
     }
 
-    fn on_sweep(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.on_tick(now, sink);
+    /// Freshness, pending decisions and silent address-only sources, at most every
+    /// [`SWEEP`].
+    fn on_sweep(&mut self, now: Micros, outbox: &dyn ServiceSink) {
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now + SWEEP;
+        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
+        for id in ids {
+            let Some(dev) = self.devices.get_mut(&id) else {
+                continue;
+            };
+            if matches!(id, DeviceId::Address(_)) && now - dev.last_heard > UNNAMED_GONE {
+                self.forget(id, outbox);
+                continue;
+            }
+            dev.slots.retain(|s| s.until > now);
+            self.settle(now, id, outbox);
+        }
     }
 
-    fn on_link_down(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.invalidate(now, sink);
+    /// The bus went away (the interface is down): every measured value is invalid
+    /// now rather than when it would have aged out. Values that hold while the
+    /// device is on the bus (battery configuration) stay.
+    fn on_link_down(&mut self, now: Micros, outbox: &dyn ServiceSink) {
+        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
+        for id in ids {
+            if let Some(dev) = self.devices.get_mut(&id) {
+                dev.slots.retain(|s| s.until == Micros::MAX);
+            }
+            self.settle(now, id, outbox);
+        }
     }
 
-    fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        Mapper::finish(self, now, sink);
+    /// The end of a capture that stays on the bus (`replay --hold`): what still
+    /// waits for facts (DC types, a GNSS receiver, a sibling for a sensor without
+    /// an instance, a NAME when listening) is decided with what is known, so a
+    /// short capture shows its devices too.
+    fn finish(&mut self, now: Micros, outbox: &dyn ServiceSink) {
+        self.finished = true;
+        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
+        for id in ids {
+            self.settle(now, id, outbox);
+        }
     }
 
-    fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
-        Mapper::withdraw_all(self, sink);
+    /// Withdraws every service (the end of a replay, a shutdown).
+    fn withdraw_all(&mut self, outbox: &dyn ServiceSink) {
+        let ids: Vec<DeviceId> = self.devices.keys().copied().collect();
+        for id in ids {
+            self.forget(id, outbox);
+        }
     }
 
+    /// How many device services are published (or about to be).
     fn published(&self) -> usize {
-        Mapper::published(self)
+        self.devices
+            .values()
+            .map(|d| d.services.iter().filter(|s| s.published).count())
+            .sum()
     }
 }
 

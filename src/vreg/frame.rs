@@ -87,6 +87,17 @@ impl VackCode {
         }
     }
 
+    /// What a client's register request that could not be carried out (no such
+    /// device, listen-only, no answer) is told: the device's "unknown register"
+    /// code for a read (`write` false) or a write, as VregLink clients expect.
+    pub fn failed(write: bool) -> VackCode {
+        if write {
+            VackCode::UnknownInCommand
+        } else {
+            VackCode::UnknownInRequest
+        }
+    }
+
     /// Whether the device does not know the register.
     pub fn is_unknown_register(self) -> bool {
         matches!(

@@ -31,6 +31,7 @@ use crate::can::Micros;
 use crate::core::Event;
 use crate::devices::Device;
 use crate::network::Name;
+use crate::venus::Stage;
 
 use codec::AlertId;
 
@@ -198,16 +199,6 @@ impl Alerts {
     /// The next 126984 to send.
     pub fn poll_response(&mut self) -> Option<Response> {
         self.responses.pop_front()
-    }
-
-    /// When [`Alerts::on_tick`] has work next: an active alert's wait for its text.
-    pub fn next_wake(&self) -> Option<Micros> {
-        self.alerts
-            .values()
-            .filter(|e| e.raised.is_none() && !e.on_genset)
-            .filter_map(|e| e.active_since)
-            .map(|t| t + TEXT_WAIT)
-            .min()
     }
 
     /// Devices' models, for the notifications' device names.
@@ -416,7 +407,7 @@ impl Alerts {
     }
 }
 
-impl crate::venus::Stage for Alerts {
+impl Stage for Alerts {
     fn on_event(
         &mut self,
         _now: Micros,
@@ -427,9 +418,14 @@ impl crate::venus::Stage for Alerts {
         Alerts::on_event(self, event, device);
     }
 
-    /// Alerts whose repetition is overdue, texts to ask for.
+    /// When [`Alerts::on_tick`] has work next: an active alert's wait for its text.
     fn next_wake(&self) -> Option<Micros> {
-        Alerts::next_wake(self)
+        self.alerts
+            .values()
+            .filter(|e| e.raised.is_none() && !e.on_genset)
+            .filter_map(|e| e.active_since)
+            .map(|t| t + TEXT_WAIT)
+            .min()
     }
 
     fn on_wake(&mut self, now: Micros, _sink: &dyn crate::model::ServiceSink) {

@@ -87,7 +87,7 @@ fn feed(
 ) {
     for t in from..=to {
         m.on_message(t * S, source, None, pgn, data, out);
-        m.on_tick(t * S, out);
+        m.on_sweep(t * S, out);
     }
 }
 
@@ -124,7 +124,7 @@ fn an_output_sending_l1_and_l2_in_turns_has_two_phases() {
             &ac(1, &[(line, 230.0, 2.0, 400)]),
             &out,
         );
-        m.on_tick(t * S, &out);
+        m.on_sweep(t * S, &out);
     }
     let s = "com.victronenergy.acload.socketcan_can0_sa21";
     assert_eq!(out.value(s, "/NrOfPhases"), Value::Int(2));
@@ -243,7 +243,7 @@ fn a_temperature_without_an_instance_joins_the_pressure_of_instance_0() {
             &temperature_130312(0xFF, 1, 293.62),
             &out,
         );
-        m.on_tick(t * S, &out);
+        m.on_sweep(t * S, &out);
     }
     assert_eq!(
         out.names(),
@@ -271,7 +271,7 @@ fn a_sensor_reported_in_two_pgns_is_one_service() {
                 &out,
             );
         }
-        m.on_tick(t * S, &out);
+        m.on_sweep(t * S, &out);
     }
     let s = "com.victronenergy.temperature.socketcan_can0_sa36_sea1";
     assert_eq!(out.names(), [s]);
@@ -319,7 +319,7 @@ fn every_battery_is_a_battery_and_a_voltage_alone_is_the_starter() {
             &battery_127508(3, 12.7, None, None),
             &out,
         );
-        m.on_tick(t * S, &out);
+        m.on_sweep(t * S, &out);
     }
     let main = "com.victronenergy.battery.socketcan_can0_sa1";
     let second = "com.victronenergy.battery.socketcan_can0_sa1_dc5";

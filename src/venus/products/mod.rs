@@ -24,6 +24,7 @@ use crate::model::{
     WriteRule,
 };
 use crate::network::Name;
+use crate::venus::Stage;
 use crate::vreg::{self, RegValue, Vreg};
 
 use super::fields::Fields;
@@ -159,81 +160,12 @@ impl Products {
         self.reads.pop_front()
     }
 
-    /// How many product services are published.
-    pub fn published(&self) -> usize {
-        self.devices
-            .values()
-            .filter(|d| d.service.as_ref().is_some_and(|s| s.published))
-            .count()
-    }
-
     /// The address of the device behind product service `service`.
     pub fn address_of(&self, service: &str) -> Option<u8> {
         self.devices
             .values()
             .find(|d| d.service.as_ref().is_some_and(|s| s.name == service))
             .and_then(|d| d.address)
-    }
-
-    /// A device event from the core (see [`super::Mapper::on_event`]).
-    pub fn on_event(
-        &mut self,
-        now: Micros,
-        event: &crate::core::Event,
-        device: Option<&Device>,
-        sink: &dyn ServiceSink,
-    ) {
-        use crate::core::Event as E;
-        match *event {
-            E::Appeared { name, address }
-                if name.manufacturer_code() == VICTRON && !self.rules.excluded(name) =>
-            {
-                if !self.devices.contains_key(&name) && self.devices.len() >= MAX_DEVICES {
-                    self.stats.dropped += 1;
-                    return;
-                }
-                let dev = self.devices.entry(name).or_insert_with(|| Dev {
-                    address,
-                    decision: Decision::Pending { since: now },
-                    regs: BTreeMap::new(),
-                    pgn: BTreeMap::new(),
-                    model: None,
-                    serial: None,
-                    hardware: None,
-                    custom: String::new(),
-                    service: None,
-                    asked_identity: false,
-                    read_profile: false,
-                });
-                dev.address = address;
-                self.settle(now, name, sink, Touched::All);
-            }
-            // The registers are the device's, not its address's: they stay (as the
-            // engine's follow it); `/Devices/0/Nad` shows the new address.
-            E::AddressChanged { name, to, .. } => {
-                if let Some(d) = self.devices.get_mut(&name) {
-                    d.address = to;
-                    self.settle(now, name, sink, Touched::All);
-                }
-            }
-            E::Identified { name } | E::IdentityUpdated { name } => {
-                let Some(d) = self.devices.get_mut(&name) else {
-                    return;
-                };
-                if let Some(p) = device.and_then(|d| d.product.as_ref()) {
-                    d.model = non_empty(&p.model_id);
-                    d.serial = non_empty(&p.serial);
-                    d.hardware = non_empty(&p.model_version);
-                }
-                if let Some(c) = device.and_then(|d| d.config.as_ref()) {
-                    d.custom = c.installation_description1.trim().to_owned();
-                }
-                self.settle(now, name, sink, Touched::All);
-            }
-            E::InstanceChanged { old, .. } => self.forget(old, sink),
-            E::Gone { name } => self.forget(name, sink),
-            _ => {}
-        }
     }
 
     /// One message of a device this stage claims ([`Products::claims`]).
@@ -317,43 +249,6 @@ impl Products {
             Touched::Pgn(pgn)
         };
         self.settle(now, key, sink, touched);
-    }
-
-    /// Pending decisions and ageing values.
-    pub fn on_tick(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        let names: Vec<Name> = self.devices.keys().copied().collect();
-        for n in names {
-            if let Some(d) = self.devices.get_mut(&n) {
-                d.pgn.retain(|_, (_, until)| *until > now);
-            }
-            self.settle(now, n, sink, Touched::All);
-        }
-    }
-
-    /// The bus went away: every value is invalid now.
-    pub fn invalidate(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        let names: Vec<Name> = self.devices.keys().copied().collect();
-        for n in names {
-            if let Some(d) = self.devices.get_mut(&n) {
-                d.pgn.clear();
-                d.regs.retain(|r, _| IDENTITY.contains(r));
-            }
-            self.settle(now, n, sink, Touched::All);
-        }
-    }
-
-    /// The end of a capture that stays on the bus: pending devices are decided
-    /// with what is known.
-    pub fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.finished = true;
-        self.on_tick(now, sink);
-    }
-
-    pub fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
-        let names: Vec<Name> = self.devices.keys().copied().collect();
-        for n in names {
-            self.forget(n, sink);
-        }
     }
 
     fn forget(&mut self, name: Name, sink: &dyn ServiceSink) {
@@ -888,7 +783,8 @@ fn spec(iface: &str, name: Name, dev: &Dev, profile: &'static Profile) -> Servic
     spec
 }
 
-impl crate::venus::Stage for Products {
+impl Stage for Products {
+    /// A device event from the core (see [`super::Mapper::on_event`]).
     fn on_event(
         &mut self,
         now: Micros,
@@ -896,27 +792,102 @@ impl crate::venus::Stage for Products {
         device: Option<&Device>,
         sink: &dyn ServiceSink,
     ) {
-        Products::on_event(self, now, event, device, sink);
+        use crate::core::Event as E;
+        match *event {
+            E::Appeared { name, address }
+                if name.manufacturer_code() == VICTRON && !self.rules.excluded(name) =>
+            {
+                if !self.devices.contains_key(&name) && self.devices.len() >= MAX_DEVICES {
+                    self.stats.dropped += 1;
+                    return;
+                }
+                let dev = self.devices.entry(name).or_insert_with(|| Dev {
+                    address,
+                    decision: Decision::Pending { since: now },
+                    regs: BTreeMap::new(),
+                    pgn: BTreeMap::new(),
+                    model: None,
+                    serial: None,
+                    hardware: None,
+                    custom: String::new(),
+                    service: None,
+                    asked_identity: false,
+                    read_profile: false,
+                });
+                dev.address = address;
+                self.settle(now, name, sink, Touched::All);
+            }
+            // The registers are the device's, not its address's: they stay (as the
+            // engine's follow it); `/Devices/0/Nad` shows the new address.
+            E::AddressChanged { name, to, .. } => {
+                if let Some(d) = self.devices.get_mut(&name) {
+                    d.address = to;
+                    self.settle(now, name, sink, Touched::All);
+                }
+            }
+            E::Identified { name } | E::IdentityUpdated { name } => {
+                let Some(d) = self.devices.get_mut(&name) else {
+                    return;
+                };
+                if let Some(p) = device.and_then(|d| d.product.as_ref()) {
+                    d.model = non_empty(&p.model_id);
+                    d.serial = non_empty(&p.serial);
+                    d.hardware = non_empty(&p.model_version);
+                }
+                if let Some(c) = device.and_then(|d| d.config.as_ref()) {
+                    d.custom = c.installation_description1.trim().to_owned();
+                }
+                self.settle(now, name, sink, Touched::All);
+            }
+            E::InstanceChanged { old, .. } => self.forget(old, sink),
+            E::Gone { name } => self.forget(name, sink),
+            _ => {}
+        }
     }
 
+    /// Pending decisions and ageing values.
     fn on_sweep(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.on_tick(now, sink);
+        let names: Vec<Name> = self.devices.keys().copied().collect();
+        for n in names {
+            if let Some(d) = self.devices.get_mut(&n) {
+                d.pgn.retain(|_, (_, until)| *until > now);
+            }
+            self.settle(now, n, sink, Touched::All);
+        }
     }
 
+    /// The bus went away: every value is invalid now.
     fn on_link_down(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.invalidate(now, sink);
+        let names: Vec<Name> = self.devices.keys().copied().collect();
+        for n in names {
+            if let Some(d) = self.devices.get_mut(&n) {
+                d.pgn.clear();
+                d.regs.retain(|r, _| IDENTITY.contains(r));
+            }
+            self.settle(now, n, sink, Touched::All);
+        }
     }
 
+    /// The end of a capture that stays on the bus: pending devices are decided
+    /// with what is known.
     fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        Products::finish(self, now, sink);
+        self.finished = true;
+        self.on_sweep(now, sink);
     }
 
     fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
-        Products::withdraw_all(self, sink);
+        let names: Vec<Name> = self.devices.keys().copied().collect();
+        for n in names {
+            self.forget(n, sink);
+        }
     }
 
+    /// How many product services are published.
     fn published(&self) -> usize {
-        Products::published(self)
+        self.devices
+            .values()
+            .filter(|d| d.service.as_ref().is_some_and(|s| s.published))
+            .count()
     }
 }
 

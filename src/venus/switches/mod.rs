@@ -27,6 +27,7 @@ use crate::model::{
     WriteRule,
 };
 use crate::network::{mgmt, Name};
+use crate::venus::Stage;
 
 use super::identity::{self, DeviceId, Identity};
 use super::kind::Kind;
@@ -209,11 +210,6 @@ impl Switches {
         self.stats
     }
 
-    /// How many bank services are published.
-    pub fn published(&self) -> usize {
-        self.banks.values().filter(|b| b.published).count()
-    }
-
     /// Whether `service` is one of the banks'.
     pub fn owns(&self, service: &str) -> bool {
         self.banks.values().any(|b| b.name == service)
@@ -227,53 +223,6 @@ impl Switches {
     /// The outcome of a write that waited for its bank.
     pub fn poll_done(&mut self) -> Option<(u64, WriteOutcome)> {
         self.done.pop_front()
-    }
-
-    /// When [`Switches::on_tick`] has work next.
-    pub fn next_wake(&self) -> Option<Micros> {
-        self.pending.iter().map(|p| p.deadline).min()
-    }
-
-    /// A device's state changed in the core (as the mapper is told).
-    pub fn on_event(
-        &mut self,
-        now: Micros,
-        event: &Event,
-        device: Option<&Device>,
-        sink: &dyn ServiceSink,
-    ) {
-        match *event {
-            Event::Appeared { name, address } => {
-                self.known.entry(name).or_default();
-                if let Some(a) = address {
-                    self.hand_over(now, a, name, sink);
-                }
-            }
-            Event::AddressChanged { to: Some(a), .. } => {
-                self.forget(DeviceId::Address(a), sink);
-            }
-            Event::Identified { name } | Event::IdentityUpdated { name } => {
-                let identity = device
-                    .map(|d| Identity {
-                        product: d.product.clone(),
-                        config: d.config.clone(),
-                    })
-                    .unwrap_or_default();
-                let id = DeviceId::Name(name);
-                for b in self.banks.values().filter(|b| b.id == id && b.published) {
-                    for (path, v) in identity::product_paths(id, Kind::Switch, &identity) {
-                        sink.set(&b.name, path, v);
-                    }
-                }
-                self.known.insert(name, identity);
-                self.settle(now, sink, None);
-            }
-            Event::InstanceChanged { old, .. } | Event::Gone { name: old } => {
-                self.forget(DeviceId::Name(old), sink);
-                self.known.remove(&old);
-            }
-            _ => {}
-        }
     }
 
     /// One message; `true` when it was switching's (127501, or a 126208
@@ -411,12 +360,6 @@ impl Switches {
         self.stats.controls += 1;
     }
 
-    /// Timers due up to `now`: fall-backs, unconfirmed writes, silent banks.
-    pub fn on_tick(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.expire(now);
-        self.settle(now, sink, None);
-    }
-
     /// Fall-backs and unconfirmed writes due up to `now`.
     pub fn expire(&mut self, now: Micros) {
         let mut k = 0;
@@ -444,29 +387,6 @@ impl Switches {
                         .push_back((p.token, WriteOutcome::Refused(WriteRefusal::DeviceSilent)));
                 }
             }
-        }
-    }
-
-    /// The end of a capture that stays on the bus: banks still waiting for their
-    /// source's NAME are published by address.
-    pub fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.finished = true;
-        self.settle(now, sink, None);
-    }
-
-    /// The bus went away: every output state turns invalid now.
-    pub fn invalidate(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        for b in self.banks.values_mut() {
-            b.last_heard = b.last_heard.min(now.saturating_sub(BANK_FRESH + 1));
-        }
-        self.settle(now, sink, None);
-    }
-
-    /// Withdraws every bank (the end of a replay, a shutdown).
-    pub fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
-        let ids: Vec<DeviceId> = self.banks.keys().map(|k| k.0).collect();
-        for id in ids {
-            self.forget(id, sink);
         }
     }
 
@@ -843,7 +763,8 @@ fn bank_spec(
     spec
 }
 
-impl crate::venus::Stage for Switches {
+impl Stage for Switches {
+    /// A device's state changed in the core (as the mapper is told).
     fn on_event(
         &mut self,
         now: Micros,
@@ -851,36 +772,81 @@ impl crate::venus::Stage for Switches {
         device: Option<&Device>,
         sink: &dyn ServiceSink,
     ) {
-        Switches::on_event(self, now, event, device, sink);
+        match *event {
+            Event::Appeared { name, address } => {
+                self.known.entry(name).or_default();
+                if let Some(a) = address {
+                    self.hand_over(now, a, name, sink);
+                }
+            }
+            Event::AddressChanged { to: Some(a), .. } => {
+                self.forget(DeviceId::Address(a), sink);
+            }
+            Event::Identified { name } | Event::IdentityUpdated { name } => {
+                let identity = device
+                    .map(|d| Identity {
+                        product: d.product.clone(),
+                        config: d.config.clone(),
+                    })
+                    .unwrap_or_default();
+                let id = DeviceId::Name(name);
+                for b in self.banks.values().filter(|b| b.id == id && b.published) {
+                    for (path, v) in identity::product_paths(id, Kind::Switch, &identity) {
+                        sink.set(&b.name, path, v);
+                    }
+                }
+                self.known.insert(name, identity);
+                self.settle(now, sink, None);
+            }
+            Event::InstanceChanged { old, .. } | Event::Gone { name: old } => {
+                self.forget(DeviceId::Name(old), sink);
+                self.known.remove(&old);
+            }
+            _ => {}
+        }
     }
 
-    /// Commands whose bank did not confirm in time.
+    /// When a command whose bank did not confirm it times out ([`Stage::on_wake`]).
     fn next_wake(&self) -> Option<Micros> {
-        Switches::next_wake(self)
+        self.pending.iter().map(|p| p.deadline).min()
     }
 
     fn on_wake(&mut self, now: Micros, _sink: &dyn ServiceSink) {
         self.expire(now);
     }
 
+    /// Timers due up to `now`: fall-backs, unconfirmed writes, silent banks.
     fn on_sweep(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.on_tick(now, sink);
+        self.expire(now);
+        self.settle(now, sink, None);
     }
 
+    /// The bus went away: every output state turns invalid now.
     fn on_link_down(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        self.invalidate(now, sink);
+        for b in self.banks.values_mut() {
+            b.last_heard = b.last_heard.min(now.saturating_sub(BANK_FRESH + 1));
+        }
+        self.settle(now, sink, None);
     }
 
+    /// The end of a capture that stays on the bus: banks still waiting for their
+    /// source's NAME are published by address.
     fn finish(&mut self, now: Micros, sink: &dyn ServiceSink) {
-        Switches::finish(self, now, sink);
+        self.finished = true;
+        self.settle(now, sink, None);
     }
 
+    /// Withdraws every bank (the end of a replay, a shutdown).
     fn withdraw_all(&mut self, sink: &dyn ServiceSink) {
-        Switches::withdraw_all(self, sink);
+        let ids: Vec<DeviceId> = self.banks.keys().map(|k| k.0).collect();
+        for id in ids {
+            self.forget(id, sink);
+        }
     }
 
+    /// How many bank services are published.
     fn published(&self) -> usize {
-        Switches::published(self)
+        self.banks.values().filter(|b| b.published).count()
     }
 }
 

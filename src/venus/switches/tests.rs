@@ -95,7 +95,7 @@ fn a_command_confirmed_by_the_next_status() {
         sink.value(SERVICE, "/SwitchableOutput/4/State"),
         Value::Int(1)
     );
-    sw.on_tick(10 * S, &sink);
+    sw.on_sweep(10 * S, &sink);
     assert!(
         sw.poll_send().is_none(),
         "no fall-back after a confirmation"
@@ -114,16 +114,16 @@ fn silence_falls_back_to_127502_then_refuses() {
         Ok(()),
     );
     assert_eq!(sw.poll_send().unwrap().pgn, 126208);
-    sw.on_tick(S + COMMAND_WAIT - 1, &sink);
+    sw.on_sweep(S + COMMAND_WAIT - 1, &sink);
     assert!(sw.poll_send().is_none());
-    sw.on_tick(S + COMMAND_WAIT, &sink);
+    sw.on_sweep(S + COMMAND_WAIT, &sink);
     let control = sw.poll_send().unwrap();
     assert_eq!((control.pgn, control.destination), (127502, 255));
     assert_eq!(
         control.payload,
         [0x02, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
     );
-    sw.on_tick(S + COMMAND_WAIT + CONFIRM_WAIT, &sink);
+    sw.on_sweep(S + COMMAND_WAIT + CONFIRM_WAIT, &sink);
     assert_eq!(
         sw.poll_done(),
         Some((1, WriteOutcome::Refused(WriteRefusal::DeviceSilent)))
@@ -263,7 +263,7 @@ fn restored_settings_and_late_outputs() {
         Value::Text("Windlass".into())
     );
     // Silence: the states are not known any more.
-    sw.on_tick(S + BANK_FRESH + 1, &sink);
+    sw.on_sweep(S + BANK_FRESH + 1, &sink);
     assert_eq!(
         sink.value(SERVICE, "/SwitchableOutput/6/State"),
         Value::Invalid
