@@ -120,6 +120,15 @@ impl Process {
     }
 }
 
+/// `replay --fast --hold` of the demo boat onto `bus`, with `extra` options.
+fn held_replay(bus: &PrivateBus, extra: &[&str]) -> Process {
+    let path = boat();
+    let path = path.to_str().expect("utf-8 path");
+    let mut args = vec!["replay", path, "--fast", "--hold", "--dbus", &bus.address];
+    args.extend_from_slice(extra);
+    Process::start(&args)
+}
+
 /// The services and values `demo-boat.log` states at its end, read over `client`.
 async fn assert_boat_end_state(client: &zbus::Connection) -> Vec<String> {
     let mut services = Vec::new();
@@ -170,15 +179,7 @@ async fn released_after(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_publishes_the_capture_and_sigterm_releases_every_name() {
     let bus = PrivateBus::start();
-    let path = boat();
-    let mut p = Process::start(&[
-        "replay",
-        path.to_str().expect("utf-8 path"),
-        "--fast",
-        "--hold",
-        "--dbus",
-        &bus.address,
-    ]);
+    let mut p = held_replay(&bus, &[]);
     p.wait_for("holding the services");
     let client = bus.client().await;
     let services = assert_boat_end_state(&client).await;
@@ -223,15 +224,7 @@ async fn demo_runs_its_own_bus_shows_the_boat_and_ctrl_c_ends_it_cleanly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_ends_on_sighup_releasing_every_name() {
     let bus = PrivateBus::start();
-    let path = boat();
-    let mut p = Process::start(&[
-        "replay",
-        path.to_str().expect("utf-8 path"),
-        "--fast",
-        "--hold",
-        "--dbus",
-        &bus.address,
-    ]);
+    let mut p = held_replay(&bus, &[]);
     p.wait_for("holding the services");
     let client = bus.client().await;
     let mut owned: BTreeSet<String> = device_services(&client).await.into_iter().collect();
@@ -253,17 +246,7 @@ async fn a_sigterm_while_the_last_flush_settles_is_not_lost() {
         .receive_name_owner_changed()
         .await
         .expect("NameOwnerChanged");
-    let path = boat();
-    let mut p = Process::start(&[
-        "replay",
-        path.to_str().expect("utf-8 path"),
-        "--fast",
-        "--hold",
-        "--flush-ms",
-        "5000",
-        "--dbus",
-        &bus.address,
-    ]);
+    let mut p = held_replay(&bus, &["--flush-ms", "5000"]);
     // The first flush comes at once; the next one, which the end waits for, five
     // seconds later. The capture (a few hundred records, as fast as possible) is
     // through long before.
@@ -302,15 +285,7 @@ async fn the_bus_going_away_ends_a_held_replay_and_serve_with_one_line() {
         r#"{"com.victronenergy.tank.test_serve": {"/Level": 50, "/FluidType": 0}}"#,
     )
     .expect("write the services");
-    let path = boat();
-    let mut replay = Process::start(&[
-        "replay",
-        path.to_str().expect("utf-8 path"),
-        "--fast",
-        "--hold",
-        "--dbus",
-        &bus.address,
-    ]);
+    let mut replay = held_replay(&bus, &[]);
     let mut serve = Process::start(&[
         "serve",
         file.to_str().expect("utf-8 path"),
