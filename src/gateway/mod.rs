@@ -597,8 +597,9 @@ impl Gateway {
         self.next_refresh = now + BUS_REFRESH;
     }
 
-    /// Hands the core's outputs on: frames to the transmit queue, events to the
-    /// mapper (and a bus-service refresh when the device list changed).
+    /// Hands the core's outputs on (frames to the transmit queue, events to the
+    /// stages, register outcomes to the clients waiting for them), then what the
+    /// stages queued; a bus-service refresh when the device list changed.
     fn drain(&mut self, now: Micros) {
         let mut devices_changed = false;
         while let Some(o) = self.core.poll_output() {
@@ -617,73 +618,90 @@ impl Gateway {
                         x.on_event(now, &e, &mut self.core);
                     }
                 }
-                Output::Event(e) => {
-                    if let Event::OwnAddress(a) = e {
-                        self.stages
-                            .products
-                            .set_active(a.is_some() && !self.core.listen_only());
-                        if self.events.len() >= MAX_EVENTS {
-                            self.events.pop_front();
-                        }
-                        self.events.push_back(e);
-                    } else {
-                        self.devices_dirty = true;
-                    }
-                    let name = match e {
-                        Event::Appeared { name, .. }
-                        | Event::Identified { name }
-                        | Event::IdentityUpdated { name }
-                        | Event::Gone { name } => Some(name),
-                        Event::InstanceChanged { new, .. } => Some(new),
-                        _ => None,
-                    };
-                    devices_changed |= name.is_some();
-                    match e {
-                        Event::DuplicateName { name, addresses } => self.own_alerts.event(
-                            now,
-                            Own::AddressConflict,
-                            format!(
-                                "NAME {name} is at addresses {} and {}",
-                                addresses[0], addresses[1]
-                            ),
-                        ),
-                        Event::AddressContention { address, .. } => self.own_alerts.event(
-                            now,
-                            Own::AddressConflict,
-                            format!("Two devices claimed address {address}"),
-                        ),
-                        _ => {}
-                    }
-                    let device = name.and_then(|n| self.core.registry().get(n));
-                    for s in self.stages.all() {
-                        s.on_event(now, &e, device, &*self.sink);
-                    }
-                }
+                Output::Event(e) => devices_changed |= self.on_event(now, e),
                 Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
-                    if let Some(write) = self.registers.remove(&token) {
-                        let failed = VackCode::failed(write).number();
-                        let answer = match outcome {
-                            Outcome::Value(v) => (0, v),
-                            Outcome::Refused(code) => (code.number(), Vec::new()),
-                            Outcome::TimedOut => (failed, Vec::new()),
-                            Outcome::Busy => (VackCode::Busy.number(), Vec::new()),
-                        };
-                        self.registers_done.push_back((token, answer));
-                    } else if self.writes.remove(&token) {
-                        let o = match outcome {
-                            // The path shows the value read back, from the broadcast.
-                            Outcome::Value(_) => WriteOutcome::Accepted,
-                            Outcome::Refused(code) => {
-                                WriteOutcome::Refused(WriteRefusal::DeviceRefused(code))
-                            }
-                            Outcome::TimedOut => WriteOutcome::Refused(WriteRefusal::DeviceSilent),
-                            Outcome::Busy => WriteOutcome::Refused(WriteRefusal::Busy),
-                        };
-                        self.writes_done.push_back((token, o));
-                    }
+                    self.on_register_done(token, outcome);
                 }
             }
         }
+        self.drain_stages(now);
+        if devices_changed && self.started {
+            self.refresh(now);
+        }
+    }
+
+    /// A device event of the core: our own address for the shell, conflicts for
+    /// our own alerts, every event for the stages. Whether it was about a device.
+    fn on_event(&mut self, now: Micros, e: Event) -> bool {
+        if let Event::OwnAddress(a) = e {
+            self.stages
+                .products
+                .set_active(a.is_some() && !self.core.listen_only());
+            if self.events.len() >= MAX_EVENTS {
+                self.events.pop_front();
+            }
+            self.events.push_back(e);
+        } else {
+            self.devices_dirty = true;
+        }
+        let name = match e {
+            Event::Appeared { name, .. }
+            | Event::Identified { name }
+            | Event::IdentityUpdated { name }
+            | Event::Gone { name } => Some(name),
+            Event::InstanceChanged { new, .. } => Some(new),
+            _ => None,
+        };
+        match e {
+            Event::DuplicateName { name, addresses } => self.own_alerts.event(
+                now,
+                Own::AddressConflict,
+                format!(
+                    "NAME {name} is at addresses {} and {}",
+                    addresses[0], addresses[1]
+                ),
+            ),
+            Event::AddressContention { address, .. } => self.own_alerts.event(
+                now,
+                Own::AddressConflict,
+                format!("Two devices claimed address {address}"),
+            ),
+            _ => {}
+        }
+        let device = name.and_then(|n| self.core.registry().get(n));
+        for s in self.stages.all() {
+            s.on_event(now, &e, device, &*self.sink);
+        }
+        name.is_some()
+    }
+
+    /// A register operation ended: the answer for the client's register request
+    /// or write that started it (reads of the products stage need none).
+    fn on_register_done(&mut self, token: u64, outcome: Outcome) {
+        if let Some(write) = self.registers.remove(&token) {
+            let failed = VackCode::failed(write).number();
+            let answer = match outcome {
+                Outcome::Value(v) => (0, v),
+                Outcome::Refused(code) => (code.number(), Vec::new()),
+                Outcome::TimedOut => (failed, Vec::new()),
+                Outcome::Busy => (VackCode::Busy.number(), Vec::new()),
+            };
+            self.registers_done.push_back((token, answer));
+        } else if self.writes.remove(&token) {
+            let o = match outcome {
+                // The path shows the value read back, from the broadcast.
+                Outcome::Value(_) => WriteOutcome::Accepted,
+                Outcome::Refused(code) => WriteOutcome::Refused(WriteRefusal::DeviceRefused(code)),
+                Outcome::TimedOut => WriteOutcome::Refused(WriteRefusal::DeviceSilent),
+                Outcome::Busy => WriteOutcome::Refused(WriteRefusal::Busy),
+            };
+            self.writes_done.push_back((token, o));
+        }
+    }
+
+    /// What the stages queued: switch bank commands and alert acknowledgements to
+    /// send, a genset's alert for the mapper, switch writes decided, register reads.
+    fn drain_stages(&mut self, now: Micros) {
         while let Some(f) = self.stages.switches.poll_send() {
             if let Err(e) = self
                 .core
@@ -715,9 +733,6 @@ impl Gateway {
             if !self.core.vreg_submit(now, r.address, token, op, false) {
                 break;
             }
-        }
-        if devices_changed && self.started {
-            self.refresh(now);
         }
     }
 }
