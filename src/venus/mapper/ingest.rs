@@ -47,226 +47,44 @@ impl Mapper {
             engine_hours: Vec::new(),
         });
         dev.last_heard = now;
-        let f = &self.fields;
-        let code = |id: &str| f.get(id).code().and_then(|c| u8::try_from(c).ok());
-        let mut w = Store {
-            f,
+        self.refused.clear();
+        let w = Store {
+            f: &self.fields,
             until,
             quirk,
             dropped: 0,
             refused: &mut self.refused,
         };
-        w.refused.clear();
-        match p.route {
-            Route::Tank => {
-                let fluid = code("type").unwrap_or(15);
-                let instance = code("instance");
-                let (chan, instanced) = channel_of(dev, Kind::Tank, fluid, instance);
-                w.feeds(dev, p.feeds, chan, 0);
-                if !existing(dev, Kind::Tank, chan, instanced)
-                    && carries(dev, chan, &[Input::Level, Input::TankCapacity])
-                {
-                    let suffix = profile::tank_suffix(fluid, (chan >> 8) as u8);
-                    let data_instance = Some((chan >> 8) as u8);
-                    ensure(
-                        &self.cfg,
-                        dev,
-                        Kind::Tank,
-                        chan,
-                        Some(suffix),
-                        data_instance,
-                        instanced,
-                        now,
-                        &mut w.dropped,
-                    );
-                }
-            }
-            Route::Temperature { instance, source } => {
-                // Without a source the message names no sensor (all fields "not
-                // available", as some devices send).
-                let Some(s) = code(source) else { return };
-                let i = if instance { code("instance") } else { None };
-                let (chan, instanced) = channel_of(dev, Kind::Temperature, s, i);
-                w.feeds(dev, p.feeds, chan, 0);
-                ensure_sensor(&self.cfg, dev, chan, instanced, now, &mut w.dropped);
-            }
-            Route::Humidity | Route::Pressure => {
-                let own = if p.route == Route::Humidity {
-                    profile::HUMIDITY_SOURCE
-                } else {
-                    if code("source") != Some(0) {
-                        return; // only atmospheric pressure has a Venus home
-                    }
-                    profile::PRESSURE_SOURCE
-                };
-                let (instance, instanced) = match code("instance") {
-                    Some(i) => (i, true),
-                    None => (default_instance(dev), false),
-                };
-                let chan = sensor_of_instance(dev, instance).unwrap_or(sensor_chan(instance, own));
-                w.feeds(dev, p.feeds, chan, 0);
-                ensure_sensor(&self.cfg, dev, chan, instanced, now, &mut w.dropped);
-            }
-            Route::Environment => {
-                for (source, field, pressure) in [
-                    (0u8, "waterTemperature", false),
-                    (1, "outsideAmbientAirTemperature", true),
-                ] {
-                    let (chan, _) = channel_of(dev, Kind::Temperature, source, None);
-                    let t = w.value(field, 0, Conv::Celsius);
-                    w.put(dev, Input::TemperatureOutsideWater, chan, t);
-                    if pressure {
-                        let hpa = w.value("atmosphericPressure", 0, Conv::Times(0.01));
-                        w.put(dev, Input::PressureEnvironment, chan, hpa);
-                    }
-                    ensure_sensor(&self.cfg, dev, chan, false, now, &mut w.dropped);
-                }
-            }
-            Route::Dc => {
-                let Some(i) = code("instance") else { return };
-                if !dev.dc.iter().any(|&(x, _)| x == i) && dev.dc.len() < 16 {
-                    dev.dc.push((i, None));
-                }
-                dev.dc_since.get_or_insert(now);
-                if pgn == 127513
-                    && !dev.battery_config.contains(&i)
-                    && dev.battery_config.len() < 16
-                {
-                    dev.battery_config.push(i);
-                }
-                w.feeds(dev, p.feeds, u32::from(i), 0);
-            }
-            Route::Charger => {
-                let Some(i) = code("instance") else { return };
-                if !dev.chargers.contains(&i) && dev.chargers.len() < 16 {
-                    dev.chargers.push(i);
-                }
-                w.feeds(dev, p.feeds, u32::from(i), 0);
-                let first = Some(dev.chargers[0]);
-                ensure(
-                    &self.cfg,
-                    dev,
-                    Kind::Charger,
-                    0,
-                    None,
-                    first,
-                    true,
-                    now,
-                    &mut w.dropped,
-                );
-            }
-            Route::Ac { input } => {
-                let Some(i) = code("instance") else { return };
-                let base = ac_chan(input, i, 0);
-                for item in 1..=f.items() {
-                    let Some(line) = f.get_in(item, "line").code().filter(|&l| l < 3) else {
-                        continue;
-                    };
-                    let chan = base | line as u32;
-                    w.feeds(dev, p.feeds, chan, item);
-                    w.power_fits(dev, chan);
-                }
-                let kind = ac_kind(&self.cfg.rules, name, input);
-                if !input && inverter_output(dev, i) {
-                    // The inverter service shows its output (docs/venus-services.md#inverters-and-converters); a meter decided before the 127509 came goes.
-                    dev.services
-                        .retain(|s| s.published || s.kind != kind || s.chan != base);
-                } else {
-                    // An inverter's output waits for the 127509 that may name it.
-                    let settled = input || !is_inverter(name);
-                    let suffix = || format!("ac_{}{i}", if input { "in" } else { "out" });
-                    ensure_meter(
-                        &self.cfg,
-                        dev,
-                        kind,
-                        (base, settled),
-                        suffix,
-                        Some(i),
-                        now,
-                        &mut w.dropped,
-                    );
-                }
-            }
-            Route::Gps => {
-                dev.gps_since.get_or_insert(now);
-                w.feeds(dev, p.feeds, 0, 0);
-            }
-            Route::Engine => {
-                let Some(i) = code("instance") else { return };
-                let chan = render::engine_chan(i);
-                w.feeds(dev, p.feeds, chan, 0);
-                w.hours_forward(dev, i, chan);
-                if is_generator(&self.cfg.rules, name) {
-                    if !existing(dev, Kind::Genset, chan, true) {
-                        let suffix = dev
-                            .services
-                            .iter()
-                            .any(|s| s.kind == Kind::Genset)
-                            .then(|| format!("engine{i}"));
-                        ensure(
-                            &self.cfg,
-                            dev,
-                            Kind::Genset,
-                            chan,
-                            suffix,
-                            Some(i),
-                            true,
-                            now,
-                            &mut w.dropped,
-                        );
-                        if let Some(s) = dev.services.iter_mut().find(|s| s.chan == chan) {
-                            s.engine = Some(i);
-                        }
-                    }
-                } else if pgn == 127489 {
-                    // A propulsion engine: Venus has no engine service; its
-                    // temperatures are temperature sensors (docs/venus-services.md#engines-and-gensets).
-                    for (field, conv, source) in [
-                        ("temperature", Conv::Celsius, profile::ENGINE_COOLANT_SOURCE),
-                        ("oilTemperature", Conv::Celsius, profile::ENGINE_OIL_SOURCE),
-                    ] {
-                        let chan = sensor_chan(i, source);
-                        let t = w.value(field, 0, conv);
-                        w.put(dev, Input::Temperature, chan, t);
-                        ensure_sensor(&self.cfg, dev, chan, true, now, &mut w.dropped);
-                    }
-                }
-            }
-            Route::AcJ1939 { generator, line } => {
-                let base = render::j1939_chan(0);
-                let chan = render::j1939_chan(line);
-                w.feeds(dev, p.feeds, chan, 0);
-                if line < 3 {
-                    w.power_fits(dev, chan);
-                }
-                let kind = j1939_kind(&self.cfg.rules, name, generator);
-                let suffix = || "j1939".to_owned();
-                ensure_meter(
-                    &self.cfg,
-                    dev,
-                    kind,
-                    (base, true),
-                    suffix,
-                    None,
-                    now,
-                    &mut w.dropped,
-                );
-            }
-            Route::Inverter => {
-                let Some(i) = code("instance") else { return };
-                w.feeds(dev, p.feeds, u32::from(i), 0);
-                ensure_inverter(&self.cfg, dev, i, now, &mut w.dropped);
-            }
-            Route::Converter { status } => {
-                let Some(c) = code("connectionNumber") else {
-                    return;
-                };
-                w.feeds(dev, p.feeds, render::converter_chan(c), 0);
-                let kind = converter_kind(&self.cfg.rules, name, status);
-                ensure_converter(&self.cfg, dev, kind, c, now, &mut w.dropped);
-            }
+        let mut r = Ingest {
+            cfg: &self.cfg,
+            dev,
+            w,
+            name,
+            pgn,
+            now,
+            route: p.route,
+            feeds: p.feeds,
+        };
+        // A route that finds no instance or source to put the values under ends
+        // here, as if the message had not come.
+        let taken = match p.route {
+            Route::Tank => r.tank(),
+            Route::Temperature { instance, source } => r.temperature(instance, source),
+            Route::Humidity | Route::Pressure => r.humidity_or_pressure(),
+            Route::Environment => r.environment(),
+            Route::Dc => r.dc(),
+            Route::Charger => r.charger(),
+            Route::Ac { input } => r.ac(input),
+            Route::Gps => r.gps(),
+            Route::Engine => r.engine(),
+            Route::AcJ1939 { generator, line } => r.ac_j1939(generator, line),
+            Route::Inverter => r.inverter(),
+            Route::Converter { status } => r.converter(status),
+        };
+        if taken.is_none() {
+            return;
         }
-        self.stats.dropped += w.dropped;
+        self.stats.dropped += r.w.dropped;
         self.count_refused(id);
         self.settle(now, id, outbox);
     }
@@ -471,4 +289,307 @@ pub(super) fn carries(dev: &Dev, chan: u32, inputs: &[Input]) -> bool {
     dev.slots
         .iter()
         .any(|s| s.chan == chan && inputs.contains(&s.input))
+}
+
+/// One message on its way in: the mapper's settings, its device, its values and
+/// when it came. Each route has its handler; one that finds nothing to put the
+/// values under answers `None`.
+struct Ingest<'a, 's> {
+    cfg: &'a MapperConfig,
+    dev: &'a mut Dev,
+    w: Store<'s>,
+    name: Option<Name>,
+    pgn: u32,
+    now: Micros,
+    route: Route,
+    feeds: &'static [profile::Feed],
+}
+
+impl Ingest<'_, '_> {
+    /// A field's code (an instance, a source, a fluid type) as a byte.
+    fn code(&self, id: &str) -> Option<u8> {
+        self.w.f.get(id).code().and_then(|c| u8::try_from(c).ok())
+    }
+
+    /// A tank level (127505): one service per fluid and instance.
+    fn tank(&mut self) -> Option<()> {
+        let fluid = self.code("type").unwrap_or(15);
+        let instance = self.code("instance");
+        let (chan, instanced) = channel_of(self.dev, Kind::Tank, fluid, instance);
+        self.w.feeds(self.dev, self.feeds, chan, 0);
+        if !existing(self.dev, Kind::Tank, chan, instanced)
+            && carries(self.dev, chan, &[Input::Level, Input::TankCapacity])
+        {
+            let suffix = profile::tank_suffix(fluid, (chan >> 8) as u8);
+            let data_instance = Some((chan >> 8) as u8);
+            ensure(
+                self.cfg,
+                self.dev,
+                Kind::Tank,
+                chan,
+                Some(suffix),
+                data_instance,
+                instanced,
+                self.now,
+                &mut self.w.dropped,
+            );
+        }
+        Some(())
+    }
+
+    /// A temperature of a named source (130311, 130312, 130316), with or without an
+    /// instance.
+    fn temperature(&mut self, instance: bool, source: &str) -> Option<()> {
+        // Without a source the message names no sensor (all fields "not
+        // available", as some devices send).
+        let s = self.code(source)?;
+        let i = if instance {
+            self.code("instance")
+        } else {
+            None
+        };
+        let (chan, instanced) = channel_of(self.dev, Kind::Temperature, s, i);
+        self.w.feeds(self.dev, self.feeds, chan, 0);
+        ensure_sensor(
+            self.cfg,
+            self.dev,
+            chan,
+            instanced,
+            self.now,
+            &mut self.w.dropped,
+        );
+        Some(())
+    }
+
+    /// Humidity (130313), or atmospheric pressure (130314: the only pressure with a
+    /// Venus home).
+    fn humidity_or_pressure(&mut self) -> Option<()> {
+        let own = if self.route == Route::Humidity {
+            profile::HUMIDITY_SOURCE
+        } else {
+            if self.code("source") != Some(0) {
+                return None; // only atmospheric pressure has a Venus home
+            }
+            profile::PRESSURE_SOURCE
+        };
+        let (instance, instanced) = match self.code("instance") {
+            Some(i) => (i, true),
+            None => (default_instance(self.dev), false),
+        };
+        let chan = sensor_of_instance(self.dev, instance).unwrap_or(sensor_chan(instance, own));
+        self.w.feeds(self.dev, self.feeds, chan, 0);
+        ensure_sensor(
+            self.cfg,
+            self.dev,
+            chan,
+            instanced,
+            self.now,
+            &mut self.w.dropped,
+        );
+        Some(())
+    }
+
+    /// The old environmental parameters (130310): water and outside air.
+    fn environment(&mut self) -> Option<()> {
+        for (source, field, pressure) in [
+            (0u8, "waterTemperature", false),
+            (1, "outsideAmbientAirTemperature", true),
+        ] {
+            let (chan, _) = channel_of(self.dev, Kind::Temperature, source, None);
+            let t = self.w.value(field, 0, Conv::Celsius);
+            self.w
+                .put(self.dev, Input::TemperatureOutsideWater, chan, t);
+            if pressure {
+                let hpa = self.w.value("atmosphericPressure", 0, Conv::Times(0.01));
+                self.w.put(self.dev, Input::PressureEnvironment, chan, hpa);
+            }
+            ensure_sensor(
+                self.cfg,
+                self.dev,
+                chan,
+                false,
+                self.now,
+                &mut self.w.dropped,
+            );
+        }
+        Some(())
+    }
+
+    /// A DC instance's values (127506, 127508, 127513 battery configuration).
+    fn dc(&mut self) -> Option<()> {
+        let i = self.code("instance")?;
+        if !self.dev.dc.iter().any(|&(x, _)| x == i) && self.dev.dc.len() < 16 {
+            self.dev.dc.push((i, None));
+        }
+        self.dev.dc_since.get_or_insert(self.now);
+        if self.pgn == 127513
+            && !self.dev.battery_config.contains(&i)
+            && self.dev.battery_config.len() < 16
+        {
+            self.dev.battery_config.push(i);
+        }
+        self.w.feeds(self.dev, self.feeds, u32::from(i), 0);
+        Some(())
+    }
+
+    /// A charger's status (127507): one charger service for all of a device's
+    /// instances.
+    fn charger(&mut self) -> Option<()> {
+        let i = self.code("instance")?;
+        if !self.dev.chargers.contains(&i) && self.dev.chargers.len() < 16 {
+            self.dev.chargers.push(i);
+        }
+        self.w.feeds(self.dev, self.feeds, u32::from(i), 0);
+        let first = Some(self.dev.chargers[0]);
+        ensure(
+            self.cfg,
+            self.dev,
+            Kind::Charger,
+            0,
+            None,
+            first,
+            true,
+            self.now,
+            &mut self.w.dropped,
+        );
+        Some(())
+    }
+
+    /// AC input or output per line (127503/127504): a meter, or an inverter's output.
+    fn ac(&mut self, input: bool) -> Option<()> {
+        let i = self.code("instance")?;
+        let base = ac_chan(input, i, 0);
+        for item in 1..=self.w.f.items() {
+            let Some(line) = self.w.f.get_in(item, "line").code().filter(|&l| l < 3) else {
+                continue;
+            };
+            let chan = base | line as u32;
+            self.w.feeds(self.dev, self.feeds, chan, item);
+            self.w.power_fits(self.dev, chan);
+        }
+        let kind = ac_kind(&self.cfg.rules, self.name, input);
+        if !input && inverter_output(self.dev, i) {
+            // The inverter service shows its output (docs/venus-services.md#inverters-and-converters); a meter decided before the 127509 came goes.
+            self.dev
+                .services
+                .retain(|s| s.published || s.kind != kind || s.chan != base);
+        } else {
+            // An inverter's output waits for the 127509 that may self.name it.
+            let settled = input || !is_inverter(self.name);
+            let suffix = || format!("ac_{}{i}", if input { "in" } else { "out" });
+            ensure_meter(
+                self.cfg,
+                self.dev,
+                kind,
+                (base, settled),
+                suffix,
+                Some(i),
+                self.now,
+                &mut self.w.dropped,
+            );
+        }
+        Some(())
+    }
+
+    /// A position, course or speed (129025, 129026, 129029): a GNSS receiver once
+    /// decided.
+    fn gps(&mut self) -> Option<()> {
+        self.dev.gps_since.get_or_insert(self.now);
+        self.w.feeds(self.dev, self.feeds, 0, 0);
+        Some(())
+    }
+
+    /// Engine parameters (127488, 127489): a genset's engine, or a propulsion engine's
+    /// temperatures.
+    fn engine(&mut self) -> Option<()> {
+        let i = self.code("instance")?;
+        let chan = render::engine_chan(i);
+        self.w.feeds(self.dev, self.feeds, chan, 0);
+        self.w.hours_forward(self.dev, i, chan);
+        if is_generator(&self.cfg.rules, self.name) {
+            if !existing(self.dev, Kind::Genset, chan, true) {
+                let suffix = self
+                    .dev
+                    .services
+                    .iter()
+                    .any(|s| s.kind == Kind::Genset)
+                    .then(|| format!("engine{i}"));
+                ensure(
+                    self.cfg,
+                    self.dev,
+                    Kind::Genset,
+                    chan,
+                    suffix,
+                    Some(i),
+                    true,
+                    self.now,
+                    &mut self.w.dropped,
+                );
+                if let Some(s) = self.dev.services.iter_mut().find(|s| s.chan == chan) {
+                    s.engine = Some(i);
+                }
+            }
+        } else if self.pgn == 127489 {
+            // A propulsion engine: Venus has no engine service; its
+            // temperatures are temperature sensors (docs/venus-services.md#engines-and-gensets).
+            for (field, conv, source) in [
+                ("temperature", Conv::Celsius, profile::ENGINE_COOLANT_SOURCE),
+                ("oilTemperature", Conv::Celsius, profile::ENGINE_OIL_SOURCE),
+            ] {
+                let chan = sensor_chan(i, source);
+                let t = self.w.value(field, 0, conv);
+                self.w.put(self.dev, Input::Temperature, chan, t);
+                ensure_sensor(
+                    self.cfg,
+                    self.dev,
+                    chan,
+                    true,
+                    self.now,
+                    &mut self.w.dropped,
+                );
+            }
+        }
+        Some(())
+    }
+
+    /// J1939 AC (65005–65027, generator or utility, per line): a meter.
+    fn ac_j1939(&mut self, generator: bool, line: u8) -> Option<()> {
+        let base = render::j1939_chan(0);
+        let chan = render::j1939_chan(line);
+        self.w.feeds(self.dev, self.feeds, chan, 0);
+        if line < 3 {
+            self.w.power_fits(self.dev, chan);
+        }
+        let kind = j1939_kind(&self.cfg.rules, self.name, generator);
+        let suffix = || "j1939".to_owned();
+        ensure_meter(
+            self.cfg,
+            self.dev,
+            kind,
+            (base, true),
+            suffix,
+            None,
+            self.now,
+            &mut self.w.dropped,
+        );
+        Some(())
+    }
+
+    /// An inverter's status (127509).
+    fn inverter(&mut self) -> Option<()> {
+        let i = self.code("instance")?;
+        self.w.feeds(self.dev, self.feeds, u32::from(i), 0);
+        ensure_inverter(self.cfg, self.dev, i, self.now, &mut self.w.dropped);
+        Some(())
+    }
+
+    /// A DC-DC converter's status (127750) or values (127751), by connection number.
+    fn converter(&mut self, status: bool) -> Option<()> {
+        let c = self.code("connectionNumber")?;
+        self.w
+            .feeds(self.dev, self.feeds, render::converter_chan(c), 0);
+        let kind = converter_kind(&self.cfg.rules, self.name, status);
+        ensure_converter(self.cfg, self.dev, kind, c, self.now, &mut self.w.dropped);
+        Some(())
+    }
 }
