@@ -309,18 +309,34 @@ impl Products {
         if let (true, Some(a), Decision::Pending { .. }, false) =
             (self.active, dev.address, dev.decision, dev.asked_identity)
         {
-            for r in IDENTITY.into_iter().filter(|r| !dev.regs.contains_key(r)) {
-                self.reads.push_back(Read {
-                    address: a,
-                    register: r,
-                });
-            }
-            if let Some(d) = self.devices.get_mut(&name) {
-                d.asked_identity = true;
-            }
+            self.ask_identity(a, name);
         }
+        if self.decide(now, name) {
+            self.show(name, sink, touched);
+        }
+    }
+
+    /// Asks the device at `address` for the registers that tell its product.
+    fn ask_identity(&mut self, address: u8, name: Name) {
         let Some(dev) = self.devices.get(&name) else {
             return;
+        };
+        for r in IDENTITY.into_iter().filter(|r| !dev.regs.contains_key(r)) {
+            self.reads.push_back(Read {
+                address,
+                register: r,
+            });
+        }
+        if let Some(d) = self.devices.get_mut(&name) {
+            d.asked_identity = true;
+        }
+    }
+
+    /// A pending device decided once its product is known, or the wait is over:
+    /// whether it is (still, or now) a product with a service of its own.
+    fn decide(&mut self, now: Micros, name: Name) -> bool {
+        let Some(dev) = self.devices.get(&name) else {
+            return false;
         };
         if let Decision::Pending { since } = dev.decision {
             let mut family = recognise(dev);
@@ -338,7 +354,7 @@ impl Products {
                         if let (Some(primary), Some(dev)) = (sibling, self.devices.get_mut(&name)) {
                             dev.decision = Decision::Alias(primary);
                             tracing::info!(device = %name, inverter = %primary, "the AC input address of a VE.Bus interface");
-                            return;
+                            return false;
                         }
                         family = Some(Family::VeBusInterface);
                     }
@@ -346,7 +362,7 @@ impl Products {
                 }
             }
             let Some(dev) = self.devices.get_mut(&name) else {
-                return;
+                return false;
             };
             if let Some(f) = family {
                 let profile = table::profile(f);
@@ -356,11 +372,17 @@ impl Products {
             } else if waited {
                 dev.decision = Decision::Generic;
                 tracing::info!(device = %name, "a Victron device of no known product family: mapped as any NMEA 2000 device");
-                return;
+                return false;
             } else {
-                return;
+                return false;
             }
         }
+        true
+    }
+
+    /// Publishes the service of a decided product, or updates the paths fed by
+    /// what was `touched`; asks for the profile's registers the first time.
+    fn show(&mut self, name: Name, sink: &dyn ServiceSink, touched: Touched) {
         let Some(dev) = self.devices.get_mut(&name) else {
             return;
         };
