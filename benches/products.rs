@@ -62,7 +62,7 @@ fn capture() -> String {
     for k in 0..MPPTS {
         let a = 0x20 + k;
         let unique = 50_000 + u64::from(k);
-        let name: u64 = unique | 358 << 21 | 160 << 40 | 35 << 49 | 4 << 60 | 1 << 63;
+        let name: u64 = unique | (358 << 21) | (160 << 40) | (35 << 49) | (4 << 60) | (1 << 63);
         let claim = CanId {
             priority: 6,
             pgn: 60928,

@@ -39,8 +39,8 @@ fn real_frames() -> Vec<Frame> {
     let mut out = Vec::new();
     for name in ["candumpSample1.txt", "candumpSample3.txt"] {
         let text = std::fs::read_to_string(dir.join(name)).expect("sample");
-        for r in LogReader::new(text.as_bytes(), name) {
-            if let Ok(Record::Frame(f)) = r {
+        for r in LogReader::new(text.as_bytes(), name).flatten() {
+            if let Record::Frame(f) = r {
                 out.push(f);
             }
         }

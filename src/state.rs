@@ -156,7 +156,7 @@ pub fn machine_unique_number(salt: &str) -> Option<u32> {
     for b in id.bytes().chain([0]).chain(salt.bytes()) {
         h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
     }
-    Some(((h ^ h >> 21 ^ h >> 42) & 0x1F_FFFF) as u32)
+    Some(((h ^ (h >> 21) ^ (h >> 42)) & 0x1F_FFFF) as u32)
 }
 
 #[cfg(test)]

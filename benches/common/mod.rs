@@ -16,8 +16,8 @@ pub fn frames_at_least(n: usize) -> Vec<Frame> {
     let mut base = Vec::new();
     for name in ["candumpSample1.txt", "candumpSample3.txt"] {
         let text = std::fs::read_to_string(format!("{dir}{name}")).expect("sample");
-        for r in LogReader::new(text.as_bytes(), name) {
-            if let Ok(Record::Frame(f)) = r {
+        for r in LogReader::new(text.as_bytes(), name).flatten() {
+            if let Record::Frame(f) = r {
                 base.push(f);
             }
         }

@@ -51,9 +51,9 @@ impl CanId {
         let pf = (raw >> 16) & 0xFF;
         let ps = ((raw >> 8) & 0xFF) as u8;
         let (pgn, destination) = if pf < 240 {
-            (page << 16 | pf << 8, ps)
+            ((page << 16) | (pf << 8), ps)
         } else {
-            (page << 16 | pf << 8 | u32::from(ps), BROADCAST)
+            ((page << 16) | (pf << 8) | u32::from(ps), BROADCAST)
         };
         CanId {
             priority: ((raw >> 26) & 7) as u8,
@@ -71,7 +71,7 @@ impl CanId {
         if self.pgn > 0x3FFFF {
             return Err(IdError::PgnRange(self.pgn));
         }
-        let mut raw = u32::from(self.priority) << 26 | self.pgn << 8 | u32::from(self.source);
+        let mut raw = (u32::from(self.priority) << 26) | (self.pgn << 8) | u32::from(self.source);
         if is_pdu1(self.pgn) {
             if self.pgn & 0xFF != 0 {
                 return Err(IdError::Pdu1LowByte(self.pgn));

@@ -116,7 +116,7 @@ impl Local {
 impl Node {
     /// The local node whose address (claimed or being claimed) is `address`.
     pub(super) fn local_at(&self, address: u8) -> Option<usize> {
-        if self.local_addresses[usize::from(address) / 64] & 1 << (address % 64) == 0 {
+        if self.local_addresses[usize::from(address) / 64] & (1 << (address % 64)) == 0 {
             return None;
         }
         self.locals
@@ -131,7 +131,7 @@ impl Node {
     /// Whether `address` is held by one of our own nodes (the gateway's or a local).
     pub(super) fn own_address(&self, address: u8) -> bool {
         self.claimer.claiming_address() == Some(address)
-            || self.local_addresses[usize::from(address) / 64] & 1 << (address % 64) != 0
+            || self.local_addresses[usize::from(address) / 64] & (1 << (address % 64)) != 0
     }
 
     fn refresh_local_addresses(&mut self) {
@@ -219,7 +219,7 @@ impl Node {
             let used = |a: u8| {
                 table.is_used(a)
                     || main == Some(a)
-                    || bits[usize::from(a) / 64] & 1 << (a % 64) != 0
+                    || bits[usize::from(a) / 64] & (1 << (a % 64)) != 0
             };
             self.locals[i]
                 .claimer
@@ -335,7 +335,7 @@ impl Node {
             let used = |a: u8| {
                 table.is_used(a)
                     || main == Some(a)
-                    || bits[usize::from(a) / 64] & 1 << (a % 64) != 0
+                    || bits[usize::from(a) / 64] & (1 << (a % 64)) != 0
             };
             let l = &mut self.locals[i];
             if l.claim_at.is_some_and(|t| t <= now) {
@@ -536,11 +536,11 @@ impl Local {
                         ACK_OK
                     }
                     4 => {
-                        name = name.with_device_instance(i & 7 | (value & 0x1F) << 3);
+                        name = name.with_device_instance(i & 7 | ((value & 0x1F) << 3));
                         ACK_OK
                     }
                     8 => {
-                        name = Name(name.0 & !(0x0F << 56) | u64::from(value & 0x0F) << 56);
+                        name = Name(name.0 & !(0x0F << 56) | (u64::from(value & 0x0F) << 56));
                         ACK_OK
                     }
                     1..=10 => ACCESS_DENIED,

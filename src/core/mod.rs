@@ -606,7 +606,7 @@ impl Node {
         }
         let ours = self.claimer.claiming_address();
         let (table, bits) = (&self.table, self.local_addresses);
-        let used = |a: u8| table.is_used(a) || bits[usize::from(a) / 64] & 1 << (a % 64) != 0;
+        let used = |a: u8| table.is_used(a) || bits[usize::from(a) / 64] & (1 << (a % 64)) != 0;
         self.claimer
             .on_claim(now, source, name, used, &mut self.actions);
         let we_won = ours == Some(source) && self.claimer.claiming_address() == ours;
@@ -892,7 +892,7 @@ impl Node {
             return;
         }
         let (table, bits) = (&self.table, self.local_addresses);
-        let used = |a: u8| table.is_used(a) || bits[usize::from(a) / 64] & 1 << (a % 64) != 0;
+        let used = |a: u8| table.is_used(a) || bits[usize::from(a) / 64] & (1 << (a % 64)) != 0;
         self.claimer.on_tick(now, used, &mut self.actions);
         self.run_actions(now);
         self.locals_on_tick(now);

@@ -136,7 +136,7 @@ pub fn payload(build: &Build, values: &dyn Values, inst: Instances) -> Vec<u8> {
             let enabled = int(values, "/Mode").and_then(|m| charger_enabled(mode, m));
             let pending = int(values, "/Equalization/Pending").map(|p| p != 0);
             let mut out = vec![inst.own, inst.dc, state | 0xF0];
-            out.push(off_on(enabled) | off_on(pending) << 2 | 0xF0);
+            out.push(off_on(enabled) | (off_on(pending) << 2) | 0xF0);
             out.extend(u16le(v("/Equalization/TimeRemaining"), 1.0 / 60.0));
             out
         }
@@ -147,7 +147,7 @@ pub fn payload(build: &Build, values: &dyn Values, inst: Instances) -> Vec<u8> {
                 inst.own,
                 inst.ac,
                 inst.dc,
-                state | off_on(enabled) << 4 | 0xC0,
+                state | (off_on(enabled) << 4) | 0xC0,
             ]
         }
         Build::AcBasic { prefix } => {
@@ -168,7 +168,7 @@ pub fn payload(build: &Build, values: &dyn Values, inst: Instances) -> Vec<u8> {
             let fluid = int(values, "/FluidType")
                 .filter(|f| (0..=13).contains(f))
                 .unwrap_or(15) as u8;
-            let mut out = vec![inst.own & 0x0F | fluid << 4];
+            let mut out = vec![inst.own & 0x0F | (fluid << 4)];
             out.extend(i16le(v("/Level"), 250.0));
             // Capacity in m³ → 0.1 L.
             out.extend((unsigned(v("/Capacity"), 10_000.0, 32) as u32).to_le_bytes());

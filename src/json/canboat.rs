@@ -173,7 +173,7 @@ fn bits_all(data: &[u8], shift: u8, bits: usize, ones: bool) -> bool {
     let mut k = 0;
     while k < bits {
         let pos = usize::from(shift) + k;
-        let bit = data.get(pos / 8).is_some_and(|b| b >> (pos % 8) & 1 == 1);
+        let bit = data.get(pos / 8).is_some_and(|b| (b >> (pos % 8)) & 1 == 1);
         if bit != ones {
             return false;
         }
@@ -315,11 +315,10 @@ fn write_value(out: &mut String, units: Units, f: &FieldDef, value: Value<'_>) {
         }
         Value::Decimal(d) => {
             // canboat prints the digits as a JSON number.
-            let digits: String = d
-                .iter()
-                .filter(|b| **b < 100)
-                .map(|b| format!("{b:02}"))
-                .collect();
+            let mut digits = String::new();
+            for b in d.iter().filter(|b| **b < 100) {
+                let _ = write!(digits, "{b:02}");
+            }
             let digits = digits.trim_start_matches('0');
             out.push_str(if digits.is_empty() { "0" } else { digits });
         }

@@ -20,7 +20,7 @@ pub fn parse_u32(s: &str) -> Option<u32> {
         return None;
     }
     s.bytes()
-        .try_fold(0u32, |acc, c| Some(acc << 4 | u32::from(nibble(c)?)))
+        .try_fold(0u32, |acc, c| Some((acc << 4) | u32::from(nibble(c)?)))
 }
 
 /// One byte written as one or two hex digits.
@@ -29,7 +29,7 @@ pub fn parse_u8(s: impl AsRef<[u8]>) -> Option<u8> {
     let b = s.as_ref();
     match b.len() {
         1 => nibble(b[0]),
-        2 => Some(nibble(b[0])? << 4 | nibble(b[1])?),
+        2 => Some((nibble(b[0])? << 4) | nibble(b[1])?),
         _ => None,
     }
 }
@@ -47,7 +47,7 @@ pub fn parse_packed(s: &str, out: &mut [u8; 8]) -> Option<usize> {
         if i + 1 >= digits.len() || n == 8 {
             return None;
         }
-        out[n] = nibble(digits[i])? << 4 | nibble(digits[i + 1])?;
+        out[n] = (nibble(digits[i])? << 4) | nibble(digits[i + 1])?;
         n += 1;
         i += 2;
     }

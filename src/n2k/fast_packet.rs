@@ -72,9 +72,9 @@ pub fn frame_count(size: usize) -> usize {
 }
 
 fn key(id: &CanId, seq: u8) -> u64 {
-    u64::from(id.pgn) << 24
-        | u64::from(id.source) << 16
-        | u64::from(id.destination) << 8
+    (u64::from(id.pgn) << 24)
+        | (u64::from(id.source) << 16)
+        | (u64::from(id.destination) << 8)
         | u64::from(seq)
 }
 

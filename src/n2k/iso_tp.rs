@@ -138,7 +138,7 @@ impl IsoTpReceiver {
             self.stats.invalid += 1;
             return;
         }
-        let pgn = u32::from(data[5]) | u32::from(data[6]) << 8 | u32::from(data[7]) << 16;
+        let pgn = u32::from(data[5]) | (u32::from(data[6]) << 8) | (u32::from(data[7]) << 16);
         match data[0] {
             CM_BAM | CM_RTS => {
                 let size = usize::from(u16::from_le_bytes([data[1], data[2]]));

@@ -36,7 +36,7 @@ pub const NULL_ADDRESS: u8 = 254;
 pub fn parse_request(data: &[u8]) -> Option<u32> {
     match data {
         [a, b, c, rest @ ..] if rest.len() <= 5 => {
-            Some(u32::from(*a) | u32::from(*b) << 8 | u32::from(*c) << 16)
+            Some(u32::from(*a) | (u32::from(*b) << 8) | (u32::from(*c) << 16))
         }
         _ => None,
     }
@@ -86,7 +86,7 @@ pub enum GroupFunction<'a> {
 pub fn parse_group_function(data: &[u8]) -> Option<GroupFunction<'_>> {
     let (&function, rest) = data.split_first()?;
     let pgn = match rest {
-        [a, b, c, ..] => u32::from(*a) | u32::from(*b) << 8 | u32::from(*c) << 16,
+        [a, b, c, ..] => u32::from(*a) | (u32::from(*b) << 8) | (u32::from(*c) << 16),
         _ => return None,
     };
     Some(match function {
@@ -121,7 +121,7 @@ pub fn group_ack(pgn: u32, pgn_error: u8, interval_error: u8, params: &[u8]) -> 
     ];
     for pair in params.chunks(2) {
         let high = pair.get(1).map_or(0x0F, |h| h & 0x0F);
-        out.push((pair[0] & 0x0F) | high << 4);
+        out.push((pair[0] & 0x0F) | (high << 4));
     }
     out
 }

@@ -14,7 +14,7 @@ pub struct Name(pub u64);
 
 /// The bits a device instance change may touch: device instance (byte 4) and system
 /// instance (byte 7, bits 0–3).
-const INSTANCE_BITS: u64 = 0xFF << 32 | 0x0F << 56;
+const INSTANCE_BITS: u64 = (0xFF << 32) | (0x0F << 56);
 
 /// The fields of a NAME, for building one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +50,13 @@ impl Name {
     /// Builds a NAME; values wider than their field are cut to it.
     pub fn from_fields(f: NameFields) -> Name {
         let v = u64::from(f.unique_number & 0x1F_FFFF)
-            | u64::from(f.manufacturer_code & 0x7FF) << 21
-            | u64::from(f.device_instance) << 32
-            | u64::from(f.device_function) << 40
-            | u64::from(f.device_class & 0x7F) << 49
-            | u64::from(f.system_instance & 0x0F) << 56
-            | u64::from(f.industry_group & 7) << 60
-            | u64::from(f.arbitrary_address_capable) << 63;
+            | (u64::from(f.manufacturer_code & 0x7FF) << 21)
+            | (u64::from(f.device_instance) << 32)
+            | (u64::from(f.device_function) << 40)
+            | (u64::from(f.device_class & 0x7F) << 49)
+            | (u64::from(f.system_instance & 0x0F) << 56)
+            | (u64::from(f.industry_group & 7) << 60)
+            | (u64::from(f.arbitrary_address_capable) << 63);
         Name(v)
     }
 
@@ -80,7 +80,7 @@ impl Name {
     }
     /// The 11-bit manufacturer code (canboat's MANUFACTURER_CODE, e.g. 358 Victron).
     pub fn manufacturer_code(self) -> u16 {
-        (self.0 >> 21 & 0x7FF) as u16
+        ((self.0 >> 21) & 0x7FF) as u16
     }
     /// The device instance as one number, `lower | upper << 3` (0–255): what Venus
     /// shows as `/N2kDeviceInstance`.
@@ -101,15 +101,15 @@ impl Name {
     }
     /// The 7-bit device class, e.g. 60 Navigation.
     pub fn device_class(self) -> u8 {
-        (self.0 >> 49 & 0x7F) as u8
+        ((self.0 >> 49) & 0x7F) as u8
     }
     /// The 4-bit system instance: which of several parallel networks.
     pub fn system_instance(self) -> u8 {
-        (self.0 >> 56 & 0x0F) as u8
+        ((self.0 >> 56) & 0x0F) as u8
     }
     /// The industry group; 4 is marine.
     pub fn industry_group(self) -> u8 {
-        (self.0 >> 60 & 7) as u8
+        ((self.0 >> 60) & 7) as u8
     }
     /// Whether the node may move to another address when it loses its claim.
     pub fn arbitrary_address_capable(self) -> bool {
@@ -124,7 +124,7 @@ impl Name {
 
     /// This NAME with another device instance byte.
     pub fn with_device_instance(self, instance: u8) -> Name {
-        Name(self.0 & !(0xFF << 32) | u64::from(instance) << 32)
+        Name(self.0 & !(0xFF << 32) | (u64::from(instance) << 32))
     }
 
     /// The manufacturer's name, e.g. "Garmin".

@@ -665,7 +665,7 @@ pub fn engine_error(status1: Option<u64>, status2: Option<u64>) -> Option<String
     }
     let active = |word: u8, bit: u8| {
         let w = if word == 1 { status1 } else { status2 };
-        w.is_some_and(|w| w >> bit & 1 == 1)
+        w.is_some_and(|w| (w >> bit) & 1 == 1)
     };
     Some(
         ENGINE_ALARMS

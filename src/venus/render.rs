@@ -35,27 +35,27 @@ impl Inputs<'_> {
 /// The channel of an AC line: direction, instance and line (0–2; 3 holds the
 /// message's line count).
 pub fn ac_chan(input: bool, instance: u8, line: u8) -> u32 {
-    u32::from(input) << 16 | u32::from(instance) << 8 | u32::from(line)
+    (u32::from(input) << 16) | (u32::from(instance) << 8) | u32::from(line)
 }
 
 /// The channel of a J1939 AC meter's line (0–2; 3 holds its total energies).
 pub fn j1939_chan(line: u8) -> u32 {
-    1 << 18 | u32::from(line)
+    (1 << 18) | u32::from(line)
 }
 
 /// The channel of an engine instance (127488, 127489).
 pub fn engine_chan(instance: u8) -> u32 {
-    1 << 20 | u32::from(instance)
+    (1 << 20) | u32::from(instance)
 }
 
 /// The channel of a converter's connection (127750, 127751).
 pub fn converter_chan(connection: u8) -> u32 {
-    1 << 21 | u32::from(connection)
+    (1 << 21) | u32::from(connection)
 }
 
 /// The channel of a tank or temperature sensor: instance and fluid type or source.
 pub fn sensor_chan(instance: u8, second: u8) -> u32 {
-    u32::from(instance) << 8 | u32::from(second)
+    (u32::from(instance) << 8) | u32::from(second)
 }
 
 /// What one service reads besides its kind.

@@ -123,7 +123,10 @@ impl RegisterDef {
             return None;
         }
         let bytes = (raw as i64).to_le_bytes()[..size].to_vec();
-        let n = bytes.iter().rev().fold(0u64, |a, &b| a << 8 | u64::from(b));
+        let n = bytes
+            .iter()
+            .rev()
+            .fold(0u64, |a, &b| (a << 8) | u64::from(b));
         if self.na == Some(n) {
             return None;
         }

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use private_bus::PrivateBus;
 
 /// The panel's NAME (alerts.py: unique 1460999, Maretron, 20/140).
-const PANEL_NAME: u64 = 1460999 | 137 << 21 | 140 << 40 | 20 << 49 | 4 << 60 | 1 << 63;
+const PANEL_NAME: u64 = 1460999 | (137 << 21) | (140 << 40) | (20 << 49) | (4 << 60) | (1 << 63);
 const BILGE: &str = "1\tALM100\tBilge high water (Engine Room)";
 const DOOR: &str = "0\tALM100\talert 5/2/8";
 

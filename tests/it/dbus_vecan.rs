@@ -256,5 +256,5 @@ async fn a_device_instance_written_on_the_bus_service_is_commanded_and_followed(
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
+    crate::support::hex(b)
 }

@@ -103,8 +103,11 @@ fn mutated_real_captures() {
     ] {
         let text = sample(name);
         let mut frames = Vec::new();
-        for r in LogReader::new(text.as_bytes(), name).skip_bad_lines(true) {
-            if let Ok(Record::Frame(f)) = r {
+        for r in LogReader::new(text.as_bytes(), name)
+            .skip_bad_lines(true)
+            .flatten()
+        {
+            if let Record::Frame(f) = r {
                 frames.push(f);
             }
         }

@@ -74,7 +74,7 @@ impl Bank {
         d[0] = 2;
         for (n, s) in self.states.iter().enumerate() {
             let (byte, shift) = (1 + n / 4, 2 * (n % 4));
-            d[byte] = (d[byte] & !(3 << shift)) | s << shift;
+            d[byte] = (d[byte] & !(3 << shift)) | (s << shift);
         }
         self.frame(now, 127501, 255, &d);
     }
@@ -109,7 +109,7 @@ impl Bank {
                 self.heard.push((127502, d.to_vec()));
                 if self.takes == Takes::Control && d[0] == 2 {
                     for n in 0..6 {
-                        let v = d[1 + n / 4] >> (2 * (n % 4)) & 3;
+                        let v = (d[1 + n / 4] >> (2 * (n % 4))) & 3;
                         if v < 2 {
                             self.states[n] = v;
                         }

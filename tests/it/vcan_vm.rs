@@ -297,18 +297,17 @@ fn the_daemon_on_vcan_in_a_real_kernel() {
         std::fs::write(data.join(file), frames.join("\n") + "\n").expect("log");
         phase_a.push((file, e, frames));
     }
-    let checks: String = phase_a
-        .iter()
-        .flat_map(|(_, e, _)| e.values.iter())
-        .map(|(s, p, _)| format!("{s} {p}\n"))
-        .collect();
+    let mut checks = String::new();
+    for (s, p, _) in phase_a.iter().flat_map(|(_, e, _)| e.values.iter()) {
+        checks.push_str(&format!("{s} {p}\n"));
+    }
     std::fs::write(data.join("checks.txt"), checks).expect("checks");
     let ours = CoreConfig::gateway(OUR_UNIQUE).name;
     let mut lower = ours.fields();
     lower.unique_number -= 1;
     let lower = Name::from_fields(lower);
     assert!(lower < ours);
-    let hex = |b: [u8; 8]| b.iter().map(|b| format!("{b:02X}")).collect::<String>();
+    let hex = |b: [u8; 8]| crate::support::hex(&b);
     std::fs::write(
         data.join("conflict.txt"),
         format!("18EEFF{OUR_ADDRESS:02X}#{}\n", hex(lower.to_payload())),
@@ -716,7 +715,7 @@ fn mppt_frames(register: u16, value: &[u8]) -> Vec<String> {
         .expect("frames")
         .iter()
         .map(|f| {
-            let data: String = f.data().iter().map(|b| format!("{b:02X}")).collect();
+            let data = crate::support::hex(f.data());
             format!("{:08X}#{data}", f.id)
         })
         .collect()
@@ -730,7 +729,7 @@ fn mppt_data(data: &Path) {
         data.join("mppt.sh"),
     )
     .expect("mppt.sh");
-    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02X}")).collect::<String>();
+    let hex = crate::support::hex;
     std::fs::write(
         data.join("mppt-claim.txt"),
         format!("18EEFF20#{}\n", hex(&mppt_name())),
@@ -773,7 +772,7 @@ fn mppt_checks(file: &dyn Fn(&str) -> PathBuf) {
     // The product id it does not have: VACK 0x8000 to us.
     assert!(
         frame(
-            0x1CEF_0020 | u32::from(ours) << 8,
+            0x1CEF_0020 | (u32::from(ours) << 8),
             &[0x66, 0x99, 0x02, 0x00, 0x00, 0x01, 0x00, 0x80]
         )
         .is_some(),
@@ -792,7 +791,7 @@ fn mppt_checks(file: &dyn Fn(&str) -> PathBuf) {
     )
     .is_some());
     assert!(frame(
-        0x1CEF_0020 | u32::from(ours) << 8,
+        0x1CEF_0020 | (u32::from(ours) << 8),
         &[0x66, 0x99, 0x02, 0x00, 0x00, 0x02, 0x00, 0x83]
     )
     .is_some());

@@ -73,7 +73,7 @@ impl Scripted {
         regs.insert(0x0201, vec![9]);
         Scripted {
             address: 0x40,
-            name: 90303 | 358 << 21 | 153 << 40 | 35 << 49 | 4 << 60 | 1 << 63,
+            name: 90303 | (358 << 21) | (153 << 40) | (35 << 49) | (4 << 60) | (1 << 63),
             modes: &[1, 2, 3, 4],
             regs,
             out: Vec::new(),

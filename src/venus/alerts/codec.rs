@@ -49,7 +49,7 @@ impl AlertId {
     /// The 16 header bytes.
     pub fn header(&self) -> [u8; 16] {
         let mut h = [0u8; 16];
-        h[0] = (self.kind & 0x0F) | self.category << 4;
+        h[0] = (self.kind & 0x0F) | (self.category << 4);
         h[1] = self.system;
         h[2] = self.subsystem;
         h[3..5].copy_from_slice(&self.id.to_le_bytes());
@@ -95,7 +95,7 @@ pub fn parse_alert(data: &[u8]) -> Option<Alert> {
     let rest = data.get(16..28)?;
     Some(Alert {
         id,
-        ack_supported: rest[0] >> 4 & 1 == 1,
+        ack_supported: (rest[0] >> 4) & 1 == 1,
         priority: rest[10],
         state: rest[11],
     })
@@ -166,7 +166,7 @@ pub fn alert(id: &AlertId, priority: u8, state: u8) -> [u8; 28] {
     out[16] = 0;
     out[17..25].fill(0xFF);
     let threshold = if state == state::ACTIVE { 1 } else { 0 };
-    out[25] = 1 | threshold << 4;
+    out[25] = 1 | (threshold << 4);
     out[26] = priority;
     out[27] = state;
     out

@@ -397,15 +397,15 @@ pub(super) fn location(input: Input, chan: u32) -> String {
             profile::sensor_suffix(chan as u8, (chan >> 8) as u8)
         )
     };
-    let dc = |what: &str| match chan >> 21 & 1 {
+    let dc = |what: &str| match (chan >> 21) & 1 {
         1 => format!("conn{}/{what}", chan & 0xFF),
         _ => format!("dc{chan}/{what}"),
     };
     let ac = |what: &str| {
-        if chan >> 18 & 1 == 1 {
+        if (chan >> 18) & 1 == 1 {
             return format!("j1939/L{}/{what}", (chan & 0xFF) + 1);
         }
-        let dir = if chan >> 16 & 1 == 1 { "in" } else { "out" };
+        let dir = if (chan >> 16) & 1 == 1 { "in" } else { "out" };
         format!(
             "ac_{dir}{}/L{}/{what}",
             (chan >> 8) & 0xFF,

@@ -98,7 +98,7 @@ pub fn acknowledged(data: &[u8]) -> Option<bool> {
     let [2, a, b, c, errors, count, params @ ..] = data else {
         return None;
     };
-    let pgn = u32::from(*a) | u32::from(*b) << 8 | u32::from(*c) << 16;
+    let pgn = u32::from(*a) | (u32::from(*b) << 8) | (u32::from(*c) << 16);
     if pgn != PGN_STATUS {
         return None;
     }

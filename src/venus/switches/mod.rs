@@ -459,12 +459,12 @@ impl Switches {
             }
             ("State", _) => refuse(WriteRefusal::OutOfRange(path.to_owned())),
             ("Settings/Type", Value::Int(t))
-                if (0..63).contains(t) && VALID_TYPES >> t & 1 == 1 =>
+                if (0..63).contains(t) && (VALID_TYPES >> t) & 1 == 1 =>
             {
                 self.keep(key, channel, "Type", value.clone())
             }
             ("Settings/Function", Value::Int(f))
-                if (0..63).contains(f) && VALID_FUNCTIONS >> f & 1 == 1 =>
+                if (0..63).contains(f) && (VALID_FUNCTIONS >> f) & 1 == 1 =>
             {
                 self.keep(key, channel, "Function", value.clone())
             }

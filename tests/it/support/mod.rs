@@ -11,3 +11,12 @@ pub mod live_gateway;
 pub mod names;
 pub mod private_bus;
 pub mod reference;
+
+/// Bytes as upper-case hex digits, two each (`can-utils`' `cansend` form).
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push_str(&format!("{b:02X}"));
+    }
+    out
+}

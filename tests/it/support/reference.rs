@@ -85,7 +85,7 @@ pub fn reference_in(rel: &str) -> (BTreeMap<u8, Expected>, Option<String>) {
                     unique_number: num(f, "Unique Number") as u32,
                     manufacturer_code: num(f, "Manufacturer Code") as u16,
                     device_instance: (num(f, "Device Instance Lower")
-                        | num(f, "Device Instance Upper") << 3)
+                        | (num(f, "Device Instance Upper") << 3))
                         as u8,
                     device_function: num(f, "Device Function") as u8,
                     device_class: num(f, "Device Class") as u8,
