@@ -306,6 +306,18 @@ struct Ingest<'a, 's> {
 }
 
 impl Ingest<'_, '_> {
+    /// Makes sure channel `chan` has its temperature-family sensor service.
+    fn sensor(&mut self, chan: u32, instanced: bool) {
+        ensure_sensor(
+            self.cfg,
+            self.dev,
+            chan,
+            instanced,
+            self.now,
+            &mut self.w.dropped,
+        );
+    }
+
     /// A field's code (an instance, a source, a fluid type) as a byte.
     fn code(&self, id: &str) -> Option<u8> {
         self.w.f.get(id).code().and_then(|c| u8::try_from(c).ok())
@@ -350,14 +362,7 @@ impl Ingest<'_, '_> {
         };
         let (chan, instanced) = channel_of(self.dev, Kind::Temperature, s, i);
         self.w.feeds(self.dev, self.feeds, chan, 0);
-        ensure_sensor(
-            self.cfg,
-            self.dev,
-            chan,
-            instanced,
-            self.now,
-            &mut self.w.dropped,
-        );
+        self.sensor(chan, instanced);
         Some(())
     }
 
@@ -378,14 +383,7 @@ impl Ingest<'_, '_> {
         };
         let chan = sensor_of_instance(self.dev, instance).unwrap_or(sensor_chan(instance, own));
         self.w.feeds(self.dev, self.feeds, chan, 0);
-        ensure_sensor(
-            self.cfg,
-            self.dev,
-            chan,
-            instanced,
-            self.now,
-            &mut self.w.dropped,
-        );
+        self.sensor(chan, instanced);
         Some(())
     }
 
@@ -403,14 +401,7 @@ impl Ingest<'_, '_> {
                 let hpa = self.w.value("atmosphericPressure", 0, Conv::Times(0.01));
                 self.w.put(self.dev, Input::PressureEnvironment, chan, hpa);
             }
-            ensure_sensor(
-                self.cfg,
-                self.dev,
-                chan,
-                false,
-                self.now,
-                &mut self.w.dropped,
-            );
+            self.sensor(chan, false);
         }
         Some(())
     }
@@ -539,14 +530,7 @@ impl Ingest<'_, '_> {
                 let chan = sensor_chan(i, source);
                 let t = self.w.value(field, 0, conv);
                 self.w.put(self.dev, Input::Temperature, chan, t);
-                ensure_sensor(
-                    self.cfg,
-                    self.dev,
-                    chan,
-                    true,
-                    self.now,
-                    &mut self.w.dropped,
-                );
+                self.sensor(chan, true);
             }
         }
         Some(())
