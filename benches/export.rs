@@ -24,7 +24,7 @@ use n2k_dbus::can::Micros;
 use n2k_dbus::core::{frame_bits, CoreConfig};
 use n2k_dbus::dbus::{Change, Item, ItemTree, Outbox, Service, ServiceOptions, ServiceSpec, Value};
 use n2k_dbus::export::{ExportConfig, ServiceInput};
-use n2k_dbus::gateway::{Gateway, GatewayConfig};
+use n2k_dbus::gateway::{Gateway, GatewayConfig, Output};
 
 const S: Micros = 1_000_000;
 const PER_TYPE: usize = 10;
@@ -135,7 +135,8 @@ fn sans_io() {
         }
         for tenth in 1..=10 {
             g.handle_timeout(sec as Micros * S + tenth * 100_000);
-            while let Some(f) = g.poll_transmit() {
+            while let Some(o) = g.poll() {
+                let Output::Transmit(f) = o else { continue };
                 // The virtual nodes' frames (the gateway's own node is at 100).
                 if f.can_id().source != 100 {
                     frames += 1;

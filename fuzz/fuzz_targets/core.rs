@@ -51,8 +51,7 @@ fuzz_target!(|data: &[u8]| {
         let len = usize::from(rec[4] % 9);
         let frame = Frame::new(t, id, &rec[5..5 + len]);
         gateway.handle_frame(t, &frame);
-        while gateway.poll_transmit().is_some() {}
-        while gateway.poll_event().is_some() {}
+        while gateway.poll().is_some() {}
         drop(outbox.take());
     }
     gateway.handle_timeout(t + 120_000_000);

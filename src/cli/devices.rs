@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::Micros;
-use n2k_dbus::core::{Core, CoreConfig, Event};
+use n2k_dbus::core::{Core, CoreConfig};
 use n2k_dbus::dbus::Outbox;
 use n2k_dbus::devices::{Device, Heard, Lifecycle};
 use n2k_dbus::driver::Driver;
-use n2k_dbus::gateway::{Gateway, GatewayConfig};
+use n2k_dbus::gateway::{Gateway, GatewayConfig, Output};
 use n2k_dbus::json::canboat::write_json_str;
 use n2k_dbus::state::State;
 use n2k_dbus::time::write_iso_millis;
@@ -122,14 +122,19 @@ pub(super) fn live(
 
 /// Sends what the gateway wants sent; remembers our address in the state file.
 async fn flush(driver: &mut Driver, src: &CanSource, path: &Path, state: &mut State) {
-    driver.transmit(src).await;
-    while let Some(e) = driver.gateway_mut().poll_event() {
-        info!(event = %e);
-        if let Event::OwnAddress(Some(addr)) = e {
-            state.set_address(addr);
-            if let Err(err) = state.save(path) {
-                warn!("{err}");
+    while let Some(o) = driver.poll() {
+        match o {
+            Output::Transmit(f) => driver.send(src, &f).await,
+            Output::OwnAddress { address, .. } => {
+                info!(address, "our own address");
+                if let Some(addr) = address {
+                    state.set_address(addr);
+                    if let Err(err) = state.save(path) {
+                        warn!("{err}");
+                    }
+                }
             }
+            _ => {}
         }
     }
 }

@@ -220,45 +220,14 @@ pub struct ServiceArgs {
     pub coexist: bool,
 }
 
-/// A report of the platform task, at `now`: the alerts setting, or a user's
-/// acknowledgement of an alert's notification.
-pub(super) fn on_platform(
-    gateway: &mut n2k_dbus::gateway::Gateway,
-    now: n2k_dbus::can::Micros,
-    ev: n2k_dbus::dbus::platform::PlatformEvent,
-) {
-    use n2k_dbus::dbus::platform::PlatformEvent as P;
-    match ev {
-        P::AlertsIn(v) => {
-            let on = v.is_none_or(|v| v != 0);
-            tracing::info!(
-                on,
-                "NMEA 2000 alerts as Venus notifications (AlertsInEnable)"
-            );
-            gateway.set_alerts_enabled(on);
-        }
-        P::Acknowledged {
-            device,
-            description,
-        } => {
-            let n = gateway.acknowledge_notification(now, &device, &description);
-            if n > 0 {
-                tracing::info!(%device, %description, "alert acknowledged on Venus: 126984 sent");
-            }
-        }
-    }
-}
-
-/// Hands the notifications the gateway raised to the platform task (dropped, with
-/// a warning, when it is that far behind).
+/// Hands a notification the gateway raised to the platform task (dropped, with a
+/// warning, when it is that far behind).
 pub(super) fn notify(
-    gateway: &mut n2k_dbus::gateway::Gateway,
+    n: n2k_dbus::venus::alerts::Notification,
     inject: &tokio::sync::mpsc::Sender<String>,
 ) {
-    while let Some(n) = gateway.poll_notification() {
-        if inject.try_send(n.inject_text()).is_err() {
-            tracing::warn!(device = %n.device, "alerts: the platform is behind; notification dropped");
-        }
+    if inject.try_send(n.inject_text()).is_err() {
+        tracing::warn!(device = %n.device, "alerts: the platform is behind; notification dropped");
     }
 }
 

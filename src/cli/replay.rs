@@ -17,7 +17,7 @@ use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
 use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, Request, Settings};
 use n2k_dbus::driver::{Driver, TransmitLog};
-use n2k_dbus::gateway::Gateway;
+use n2k_dbus::gateway::{Gateway, Output};
 use n2k_dbus::logs::Record;
 use n2k_dbus::state::machine_unique_number;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -276,18 +276,24 @@ impl Feed {
         while let Ok(ev) = self.platform.try_recv() {
             self.on_platform(driver, now, ev);
         }
-        self.notify(driver);
+        self.drain(driver);
     }
 
     /// A report of the platform, at `now`.
     fn on_platform(&mut self, driver: &mut Driver, now: Micros, ev: PlatformEvent) {
-        super::on_platform(driver.gateway_mut(), now, ev);
-        driver.discard_transmit();
+        driver.platform(now, ev);
+        self.drain(driver);
     }
 
-    /// Hands the alerts raised so far to the platform task.
-    fn notify(&mut self, driver: &mut Driver) {
-        super::notify(driver.gateway_mut(), &self.inject);
+    /// Takes what the gateway handed out: the alerts raised so far go to the
+    /// platform task; frames (already in the transmit log) have no bus to go to,
+    /// and a replay keeps no state.
+    fn drain(&mut self, driver: &mut Driver) {
+        while let Some(o) = driver.poll() {
+            if let Output::Notification(n) = o {
+                super::notify(n, &self.inject);
+            }
+        }
     }
 }
 
@@ -341,8 +347,7 @@ async fn gateway_task(
                 feed.watched_waiting(&mut driver, now, &iface);
             }
             driver.feed_record_at(t, &rec);
-            driver.discard_transmit();
-            feed.notify(&mut driver);
+            feed.drain(&mut driver);
             records += 1;
             feed.next = feed.reader.next_record().transpose()?;
         }
@@ -358,7 +363,7 @@ async fn gateway_task(
     if !stopped {
         let now = driver.now();
         if a.hold {
-            driver.gateway_mut().finish(now);
+            driver.finish(now);
         }
         let _ = end.send(());
         driver.flush_transmit_log();
@@ -374,13 +379,13 @@ async fn gateway_task(
                 Some(ev) = feed.platform.recv() => feed.on_platform(&mut driver, now, ev),
                 _ = feed.stop.changed() => break,
             }
-            feed.notify(&mut driver);
+            feed.drain(&mut driver);
             driver.flush_transmit_log();
         }
     }
     // The services that were on the bus, counted before the end withdraws them.
     let services = driver.gateway().published();
-    driver.gateway_mut().withdraw_all();
+    driver.withdraw_all();
     Ok(Finished {
         records,
         elapsed,
@@ -460,8 +465,7 @@ impl Pace {
                         return true;
                     }
                     driver.advance(wake);
-                    driver.discard_transmit();
-                    feed.notify(driver);
+                    feed.drain(driver);
                 }
             }
         }

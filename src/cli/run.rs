@@ -16,11 +16,9 @@ use anyhow::Context as _;
 use n2k_dbus::can::link::{link_state, LinkState};
 use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::{Frame, Micros};
-use n2k_dbus::core::Event;
 use n2k_dbus::dbus::{Bus, Outbox, Publisher, Request, Settings, WriteOutcome, WriteRefusal};
 use n2k_dbus::driver::{Driver, TransmitLog};
-use n2k_dbus::gateway::{Gateway, GatewayConfig};
-use n2k_dbus::network::ClaimState;
+use n2k_dbus::gateway::{Gateway, GatewayConfig, Output};
 use n2k_dbus::state::State;
 use n2k_dbus::time::{Monotonic, WallWatch};
 use tokio::sync::{mpsc, oneshot};
@@ -173,7 +171,7 @@ async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     live.notifier.notify("STOPPING=1");
     let services = live.driver.as_ref().map_or(0, |d| d.gateway().published());
     if let Some(d) = &mut live.driver {
-        d.gateway_mut().withdraw_all();
+        d.withdraw_all();
     }
     let _ = stop_tx.send(());
     let stats = publisher.await.context("the publisher stopped")?;
@@ -288,7 +286,7 @@ impl Live {
         if let (Some(since), Some(d)) = (self.down_since, &mut self.driver) {
             if now >= since.saturating_add(self.grace) {
                 warn!(interface = %self.iface, "down for {} s: every service withdrawn until it returns", self.grace / SECOND);
-                d.gateway_mut().withdraw_all();
+                d.withdraw_all();
                 self.transmit_log = d.take_transmit_log();
                 self.driver = None;
             }
@@ -297,20 +295,16 @@ impl Live {
             return;
         };
         if let Some(by) = self.wall.step(&self.clock) {
-            driver.gateway_mut().clock_stepped(by, "the system clock");
+            driver.clock_stepped(by, "the system clock");
         }
         // A frame already ran the timers due at its time; only a wake-up needs this.
         if now >= driver.next_wake() {
             if let Some(src) = &self.src {
-                driver.gateway_mut().set_link(src.stats());
+                driver.set_link(src.stats());
             }
             driver.advance(now);
         }
-        match &self.src {
-            Some(src) => driver.transmit(src).await,
-            None => driver.discard_transmit(),
-        }
-        self.on_events();
+        self.drain().await;
     }
 
     fn on_frame(&mut self, frame: &Frame) {
@@ -435,7 +429,7 @@ impl Live {
             last: None,
         };
         if let Some(d) = &mut self.driver {
-            d.gateway_mut().link_down(now);
+            d.link_down(now);
         }
     }
 
@@ -445,7 +439,7 @@ impl Live {
             self.alerts_in = v.is_none_or(|v| v != 0);
         }
         if let Some(d) = &mut self.driver {
-            super::on_platform(d.gateway_mut(), now, ev);
+            d.platform(now, ev);
         }
     }
 
@@ -462,13 +456,41 @@ impl Live {
         }
     }
 
-    /// Stores the identities NMEA 2000-out assigned or was told and the switch
-    /// outputs' settings.
-    fn save_state(&mut self) {
+    /// Takes what the gateway handed out: frames go on the bus (or nowhere
+    /// while the interface is away), notifications to the platform task, state
+    /// to the state file, and our address is logged and remembered.
+    async fn drain(&mut self) {
         let Some(d) = &mut self.driver else {
             return;
         };
-        let changes = d.gateway_mut().take_state();
+        let mut state = Vec::new();
+        let mut addresses = Vec::new();
+        while let Some(o) = d.poll() {
+            match o {
+                Output::Transmit(f) => {
+                    if let Some(src) = &self.src {
+                        d.send(src, &f).await;
+                    }
+                }
+                Output::Notification(n) => super::notify(n, &self.inject),
+                Output::State(changes) => state.extend(changes),
+                Output::OwnAddress {
+                    address,
+                    cannot_claim,
+                } => addresses.push((address, cannot_claim)),
+                Output::Write { .. } | Output::Register { .. } => {}
+            }
+        }
+        d.flush_transmit_log();
+        self.save_state(state);
+        for (address, cannot_claim) in addresses {
+            self.own_address(address, cannot_claim);
+        }
+    }
+
+    /// Stores the identities NMEA 2000-out assigned or was told and the switch
+    /// outputs' settings.
+    fn save_state(&mut self, changes: Vec<(String, String)>) {
         if changes.is_empty() {
             return;
         }
@@ -481,40 +503,23 @@ impl Live {
     }
 
     /// Logs and remembers our address when it changes.
-    fn on_events(&mut self) {
-        self.save_state();
-        if let Some(d) = &mut self.driver {
-            super::notify(d.gateway_mut(), &self.inject);
-        }
-        while let Some(e) = self
-            .driver
-            .as_mut()
-            .and_then(|d| d.gateway_mut().poll_event())
-        {
-            let Event::OwnAddress(address) = e else {
-                continue;
-            };
-            let cannot = self
-                .driver
-                .as_ref()
-                .is_some_and(|d| d.gateway().core().claim_state() == ClaimState::CannotClaim);
-            match address {
-                Some(address) => {
-                    info!(interface = %self.iface, address, "address claimed");
-                    self.state.set_address(address);
-                    // A gateway made after the interface returns starts where this one is.
-                    self.config.core.preferred_address = address;
-                    if let Err(e) = self.state.save(&self.state_path) {
-                        warn!("{e}");
-                    }
-                    self.status(&format!("on {} at address {address}", self.iface));
+    fn own_address(&mut self, address: Option<u8>, cannot_claim: bool) {
+        match address {
+            Some(address) => {
+                info!(interface = %self.iface, address, "address claimed");
+                self.state.set_address(address);
+                // A gateway made after the interface returns starts where this one is.
+                self.config.core.preferred_address = address;
+                if let Err(e) = self.state.save(&self.state_path) {
+                    warn!("{e}");
                 }
-                None if cannot => {
-                    warn!(interface = %self.iface, "no free address: transmitting nothing, listening only");
-                    self.status("no free address: listening only");
-                }
-                None => info!(interface = %self.iface, "address lost; claiming again"),
+                self.status(&format!("on {} at address {address}", self.iface));
             }
+            None if cannot_claim => {
+                warn!(interface = %self.iface, "no free address: transmitting nothing, listening only");
+                self.status("no free address: listening only");
+            }
+            None => info!(interface = %self.iface, "address lost; claiming again"),
         }
     }
 

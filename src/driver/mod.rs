@@ -5,8 +5,10 @@
 //! stamped on the monotonic clock) or capture records (on a [`CaptureClock`], which
 //! turns the capture's own timestamps into a time that never runs backwards and does
 //! not take a clock step for elapsed time), fires the gateway's timers at their
-//! time, hands it the writes of D-Bus clients, and gives back what it transmits. The
-//! shells around it own the sockets, the pacing and the D-Bus connections only.
+//! time, hands it the writes of D-Bus clients and answers them, and gives back
+//! the rest of the gateway's [`Output`]s from [`Driver::poll`]: frames to send, our
+//! own address, notifications, state to keep. The shells around it own the sockets,
+//! the pacing and the D-Bus connections only.
 
 pub mod transmit_log;
 
@@ -14,14 +16,23 @@ pub use transmit_log::TransmitLog;
 
 use crate::can::socket::CanSource;
 use crate::can::{Frame, Micros};
+use crate::dbus::platform::PlatformEvent;
 use crate::dbus::{RegisterRequest, Request, WriteRequest};
-use crate::gateway::{Gateway, WriteDecision};
+use crate::gateway::{Gateway, Output, WriteDecision};
 use crate::logs::Record;
 use crate::model::{WriteOutcome, WriteRefusal};
 use crate::time::{CaptureClock, Monotonic};
 
+/// Outputs kept for the shell at most; beyond, the oldest goes (a shell that
+/// never polls loses what it would not read).
+const MAX_OUTPUTS: usize = 2048;
+
 /// A gateway and its clock.
 pub struct Driver {
+    /// What the gateway handed out for the shell, oldest first.
+    out: std::collections::VecDeque<Output>,
+    /// Outputs dropped because the shell did not poll.
+    dropped: u64,
     gateway: Gateway,
     capture: CaptureClock,
     /// Capture clock steps already reported to the gateway.
@@ -42,6 +53,8 @@ impl Driver {
     /// A driver of `gateway`; it joins the bus at the first input.
     pub fn new(gateway: Gateway) -> Driver {
         Driver {
+            out: Default::default(),
+            dropped: 0,
             gateway,
             capture: CaptureClock::new(),
             steps: 0,
@@ -58,9 +71,81 @@ impl Driver {
         &self.gateway
     }
 
-    /// The gateway, to end it (withdraw, finish).
-    pub fn gateway_mut(&mut self) -> &mut Gateway {
-        &mut self.gateway
+    /// The next output for the shell: a frame to send ([`Output::Transmit`],
+    /// already in the transmit log), our own address, a notification, state to
+    /// keep. Write and register outcomes never come here: the driver answers them.
+    pub fn poll(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Outputs the shell did not poll in time and lost.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The socket's counters, for the bus service (live interfaces only).
+    pub fn set_link(&mut self, link: crate::can::socket::SocketStats) {
+        self.gateway.set_link(link);
+    }
+
+    /// The clock the gateway runs on stepped by `by` µs ([`Gateway::clock_stepped`]).
+    pub fn clock_stepped(&mut self, by: Micros, what: &str) {
+        self.gateway.clock_stepped(by, what);
+    }
+
+    /// The interface went down at `now` ([`Gateway::link_down`]).
+    pub fn link_down(&mut self, now: Micros) {
+        self.now = self.now.max(now);
+        self.gateway.link_down(self.now);
+        self.pump();
+    }
+
+    /// The end of a capture whose services stay ([`Gateway::finish`]).
+    pub fn finish(&mut self, now: Micros) {
+        self.now = self.now.max(now);
+        self.gateway.finish(self.now);
+        self.pump();
+    }
+
+    /// Whether the gateway's own alarms go out as NMEA 2000 alerts of its node,
+    /// from `now` on.
+    pub fn set_alerts_out(&mut self, now: Micros, on: bool) {
+        self.now = self.now.max(now);
+        self.gateway.set_alerts_out(self.now, on);
+        self.pump();
+    }
+
+    /// Withdraws every service: the end of a replay or a shutdown.
+    pub fn withdraw_all(&mut self) {
+        self.gateway.withdraw_all();
+    }
+
+    /// A report of the platform at `now`: Venus's alerts setting, or a user's
+    /// acknowledgement of an alert's notification (126984 goes out).
+    pub fn platform(&mut self, now: Micros, ev: PlatformEvent) {
+        self.now = self.now.max(now);
+        match ev {
+            PlatformEvent::AlertsIn(v) => {
+                let on = v.is_none_or(|v| v != 0);
+                tracing::info!(
+                    on,
+                    "NMEA 2000 alerts as Venus notifications (AlertsInEnable)"
+                );
+                self.gateway.set_alerts_enabled(on);
+            }
+            PlatformEvent::Acknowledged {
+                device,
+                description,
+            } => {
+                let n = self
+                    .gateway
+                    .acknowledge_notification(self.now, &device, &description);
+                if n > 0 {
+                    tracing::info!(%device, %description, "alert acknowledged on Venus: 126984 sent");
+                }
+            }
+        }
+        self.pump();
     }
 
     /// The time of the latest input or timer.
@@ -89,7 +174,7 @@ impl Driver {
             Record::Frame(f) => self.gateway.handle_frame(self.now, f),
             Record::Message(m) => self.gateway.handle_message(self.now, &m.message()),
         }
-        self.answer_writes();
+        self.pump();
     }
 
     /// A capture record on the capture's clock.
@@ -113,14 +198,14 @@ impl Driver {
     pub fn feed_frame(&mut self, now: Micros, frame: &Frame) {
         self.now = self.now.max(now);
         self.gateway.handle_frame(self.now, frame);
-        self.answer_writes();
+        self.pump();
     }
 
     /// Fires every timer due up to `now`.
     pub fn advance(&mut self, now: Micros) {
         self.now = self.now.max(now);
         self.gateway.handle_timeout(self.now);
-        self.answer_writes();
+        self.pump();
     }
 
     /// When the gateway has timers to fire next (`Micros::MAX`: none yet).
@@ -133,13 +218,14 @@ impl Driver {
     pub fn service(&mut self, now: Micros, input: crate::export::ServiceInput) {
         self.now = self.now.max(now);
         self.gateway.handle_service(self.now, input);
-        self.answer_writes();
+        self.pump();
     }
 
     /// NMEA 2000-out switched on or off at `now`.
     pub fn set_export_enabled(&mut self, now: Micros, on: bool) {
         self.now = self.now.max(now);
         self.gateway.set_export_enabled(self.now, on);
+        self.pump();
     }
 
     /// A client's request: a write or a register request.
@@ -165,7 +251,7 @@ impl Driver {
                 let _ = r.reply.send(answer);
             }
         }
-        self.answer_writes();
+        self.pump();
     }
 
     /// Decides a client's write at `now` and answers it, at once or when the
@@ -185,19 +271,35 @@ impl Driver {
                 }
             }
         }
-        self.answer_writes();
+        self.pump();
     }
 
-    /// Answers the writes whose devices have answered.
-    fn answer_writes(&mut self) {
-        while let Some((token, outcome)) = self.gateway.poll_write() {
-            if let Some(reply) = self.writes.remove(&token) {
-                let _ = reply.send(outcome);
-            }
-        }
-        while let Some((token, answer)) = self.gateway.poll_register() {
-            if let Some(reply) = self.registers.remove(&token) {
-                let _ = reply.send(answer);
+    /// Takes what the gateway handed out: answers the writes and register
+    /// requests whose devices have answered, logs the frames to send, and keeps
+    /// the rest for the shell.
+    fn pump(&mut self) {
+        while let Some(o) = self.gateway.poll() {
+            match o {
+                Output::Write { token, outcome } => {
+                    if let Some(reply) = self.writes.remove(&token) {
+                        let _ = reply.send(outcome);
+                    }
+                }
+                Output::Register { token, code, data } => {
+                    if let Some(reply) = self.registers.remove(&token) {
+                        let _ = reply.send((code, data));
+                    }
+                }
+                o => {
+                    if let Output::Transmit(f) = &o {
+                        self.log(f);
+                    }
+                    if self.out.len() >= MAX_OUTPUTS {
+                        self.out.pop_front();
+                        self.dropped += 1;
+                    }
+                    self.out.push_back(o);
+                }
             }
         }
         // A client that gave up (its D-Bus call timed out) needs no answer.
@@ -226,40 +328,21 @@ impl Driver {
         }
     }
 
-    /// The next frame the gateway wants on the bus, oldest first.
-    pub fn poll_transmit(&mut self) -> Option<Frame> {
-        let f = self.gateway.poll_transmit()?;
-        self.log(&f);
-        Some(f)
-    }
-
-    /// Puts what the gateway transmits on `src`, oldest first. A frame the socket
-    /// refuses is counted, not fatal (a bus with nobody else on it fills the
-    /// transmit queue); failures are logged at the 1st, 2nd, 4th, 8th … so that a
-    /// dead bus does not flood the log.
-    pub async fn transmit(&mut self, src: &CanSource) {
-        while let Some(f) = self.poll_transmit() {
-            if let Err(e) = src.send(&f).await {
-                self.send_errors += 1;
-                if self.send_errors.is_power_of_two() {
-                    tracing::warn!(interface = %src.interface(), error = %e, count = self.send_errors, "cannot send a frame");
-                }
+    /// Puts `f` on `src`. A frame the socket refuses is counted, not fatal (a bus
+    /// with nobody else on it fills the transmit queue); failures are logged at
+    /// the 1st, 2nd, 4th, 8th … so that a dead bus does not flood the log.
+    pub async fn send(&mut self, src: &CanSource, f: &Frame) {
+        if let Err(e) = src.send(f).await {
+            self.send_errors += 1;
+            if self.send_errors.is_power_of_two() {
+                tracing::warn!(interface = %src.interface(), error = %e, count = self.send_errors, "cannot send a frame");
             }
-        }
-        if let Some((log, _)) = &mut self.transmit_log {
-            log.flush();
         }
     }
 
     /// Frames the socket refused so far.
     pub fn send_errors(&self) -> u64 {
         self.send_errors
-    }
-
-    /// Drops what the gateway wants to send: a replay has no bus to send it on.
-    /// (They still go to the transmit log.)
-    pub fn discard_transmit(&mut self) {
-        while self.poll_transmit().is_some() {}
     }
 
     /// Writes what the transmit log holds to its file (a held replay waits on

@@ -3,11 +3,13 @@
 //! One way in and one way out, as quinn-proto's connection has:
 //! - inputs, each with the time it happens: [`Gateway::handle_frame`],
 //!   [`Gateway::handle_message`] (a capture's reassembled message),
-//!   [`Gateway::handle_timeout`], [`Gateway::handle_write`];
-//! - outputs: [`Gateway::poll_transmit`] (frames for the bus),
-//!   [`Gateway::poll_event`] (what the shell acts on), [`Gateway::poll_timeout`]
-//!   (when to call `handle_timeout` next); service changes go to the
-//!   [`ServiceSink`] given at creation (the D-Bus publisher's outbox).
+//!   [`Gateway::handle_timeout`], [`Gateway::handle_write`],
+//!   [`Gateway::handle_register`], [`Gateway::handle_service`], …;
+//! - outputs: [`Gateway::poll`], one [`Output`] at a time (frames for the bus,
+//!   write and register outcomes, our own address, notifications, state to keep),
+//!   and [`Gateway::poll_timeout`] (when to call `handle_timeout` next); service
+//!   changes go to the [`ServiceSink`] given at creation (the D-Bus publisher's
+//!   outbox).
 //!
 //! The [`Driver`](crate::driver::Driver) is the one caller: the live daemon, the
 //! replay, the device table and the tests all go through it.
@@ -17,10 +19,11 @@ use std::sync::Arc;
 
 use crate::can::socket::SocketStats;
 use crate::can::{Frame, Micros};
-use crate::core::{Core, CoreConfig, Event, Output, Received};
+use crate::core::{Core, CoreConfig, Event, Output as CoreOutput, Received};
 use crate::export::{ExportConfig, Exporter, ServiceInput};
 use crate::model::{ServiceSink, Value, WriteOutcome, WriteRefusal};
 use crate::n2k::Message;
+use crate::network::ClaimState;
 use crate::venus::alerts::own::{Own, OwnAlerts};
 use crate::venus::alerts::{Alerts, Notification};
 use crate::venus::products::Products;
@@ -41,13 +44,40 @@ const MAX_TRANSMIT: usize = 1024;
 /// Register writes waiting for their device at most.
 const MAX_WRITES: usize = 256;
 
+/// What the gateway hands out, oldest first within each kind ([`Gateway::poll`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A frame to put on the bus.
+    Transmit(Frame),
+    /// The outcome of a write decided later ([`WriteDecision::Later`]).
+    Write { token: u64, outcome: WriteOutcome },
+    /// The answer to a register request ([`Gateway::handle_register`]): a VACK
+    /// code (0: done) and the register's bytes.
+    Register {
+        token: u64,
+        code: u16,
+        data: Vec<u8>,
+    },
+    /// Our own address changed: `None` after a lost claim, or for good when no
+    /// address is free (`cannot_claim`: the node listens only from now on).
+    OwnAddress {
+        address: Option<u8>,
+        cannot_claim: bool,
+    },
+    /// An NMEA 2000 alert to show as a Venus notification.
+    Notification(Notification),
+    /// State entries changed, to store: NMEA 2000-out's identities and the switch
+    /// outputs' settings.
+    State(Vec<(String, String)>),
+}
+
 /// How a client's write is decided.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteDecision {
     /// Decided now.
     Now(WriteOutcome),
-    /// Sent to a device: the outcome comes from [`Gateway::poll_write`] with this
-    /// token once the device confirmed, refused or stayed silent.
+    /// Sent to a device: the outcome comes from [`Gateway::poll`] as an
+    /// [`Output::Write`] with this token once the device confirmed, refused or stayed silent.
     Later(u64),
 }
 
@@ -85,8 +115,8 @@ pub struct Gateway {
     transmit: VecDeque<Frame>,
     next_refresh: Micros,
     link: Option<SocketStats>,
-    /// Events the shell acts on (our own address), oldest first.
-    events: VecDeque<Event>,
+    /// Our own address changes for the shell, oldest first.
+    events: VecDeque<Output>,
     /// A device event since the bus service's device list was last refreshed.
     devices_dirty: bool,
     /// The mapper's count of implausible values the bus service shows.
@@ -218,11 +248,6 @@ impl Gateway {
         self.stages.alerts.set_enabled(on);
     }
 
-    /// The next NMEA 2000 alert to show as a Venus notification.
-    pub fn poll_notification(&mut self) -> Option<Notification> {
-        self.stages.alerts.poll_notification()
-    }
-
     /// A user acknowledged the Venus notification of `device` and `description`
     /// at `now`: the alerts it was raised for are acknowledged on the bus (126984).
     /// How many.
@@ -264,9 +289,8 @@ impl Gateway {
         self.drain(now);
     }
 
-    /// State entries changed since the last call, to store: NMEA 2000-out's
-    /// identities and the switch outputs' settings.
-    pub fn take_state(&mut self) -> Vec<(String, String)> {
+    /// State entries changed since the last call.
+    fn take_state(&mut self) -> Vec<(String, String)> {
         let mut v = self
             .exporter
             .as_mut()
@@ -413,15 +437,26 @@ impl Gateway {
         self.exporter.as_ref().and_then(Exporter::next_wake)
     }
 
-    /// The next event for the shell: our own address changed
-    /// ([`Event::OwnAddress`]; `None` after a lost claim or when no address is free).
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
-    }
-
-    /// The next frame to put on the bus, oldest first.
-    pub fn poll_transmit(&mut self) -> Option<Frame> {
-        self.transmit.pop_front()
+    /// The next output: frames first, then write and register outcomes, our own
+    /// address, notifications, and state to keep.
+    pub fn poll(&mut self) -> Option<Output> {
+        if let Some(f) = self.transmit.pop_front() {
+            return Some(Output::Transmit(f));
+        }
+        if let Some((token, outcome)) = self.writes_done.pop_front() {
+            return Some(Output::Write { token, outcome });
+        }
+        if let Some((token, (code, data))) = self.registers_done.pop_front() {
+            return Some(Output::Register { token, code, data });
+        }
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        if let Some(n) = self.stages.alerts.poll_notification() {
+            return Some(Output::Notification(n));
+        }
+        let state = self.take_state();
+        (!state.is_empty()).then_some(Output::State(state))
     }
 
     /// Decides a client's write on one of the gateway's services at `now`.
@@ -480,7 +515,7 @@ impl Gateway {
 
     /// A client's register request (VregLink `GetVreg`, or `SetVreg` with `data`) on
     /// `path` of `service` at `now`: sent to the device behind it, `Ok(token)` for
-    /// the answer from [`Gateway::poll_register`]; or answered at once (no such
+    /// the answer from [`Gateway::poll`]; or answered at once (no such
     /// device, listen-only, too many waiting) with a VACK code.
     pub fn handle_register(
         &mut self,
@@ -516,17 +551,6 @@ impl Gateway {
         self.registers.insert(token, write);
         self.drain(now);
         Ok(token)
-    }
-
-    /// The answer to a register request ([`Gateway::handle_register`]): a VACK code
-    /// (0: done) and the register's bytes.
-    pub fn poll_register(&mut self) -> Option<(u64, (u16, Vec<u8>))> {
-        self.registers_done.pop_front()
-    }
-
-    /// The outcome of a write decided later ([`WriteDecision::Later`]).
-    pub fn poll_write(&mut self) -> Option<(u64, WriteOutcome)> {
-        self.writes_done.pop_front()
     }
 
     fn token(&mut self) -> u64 {
@@ -604,12 +628,12 @@ impl Gateway {
         let mut devices_changed = false;
         while let Some(o) = self.core.poll_output() {
             match o {
-                Output::Transmit(f) => {
+                CoreOutput::Transmit(f) => {
                     if self.transmit.len() < MAX_TRANSMIT {
                         self.transmit.push_back(f);
                     }
                 }
-                Output::Event(
+                CoreOutput::Event(
                     e @ (Event::LocalAddress { .. }
                     | Event::LocalRenamed { .. }
                     | Event::LocalCommand { .. }),
@@ -618,8 +642,8 @@ impl Gateway {
                         x.on_event(now, &e, &mut self.core);
                     }
                 }
-                Output::Event(e) => devices_changed |= self.on_event(now, e),
-                Output::Register(RegisterEvent::Done { token, outcome, .. }) => {
+                CoreOutput::Event(e) => devices_changed |= self.on_event(now, e),
+                CoreOutput::Register(RegisterEvent::Done { token, outcome, .. }) => {
                     self.on_register_done(token, outcome);
                 }
             }
@@ -640,7 +664,10 @@ impl Gateway {
             if self.events.len() >= MAX_EVENTS {
                 self.events.pop_front();
             }
-            self.events.push_back(e);
+            self.events.push_back(Output::OwnAddress {
+                address: a,
+                cannot_claim: self.core.claim_state() == ClaimState::CannotClaim,
+            });
         } else {
             self.devices_dirty = true;
         }

@@ -262,7 +262,7 @@ async fn the_gateways_own_alarms_go_out_as_alerts_of_its_node() {
     let path = reference::samples().join("dirona-actisense-serial.raw");
     let mut rig = gateway_replay::Rig::new(&path, false, Rules::default()).await;
     rig.keep_sent = true;
-    rig.gateway().set_alerts_out(0, true);
+    rig.driver.set_alerts_out(0, true);
     let end = rig.end();
     rig.run_to(end).await;
     let core = rig.driver.gateway().core();

@@ -114,7 +114,7 @@ fn reference_decode(decode: &str) -> Vec<(u64, u64, Value)> {
 
 /// What the gateway wants on the bus now.
 fn sent(d: &mut Driver) -> Vec<Frame> {
-    std::iter::from_fn(|| d.poll_transmit()).collect()
+    crate::support::outputs(d).0
 }
 
 fn gateway(listen_only: bool) -> Gateway {

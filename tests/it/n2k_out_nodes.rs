@@ -10,7 +10,7 @@ use n2k_dbus::can::{CanId, Frame, Micros};
 use n2k_dbus::core::CoreConfig;
 use n2k_dbus::dbus::Outbox;
 use n2k_dbus::export::{ExportConfig, ServiceInput, STATE_PREFIX};
-use n2k_dbus::gateway::{Gateway, GatewayConfig};
+use n2k_dbus::gateway::{Gateway, GatewayConfig, Output};
 use n2k_dbus::model::Value;
 use n2k_dbus::n2k::{fragment, Assembler};
 use n2k_dbus::network::Name;
@@ -23,6 +23,8 @@ struct Rig {
     g: Gateway,
     now: Micros,
     sent: Vec<Frame>,
+    /// State entries handed out to store.
+    state: Vec<(String, String)>,
 }
 
 impl Rig {
@@ -39,6 +41,7 @@ impl Rig {
             g,
             now: 0,
             sent: Vec::new(),
+            state: Vec::new(),
         };
         r.g.start(0);
         r.service(
@@ -76,8 +79,12 @@ impl Rig {
     }
 
     fn collect(&mut self) {
-        while let Some(f) = self.g.poll_transmit() {
-            self.sent.push(f);
+        while let Some(o) = self.g.poll() {
+            match o {
+                Output::Transmit(f) => self.sent.push(f),
+                Output::State(s) => self.state.extend(s),
+                _ => {}
+            }
         }
     }
 
@@ -159,11 +166,10 @@ fn instance_commands_are_obeyed_and_survive_a_restart() {
     assert_eq!(status.last().unwrap().2[0], 7, "the new data instance");
 
     // A restart: the stored entries make the same node.
-    let state: Vec<(String, String)> =
-        r.g.take_state()
-            .into_iter()
-            .map(|(k, v)| (k.strip_prefix(STATE_PREFIX).expect("prefix").to_owned(), v))
-            .collect();
+    let state: Vec<(String, String)> = std::mem::take(&mut r.state)
+        .into_iter()
+        .map(|(k, v)| (k.strip_prefix(STATE_PREFIX).expect("prefix").to_owned(), v))
+        .collect();
     assert!(
         state
             .iter()

@@ -417,7 +417,7 @@ async fn through_the_gateway(file: &str) {
     let end = rig.end();
     rig.run_to(end).await;
     assert_table(file, &rig.client).await;
-    rig.gateway().finish(end);
+    rig.driver.finish(end);
     rig.flush().await;
     assert_table(file, &rig.client).await;
     // Refused values are counted on the bus service.

@@ -447,7 +447,7 @@ async fn the_switch_pane_paths_and_settings() {
         .expect("text");
     assert_eq!(name, "Deck light");
     assert_eq!(
-        b.live.driver.gateway_mut().take_state(),
+        std::mem::take(&mut b.live.state),
         [(
             "switch|socketcan_can0_di2_uc1700373_bank2|0/CustomName".to_owned(),
             "Deck light".to_owned()

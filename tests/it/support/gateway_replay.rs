@@ -98,9 +98,9 @@ impl Rig {
         self.records.last().map_or(0, |r| r.0)
     }
 
-    /// The gateway.
-    pub fn gateway(&mut self) -> &mut Gateway {
-        self.driver.gateway_mut()
+    /// The gateway, for its tables and counters.
+    pub fn gateway(&self) -> &Gateway {
+        self.driver.gateway()
     }
 
     /// Replays the records up to time `t` (included), runs the timers to `t`, and
@@ -122,11 +122,9 @@ impl Rig {
     }
 
     fn take_sent(&mut self) {
-        if !self.keep_sent {
-            return self.driver.discard_transmit();
-        }
-        while let Some(f) = self.driver.poll_transmit() {
-            self.sent.push(f);
+        let (frames, _) = super::outputs(&mut self.driver);
+        if self.keep_sent {
+            self.sent.extend(frames);
         }
     }
 
@@ -134,7 +132,7 @@ impl Rig {
     pub async fn run_all_and_hold(&mut self) {
         let end = self.end();
         self.run_to(end).await;
-        self.gateway().finish(end);
+        self.driver.finish(end);
         self.flush().await;
     }
 

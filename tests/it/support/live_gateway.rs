@@ -32,6 +32,10 @@ const ANSWER_WITHIN: Micros = 60_000_000;
 pub struct LiveGateway {
     pub client: zbus::Connection,
     pub driver: Driver,
+    /// The state entries the gateway handed out to store, oldest first.
+    pub state: Vec<(String, String)>,
+    /// Frames the last step's writes sent, handed out by the next step.
+    held: Vec<Frame>,
     /// The time of the last step.
     now: Micros,
     outbox: Arc<Outbox>,
@@ -61,6 +65,8 @@ impl LiveGateway {
         LiveGateway {
             client,
             driver,
+            state: Vec::new(),
+            held: Vec::new(),
             now: 0,
             outbox,
             carried,
@@ -80,10 +86,14 @@ impl LiveGateway {
             self.driver.feed_frame(now, &f);
         }
         self.driver.advance(now);
-        let sent = std::iter::from_fn(|| self.driver.poll_transmit()).collect();
+        let (sent, state) = super::outputs(&mut self.driver);
+        self.state.extend(state);
+        let mut sent = std::mem::replace(&mut self.held, sent);
+        sent.append(&mut self.held);
         while let Ok(w) = self.writes.try_recv() {
             self.driver.request(now, w);
         }
+        self.after_request();
         tokio::time::timeout(DEADLINE, settle(&self.outbox, &self.carried))
             .await
             .expect("the publisher carries the gateway's changes");
@@ -162,7 +172,16 @@ impl LiveGateway {
         .expect("the call was answered or reached the gateway");
         let (request, inflight) = InFlight::catch(request?);
         self.driver.request(now, request);
+        self.after_request();
         Some(inflight)
+    }
+
+    /// What a client's request sent goes out with the next step; what it stored
+    /// is there at once.
+    fn after_request(&mut self) {
+        let (later, state) = super::outputs(&mut self.driver);
+        self.state.extend(state);
+        self.held.extend(later);
     }
 
     /// Stops the publisher (its services leave the bus).

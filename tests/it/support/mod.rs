@@ -12,6 +12,23 @@ pub mod names;
 pub mod private_bus;
 pub mod reference;
 
+/// What the driver handed out since the last call: the frames to send, and the
+/// state entries to store.
+pub fn outputs(
+    d: &mut n2k_dbus::driver::Driver,
+) -> (Vec<n2k_dbus::can::Frame>, Vec<(String, String)>) {
+    use n2k_dbus::gateway::Output;
+    let (mut frames, mut state) = (Vec::new(), Vec::new());
+    while let Some(o) = d.poll() {
+        match o {
+            Output::Transmit(f) => frames.push(f),
+            Output::State(s) => state.extend(s),
+            _ => {}
+        }
+    }
+    (frames, state)
+}
+
 /// Bytes as upper-case hex digits, two each (`can-utils`' `cansend` form).
 pub fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
