@@ -1,11 +1,12 @@
 //! PGN payloads built from a Venus service's values (`docs/n2k-out.md#what-goes-out`).
 //!
-//! Every field comes from one D-Bus path through one conversion; a path that is
-//! invalid, missing or out of the field's range becomes the field's "not available"
-//! code (`docs/nmea2000.md#field-encoding`), never 0. Layouts are canboat's (`canboat.json`
-//! 8.0.0-beta3), which our own decoder reads back in the tests.
+//! Every field comes from one D-Bus path through one conversion, and is written by
+//! [`pgn::encode`] from the PGN's definition in `pgn-defs/` (canboat's layouts):
+//! a path that is invalid, missing or out of the field's range becomes the field's
+//! "not available" code (`docs/nmea2000.md#field-encoding`), never 0.
 
 use super::table::{Build, ChargerMode, InverterMode};
+use crate::pgn::{self, Put};
 
 /// The instances a payload carries: its own data instance and the DC instance it
 /// refers to (127507's battery, 127509's DC side).
@@ -27,51 +28,13 @@ impl<F: Fn(&str) -> Option<f64>> Values for F {
     }
 }
 
-/// `v × scale`, rounded, when it fits below the field's reserved codes; else n/a.
-fn unsigned(v: Option<f64>, scale: f64, bits: u32) -> u64 {
-    let na = (1u64 << bits) - 1;
-    match v.map(|v| (v * scale).round()) {
-        Some(r) if r.is_finite() && r >= 0.0 && r <= (na - 2) as f64 => r as u64,
-        _ => na,
-    }
-}
-
-fn signed(v: Option<f64>, scale: f64, bits: u32) -> i64 {
-    let na = (1i64 << (bits - 1)) - 1;
-    match v.map(|v| (v * scale).round()) {
-        Some(r) if r.is_finite() && r >= -(na as f64) - 1.0 && r <= (na - 2) as f64 => r as i64,
-        _ => na,
-    }
-}
-
-fn u16le(v: Option<f64>, scale: f64) -> [u8; 2] {
-    (unsigned(v, scale, 16) as u16).to_le_bytes()
-}
-
-fn i16le(v: Option<f64>, scale: f64) -> [u8; 2] {
-    (signed(v, scale, 16) as i16).to_le_bytes()
+/// A 2-bit OFF/ON field: `Some(true)` 1, `Some(false)` 0, else not available.
+fn off_on(v: Option<bool>) -> Put<'static> {
+    v.map_or(Put::Missing, |on| Put::Raw(u64::from(on)))
 }
 
 fn kelvin(celsius: Option<f64>) -> Option<f64> {
     celsius.map(|c| c + 273.15)
-}
-
-/// J1939 power: 1 W per bit, offset −2 000 000 000 W.
-fn power(v: Option<f64>) -> [u8; 4] {
-    let raw = match v.map(|w| w.round() + 2_000_000_000.0) {
-        Some(r) if r.is_finite() && (0.0..=4_211_081_215.0).contains(&r) => r as u32,
-        _ => 0xFFFF_FFFF,
-    };
-    raw.to_le_bytes()
-}
-
-/// A 2-bit OFF/ON field: `Some(true)` 1, `Some(false)` 0, else 3.
-fn off_on(v: Option<bool>) -> u8 {
-    match v {
-        Some(true) => 1,
-        Some(false) => 0,
-        None => 3,
-    }
 }
 
 fn int(values: &dyn Values, path: &str) -> Option<i64> {
@@ -81,22 +44,29 @@ fn int(values: &dyn Values, path: &str) -> Option<i64> {
         .map(|v| v as i64)
 }
 
-/// The payload of `build` for a service whose values are `values`.
-pub fn payload(build: &Build, values: &dyn Values, inst: Instances) -> Vec<u8> {
+/// A physical value, or not available.
+fn value(v: Option<f64>) -> Put<'static> {
+    v.map_or(Put::Missing, Put::Value)
+}
+
+/// The payload of `build` sent as `pgn` for a service whose values are `values`,
+/// through the PGN's definition ([`pgn::encode`]); `None` when the definition
+/// lacks a field the build names (a table error, which the tests catch).
+pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) -> Option<Vec<u8>> {
+    let def = pgn::variants(pgn).iter().find(|d| !d.fallback)?;
     let v = |p: &str| values.num(p);
-    match *build {
+    let own = Put::Raw(u64::from(inst.own));
+    let fields: Vec<(&str, Put<'_>)> = match *build {
         Build::BatteryStatus {
             voltage,
             current,
             temperature,
-        } => {
-            let mut out = vec![inst.own];
-            out.extend(i16le(v(voltage), 100.0));
-            out.extend(i16le(current.and_then(v), 10.0));
-            out.extend(u16le(kelvin(temperature.and_then(v)), 100.0));
-            out.push(0xFF); // SID: no common sample
-            out
-        }
+        } => vec![
+            ("instance", own),
+            ("voltage", value(v(voltage))),
+            ("current", value(current.and_then(v))),
+            ("temperature", value(kelvin(temperature.and_then(v)))),
+        ],
         Build::PvStatus => {
             // PV voltage, and the PV current as power over voltage (`docs/n2k-out.md#solar-chargers`).
             let volts = v("/Pv/V");
@@ -104,89 +74,104 @@ pub fn payload(build: &Build, values: &dyn Values, inst: Instances) -> Vec<u8> {
                 (Some(p), Some(u)) if u > 0.5 => Some(p / u),
                 _ => None,
             };
-            let mut out = vec![inst.own];
-            out.extend(i16le(volts, 100.0));
-            out.extend(i16le(amps, 10.0));
-            out.extend([0xFF, 0xFF, 0xFF]);
-            out
+            vec![
+                ("instance", own),
+                ("voltage", value(volts)),
+                ("current", value(amps)),
+            ]
         }
         Build::DcDetailed { dc_type, detailed } => {
-            let (soc, soh, ttg, ripple, capacity) = if detailed {
-                (
-                    v("/Soc"),
-                    v("/Soh"),
-                    // Time to go (s) while discharging, in minutes; invalid at rest.
-                    v("/TimeToGo").map(|s| s / 60.0),
-                    v("/Dc/0/RippleVoltage"),
-                    v("/Capacity"),
-                )
-            } else {
-                (None, None, None, None, None)
-            };
-            let mut out = vec![0xFF, inst.own, dc_type];
-            out.push(unsigned(soc, 1.0, 8) as u8);
-            out.push(unsigned(soh, 1.0, 8) as u8);
-            out.extend(u16le(ttg, 1.0));
-            out.extend(u16le(ripple, 1000.0));
-            out.extend(u16le(capacity, 1.0));
-            out
+            let mut f = vec![("instance", own), ("dcType", Put::Raw(u64::from(dc_type)))];
+            if detailed {
+                f.extend([
+                    ("stateOfCharge", value(v("/Soc"))),
+                    ("stateOfHealth", value(v("/Soh"))),
+                    // Time to go (s) while discharging; invalid at rest.
+                    ("timeRemaining", value(v("/TimeToGo"))),
+                    ("rippleVoltage", value(v("/Dc/0/RippleVoltage"))),
+                    ("remainingCapacity", value(v("/Capacity"))),
+                ]);
+            }
+            f
         }
         Build::ChargerStatus { mode } => {
-            let state = int(values, "/State").map_or(0x0F, charger_state);
+            let state = int(values, "/State").map(charger_state);
             let enabled = int(values, "/Mode").and_then(|m| charger_enabled(mode, m));
             let pending = int(values, "/Equalization/Pending").map(|p| p != 0);
-            let mut out = vec![inst.own, inst.dc, state | 0xF0];
-            out.push(off_on(enabled) | (off_on(pending) << 2) | 0xF0);
-            out.extend(u16le(v("/Equalization/TimeRemaining"), 1.0 / 60.0));
-            out
+            vec![
+                ("instance", own),
+                ("batteryInstance", Put::Raw(u64::from(inst.dc))),
+                (
+                    "operatingState",
+                    state.map_or(Put::Missing, |s| Put::Raw(u64::from(s))),
+                ),
+                ("enabled", off_on(enabled)),
+                ("equalizationPending", off_on(pending)),
+                (
+                    "equalizationTimeRemaining",
+                    value(v("/Equalization/TimeRemaining")),
+                ),
+            ]
         }
         Build::InverterStatus { mode } => {
-            let state = int(values, "/State").map_or(0x0F, inverter_state);
+            let state = int(values, "/State").map(inverter_state);
             let enabled = int(values, "/Mode").and_then(|m| inverter_enabled(mode, m));
             vec![
-                inst.own,
-                inst.ac,
-                inst.dc,
-                state | (off_on(enabled) << 4) | 0xC0,
+                ("instance", own),
+                ("acInstance", Put::Raw(u64::from(inst.ac))),
+                ("dcInstance", Put::Raw(u64::from(inst.dc))),
+                (
+                    "operatingState",
+                    state.map_or(Put::Missing, |s| Put::Raw(u64::from(s))),
+                ),
+                ("inverterEnable", off_on(enabled)),
             ]
         }
         Build::AcBasic { prefix } => {
             let at = |leaf: &str| v(&format!("{prefix}/{leaf}"));
-            let mut out = vec![0xFF, 0xFF];
-            out.extend(u16le(at("V"), 1.0));
-            out.extend(u16le(at("F"), 128.0));
-            out.extend(u16le(at("I"), 1.0));
-            out
+            vec![
+                ("lineNeutralAcRmsVoltage", value(at("V"))),
+                ("acFrequency", value(at("F"))),
+                ("acRmsCurrent", value(at("I"))),
+            ]
         }
         Build::AcPower { prefix } => {
             let at = |leaf: &str| v(&format!("{prefix}/{leaf}"));
-            let mut out = power(at("P")).to_vec();
-            out.extend(power(at("S")));
-            out
+            vec![
+                ("realPower", value(at("P"))),
+                ("apparentPower", value(at("S"))),
+            ]
         }
         Build::FluidLevel => {
-            let fluid = int(values, "/FluidType")
-                .filter(|f| (0..=13).contains(f))
-                .unwrap_or(15) as u8;
-            let mut out = vec![inst.own & 0x0F | (fluid << 4)];
-            out.extend(i16le(v("/Level"), 250.0));
-            // Capacity in m³ → 0.1 L.
-            out.extend((unsigned(v("/Capacity"), 10_000.0, 32) as u32).to_le_bytes());
-            out.push(0xFF);
-            out
+            let fluid = int(values, "/FluidType").filter(|f| (0..=13).contains(f));
+            vec![
+                ("instance", Put::Raw(u64::from(inst.own & 0x0F))),
+                ("type", fluid.map_or(Put::Missing, |f| Put::Raw(f as u64))),
+                ("level", value(v("/Level"))),
+                // Capacity in m³, sent in litres.
+                ("capacity", value(v("/Capacity").map(|m3| m3 * 1000.0))),
+            ]
         }
         Build::Temperature { extended } => {
             let source = int(values, "/TemperatureType").map_or(2, temperature_source);
             let k = kelvin(v("/Temperature"));
-            let mut out = vec![0xFF, inst.own, source];
-            if extended {
-                out.extend(&(unsigned(k, 1000.0, 24) as u32).to_le_bytes()[..3]);
-                out.extend([0xFF, 0xFF]);
+            let field = if extended {
+                "temperature"
             } else {
-                out.extend(u16le(k, 100.0));
-                out.extend([0xFF, 0xFF, 0xFF]);
-            }
-            out
+                "actualTemperature"
+            };
+            vec![
+                ("instance", own),
+                ("source", Put::Raw(u64::from(source))),
+                (field, value(k)),
+            ]
+        }
+    };
+    match pgn::encode(def, &fields) {
+        Ok(data) => Some(data),
+        Err(e) => {
+            tracing::warn!("NMEA 2000-out: {e}");
+            None
         }
     }
 }
@@ -274,8 +259,8 @@ mod tests {
             temperature: Some("/Dc/0/Temperature"),
         };
         assert_eq!(
-            payload(&b, &none, i),
-            [3, 0xFF, 0x7F, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF]
+            payload(127508, &b, &none, i),
+            Some(vec![3, 0xFF, 0x7F, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF])
         );
         let vals = |p: &str| match p {
             "/Dc/0/Voltage" => Some(13.28),
@@ -285,19 +270,37 @@ mod tests {
         };
         // 1328 = 0x0530; −43 = 0xFFD5; 29815 = 0x7477.
         assert_eq!(
-            payload(&b, &vals, i),
-            [3, 0x30, 0x05, 0xD5, 0xFF, 0x77, 0x74, 0xFF]
+            payload(127508, &b, &vals, i),
+            Some(vec![3, 0x30, 0x05, 0xD5, 0xFF, 0x77, 0x74, 0xFF])
         );
     }
 
     #[test]
     fn out_of_range_is_not_available_and_power_has_its_offset() {
-        assert_eq!(unsigned(Some(300.0), 1.0, 8), 0xFF);
-        assert_eq!(unsigned(Some(-1.0), 1.0, 8), 0xFF);
-        assert_eq!(unsigned(Some(253.0), 1.0, 8), 253);
-        assert_eq!(power(Some(4438.0)), (2_000_004_438u32).to_le_bytes());
-        assert_eq!(power(Some(-500.0)), (1_999_999_500u32).to_le_bytes());
-        assert_eq!(power(None), [0xFF; 4]);
+        let i = Instances {
+            own: 1,
+            dc: 0,
+            ac: 0,
+        };
+        let b = Build::DcDetailed {
+            dc_type: 0,
+            detailed: true,
+        };
+        // State of charge: 0–252 % per canboat's range; 253 and up are codes.
+        for (soc, byte) in [(300.0, 0xFF), (-1.0, 0xFF), (252.0, 252), (253.0, 0xFF)] {
+            let vals = move |p: &str| (p == "/Soc").then_some(soc);
+            let data = payload(127506, &b, &vals, i).expect("127506");
+            assert_eq!(data[3], byte, "SoC {soc}");
+        }
+        let power = |w: Option<f64>| {
+            let vals = move |p: &str| (p == "/Ac/L1/P").then_some(w).flatten();
+            payload(65013, &Build::AcPower { prefix: "/Ac/L1" }, &vals, i).expect("65013")
+        };
+        // J1939: 1 W per bit, offset −2 000 000 000 W.
+        assert_eq!(power(Some(4438.0))[..4], 2_000_004_438u32.to_le_bytes());
+        assert_eq!(power(Some(-500.0))[..4], 1_999_999_500u32.to_le_bytes());
+        assert_eq!(power(None)[..4], [0xFF; 4]);
+        assert_eq!(power(Some(f64::NAN))[..4], [0xFF; 4]);
     }
 
     #[test]
@@ -316,6 +319,31 @@ mod tests {
         let b = Build::InverterStatus {
             mode: InverterMode::Inverter,
         };
-        assert_eq!(payload(&b, &vals, i), [0x00, 0x00, 0x01, 0xC4]);
+        assert_eq!(
+            payload(127509, &b, &vals, i),
+            Some(vec![0x00, 0x00, 0x01, 0xC4])
+        );
+    }
+
+    /// Every PGN of every profile builds from its definition: no field id the
+    /// definition lacks.
+    #[test]
+    fn every_send_of_every_profile_builds() {
+        let i = Instances {
+            own: 0,
+            dc: 0,
+            ac: 0,
+        };
+        let mut n = 0;
+        for p in super::super::table::PROFILES {
+            for node in p.nodes {
+                for send in node.sends {
+                    let data = payload(send.pgn, &send.build, &|_: &str| Some(1.0), i);
+                    assert!(data.is_some(), "{} {}", p.service_type, send.pgn);
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 20, "{n} sends");
     }
 }

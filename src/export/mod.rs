@@ -733,7 +733,7 @@ fn build(s: &Exported, x: &Slot) -> Option<Vec<u8>> {
         dc: instance_of("dc0"),
         ac: 0,
     };
-    Some(encode::payload(&x.send.build, &values, inst))
+    encode::payload(x.send.pgn, &x.send.build, &values, inst)
 }
 
 /// 126996 and 126998 of a node: the service's product name, firmware, serial, and

@@ -7,10 +7,12 @@
 mod bits;
 pub mod decode;
 pub mod defs;
+pub mod encode;
 mod tables;
 
 pub use decode::{walk, Missing, Text, Value, Visitor};
 pub use defs::{FieldDef, FieldKind, PgnDef, Transport};
+pub use encode::{encode, EncodeError, Put};
 
 use std::sync::OnceLock;
 
