@@ -284,8 +284,10 @@ async fn the_gateways_own_alarms_go_out_as_alerts_of_its_node() {
         // Caution (8), technical (1); system 1, sub-system 0, alert 3; about us.
         assert_eq!(a[..5], [0x18, 1, 0, 3, 0]);
         assert_eq!(a[5..13], ours.0.to_le_bytes());
-        // Occurrence 1; no acknowledgement; active with its threshold exceeded.
-        assert_eq!((a[15], a[16], a[25], a[27]), (1, 0, 0x11, 2));
+        // Occurrence 1; no silence, acknowledgement or escalation (the two
+        // reserved bits above them set, as reserved bits go out); active with its
+        // threshold exceeded.
+        assert_eq!((a[15], a[16], a[25], a[27]), (1, 0xC0, 0x11, 2));
     }
     let text = texts.first().expect("a 126985");
     assert_eq!(text[..16], alerts[0][..16]);

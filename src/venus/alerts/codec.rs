@@ -1,6 +1,9 @@
-//! The bytes of NMEA 2000 alerts (docs/switching-alerts.md#alert-pgns): 126983 Alert and
-//! 126985 Alert Text in, 126984 Alert Response out. Every alert PGN starts with the
-//! same 16-byte header that identifies the alert.
+//! NMEA 2000 alerts (docs/switching-alerts.md#alert-pgns): 126983 Alert and 126985
+//! Alert Text in, 126984 Alert Response out, and our own 126983 and 126985. Every
+//! alert PGN starts with the same 16-byte header that identifies the alert. What
+//! goes out is built by [`pgn::encode`] from the PGNs' definitions.
+
+use crate::pgn::{self, Put};
 
 /// Alert.
 pub const PGN_ALERT: u32 = 126983;
@@ -146,50 +149,86 @@ fn string_lau(data: &[u8]) -> Option<(String, &[u8])> {
 /// Response commands of 126984 byte 24 bits 0–1.
 pub const ACKNOWLEDGE: u8 = 0;
 
+/// The header's fields, by their ids in the alert PGNs' definitions.
+fn header_fields(id: &AlertId) -> Vec<(&'static str, Put<'static>)> {
+    let raw = |v: u64| Put::Raw(v);
+    vec![
+        ("alertType", raw(u64::from(id.kind))),
+        ("alertCategory", raw(u64::from(id.category))),
+        ("alertSystem", raw(u64::from(id.system))),
+        ("alertSubSystem", raw(u64::from(id.subsystem))),
+        ("alertId", raw(u64::from(id.id))),
+        ("dataSourceNetworkIdName", raw(id.source_name)),
+        ("dataSourceInstance", raw(u64::from(id.instance))),
+        ("dataSourceIndexSource", raw(u64::from(id.index))),
+        ("alertOccurrenceNumber", raw(u64::from(id.occurrence))),
+    ]
+}
+
+/// `pgn` built from `fields`; empty (and logged) if the definition lacks one, which
+/// the tests rule out.
+fn build(pgn: u32, fields: &[(&str, Put<'_>)]) -> Vec<u8> {
+    let Some(def) = pgn::variants(pgn).iter().find(|d| !d.fallback) else {
+        return Vec::new();
+    };
+    pgn::encode(def, fields).unwrap_or_else(|e| {
+        tracing::warn!("alert not built: {e}");
+        Vec::new()
+    })
+}
+
 /// 126984 answering alert `id` with `command`, from the node named `ours`.
-pub fn response(id: &AlertId, ours: u64, command: u8) -> [u8; 25] {
-    let mut out = [0u8; 25];
-    out[..16].copy_from_slice(&id.header());
-    out[16..24].copy_from_slice(&ours.to_le_bytes());
-    // Bits 2–7 reserved: sent as 1.
-    out[24] = (command & 3) | 0xFC;
-    out
+pub fn response(id: &AlertId, ours: u64, command: u8) -> Vec<u8> {
+    let mut f = header_fields(id);
+    f.push(("acknowledgeSourceNetworkIdName", Put::Raw(ours)));
+    f.push(("responseCommand", Put::Raw(u64::from(command & 3))));
+    build(PGN_RESPONSE, &f)
 }
 
 /// A 126983 of our own: no temporary silence, acknowledgement or escalation (the
 /// NMEA 2000 "Basic System", as Victron plans it: docs/switching-alerts.md#alert-flows), no
 /// acknowledger (NAME not available), triggered automatically with its threshold
 /// exceeded while active, priority `priority`, state `state`.
-pub fn alert(id: &AlertId, priority: u8, state: u8) -> [u8; 28] {
-    let mut out = [0u8; 28];
-    out[..16].copy_from_slice(&id.header());
-    out[16] = 0;
-    out[17..25].fill(0xFF);
-    let threshold = if state == state::ACTIVE { 1 } else { 0 };
-    out[25] = 1 | (threshold << 4);
-    out[26] = priority;
-    out[27] = state;
-    out
+pub fn alert(id: &AlertId, priority: u8, state: u8) -> Vec<u8> {
+    let no = Put::Raw(0);
+    let mut f = header_fields(id);
+    f.extend([
+        ("temporarySilenceStatus", no),
+        ("acknowledgeStatus", no),
+        ("escalationStatus", no),
+        ("temporarySilenceSupport", no),
+        ("acknowledgeSupport", no),
+        ("escalationSupport", no),
+        ("acknowledgeSourceNetworkIdName", Put::Raw(u64::MAX)),
+        // 1: automatic; threshold 1: exceeded, while active.
+        ("triggerCondition", Put::Raw(1)),
+        (
+            "thresholdStatus",
+            Put::Raw(u64::from(state == state::ACTIVE)),
+        ),
+        ("alertPriority", Put::Raw(u64::from(priority))),
+        ("alertState", Put::Raw(u64::from(state))),
+    ]);
+    build(PGN_ALERT, &f)
 }
 
 /// A 126985 of our own: English (US), `description`, no location; each text at
 /// most 64 bytes of ASCII (STRING_LAU, `docs/nmea2000.md#field-encoding`).
 pub fn text(id: &AlertId, description: &str) -> Vec<u8> {
-    let mut out = id.header().to_vec();
-    out.push(0);
-    let ascii: Vec<u8> = description
+    let ascii: String = description
         .chars()
         .map(|c| match u8::try_from(c) {
-            Ok(b) if b.is_ascii() && !b.is_ascii_control() => b,
-            _ => b'?',
+            Ok(b) if b.is_ascii() && !b.is_ascii_control() => c,
+            _ => '?',
         })
         .take(64)
         .collect();
-    out.push(ascii.len() as u8 + 2);
-    out.push(1);
-    out.extend(ascii);
-    out.extend([2, 1]);
-    out
+    let mut f = header_fields(id);
+    f.extend([
+        ("languageId", Put::Raw(0)),
+        ("alertTextDescription", Put::Text(&ascii)),
+    ]);
+    build(PGN_TEXT, &f)
 }
 
 #[cfg(test)]
@@ -256,6 +295,8 @@ mod tests {
         assert_eq!((back.priority, back.state), (5, state::ACTIVE));
         assert_eq!(a[17..25], [0xFF; 8]);
         assert_eq!(a[25], 0x11);
+        // Silence, acknowledgement and escalation: none; the two reserved bits set.
+        assert_eq!((a.len(), a[16]), (28, 0xC0));
         assert_eq!(alert(&id(), 5, state::NORMAL)[25], 0x01);
         let t = text(&id(), "Unique number 7 in use — twice");
         let back = parse_text(&t).unwrap();
@@ -271,5 +312,6 @@ mod tests {
         assert_eq!(r[..16], id().header());
         assert_eq!(r[16..24], [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
         assert_eq!(r[24], 0xFC);
+        assert_eq!(r.len(), 25);
     }
 }

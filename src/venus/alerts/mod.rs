@@ -78,7 +78,7 @@ impl Notification {
 /// A 126984 to broadcast from the gateway's address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    pub payload: [u8; 25],
+    pub payload: Vec<u8>,
 }
 
 /// Counters for the log and the tests.

@@ -175,7 +175,7 @@ impl OwnAlerts {
             };
             if c.active {
                 if now >= c.next_alert {
-                    let payload = codec::alert(&alert, priority, state::ACTIVE).to_vec();
+                    let payload = codec::alert(&alert, priority, state::ACTIVE);
                     self.out.push_back(Outgoing {
                         pgn: codec::PGN_ALERT,
                         payload,
@@ -190,7 +190,7 @@ impl OwnAlerts {
                     c.next_text = now + TEXT_REPEAT;
                 }
             } else if c.normals_left > 0 && now >= c.next_alert {
-                let payload = codec::alert(&alert, priority, state::NORMAL).to_vec();
+                let payload = codec::alert(&alert, priority, state::NORMAL);
                 self.out.push_back(Outgoing {
                     pgn: codec::PGN_ALERT,
                     payload,

@@ -1,6 +1,10 @@
 //! The bytes of NMEA 2000 switching (docs/switching-alerts.md#switch-bank-pgns): 127501 Binary Switch
 //! Bank Status in, 127502 Switch Bank Control and the 126208 Command to 127501 out,
-//! and the 126208 Acknowledge a bank answers a command with.
+//! and the 126208 Acknowledge a bank answers a command with. 127502 is built by
+//! [`pgn::encode`]; the 126208 Command, a list of field/value pairs typed by
+//! another PGN's definition, is built here.
+
+use crate::pgn::{self, Put};
 
 /// Binary Switch Bank Status.
 pub const PGN_STATUS: u32 = 127501;
@@ -56,16 +60,19 @@ pub fn parse_status(data: &[u8]) -> Option<Status> {
 }
 
 /// 127502 setting channel `channel` (0-based) of bank `instance` to `on`; every
-/// other channel "take no action" (3).
-pub fn control(instance: u8, channel: usize, on: bool) -> [u8; 8] {
-    let mut out = [0xFF; 8];
-    out[0] = instance;
+/// other channel "take no action" (3, the field's not-available code), built by
+/// [`pgn::encode`] from the definition.
+pub fn control(instance: u8, channel: usize, on: bool) -> Vec<u8> {
+    let field = format!("switch{}", channel + 1);
+    let mut fields = vec![("instance", Put::Raw(u64::from(instance)))];
     if channel < CHANNELS {
-        let byte = 1 + channel / 4;
-        let shift = 2 * (channel % 4);
-        out[byte] = (out[byte] & !(3 << shift)) | (u8::from(on) << shift);
+        fields.push((field.as_str(), Put::Raw(u64::from(on))));
     }
-    out
+    pgn::variants(PGN_CONTROL)
+        .iter()
+        .find(|d| !d.fallback)
+        .and_then(|d| pgn::encode(d, &fields).ok())
+        .unwrap_or_default()
 }
 
 /// 126208 Command to 127501: field `channel + 2` (Indicator n is field n + 1) set to

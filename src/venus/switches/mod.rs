@@ -355,7 +355,7 @@ impl Switches {
             priority: bank::PRIORITY,
             pgn: bank::PGN_CONTROL,
             destination: 255,
-            payload: bank::control(p.bank.1, usize::from(p.channel), p.on).to_vec(),
+            payload: bank::control(p.bank.1, usize::from(p.channel), p.on),
         });
         self.stats.controls += 1;
     }
