@@ -702,5 +702,32 @@ fn generate(tables: &[Table], pgns: &[Pgn]) -> String {
         o.push_str("]},\n");
     }
     o.push_str("];\n");
+    field_ids(&mut o, pgns);
     o
+}
+
+/// One constant per field id of any definition (`waterTemperature` →
+/// `WATER_TEMPERATURE`), so that code naming a field fails to build when no
+/// definition has it.
+fn field_ids(o: &mut String, pgns: &[Pgn]) {
+    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    for f in pgns.iter().flat_map(|p| &p.fields) {
+        let mut c = String::new();
+        for (i, ch) in f.id.chars().enumerate() {
+            if ch.is_ascii_uppercase() && i > 0 {
+                c.push('_');
+            }
+            c.push(ch.to_ascii_uppercase());
+        }
+        if !c.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            c.insert(0, '_');
+        }
+        // Ids that differ only in case share a constant name: keep the first.
+        ids.entry(c).or_insert_with(|| f.id.clone());
+    }
+    o.push_str("\n/// Field ids of the definitions.\npub mod field {\n");
+    for (c, id) in ids {
+        let _ = writeln!(o, "    pub const {c}: &str = {};", rust_str(&id));
+    }
+    o.push_str("}\n");
 }

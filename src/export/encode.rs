@@ -49,39 +49,30 @@ fn value(v: Option<f64>) -> Put<'static> {
     v.map_or(Put::Missing, Put::Value)
 }
 
+/// Fields by id, as the PGN's definition names them.
+type Fields = Vec<(&'static str, Put<'static>)>;
+
 /// The payload of `build` sent as `pgn` for a service whose values are `values`,
 /// through the PGN's definition ([`pgn::encode`]); `None` when the definition
 /// lacks a field the build names (a table error, which the tests catch).
 pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) -> Option<Vec<u8>> {
     let def = pgn::variants(pgn).iter().find(|d| !d.fallback)?;
     let v = |p: &str| values.num(p);
-    let own = Put::Raw(u64::from(inst.own));
-    let fields: Vec<(&str, Put<'_>)> = match *build {
+    let own = ("instance", Put::Raw(u64::from(inst.own)));
+    let fields: Fields = match *build {
         Build::BatteryStatus {
             voltage,
             current,
             temperature,
         } => vec![
-            ("instance", own),
+            own,
             ("voltage", value(v(voltage))),
             ("current", value(current.and_then(v))),
             ("temperature", value(kelvin(temperature.and_then(v)))),
         ],
-        Build::PvStatus => {
-            // PV voltage, and the PV current as power over voltage (`docs/n2k-out.md#solar-chargers`).
-            let volts = v("/Pv/V");
-            let amps = match (v("/Yield/Power"), volts) {
-                (Some(p), Some(u)) if u > 0.5 => Some(p / u),
-                _ => None,
-            };
-            vec![
-                ("instance", own),
-                ("voltage", value(volts)),
-                ("current", value(amps)),
-            ]
-        }
+        Build::PvStatus => pv_status(values, own),
         Build::DcDetailed { dc_type, detailed } => {
-            let mut f = vec![("instance", own), ("dcType", Put::Raw(u64::from(dc_type)))];
+            let mut f = vec![own, ("dcType", Put::Raw(u64::from(dc_type)))];
             if detailed {
                 f.extend([
                     ("stateOfCharge", value(v("/Soc"))),
@@ -94,76 +85,32 @@ pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) ->
             }
             f
         }
-        Build::ChargerStatus { mode } => {
-            let state = int(values, "/State").map(charger_state);
-            let enabled = int(values, "/Mode").and_then(|m| charger_enabled(mode, m));
-            let pending = int(values, "/Equalization/Pending").map(|p| p != 0);
-            vec![
-                ("instance", own),
-                ("batteryInstance", Put::Raw(u64::from(inst.dc))),
-                (
-                    "operatingState",
-                    state.map_or(Put::Missing, |s| Put::Raw(u64::from(s))),
-                ),
-                ("enabled", off_on(enabled)),
-                ("equalizationPending", off_on(pending)),
-                (
-                    "equalizationTimeRemaining",
-                    value(v("/Equalization/TimeRemaining")),
-                ),
-            ]
-        }
-        Build::InverterStatus { mode } => {
-            let state = int(values, "/State").map(inverter_state);
-            let enabled = int(values, "/Mode").and_then(|m| inverter_enabled(mode, m));
-            vec![
-                ("instance", own),
-                ("acInstance", Put::Raw(u64::from(inst.ac))),
-                ("dcInstance", Put::Raw(u64::from(inst.dc))),
-                (
-                    "operatingState",
-                    state.map_or(Put::Missing, |s| Put::Raw(u64::from(s))),
-                ),
-                ("inverterEnable", off_on(enabled)),
-            ]
-        }
+        Build::ChargerStatus { mode } => charger_status(mode, values, own, inst),
+        Build::InverterStatus { mode } => inverter_status(mode, values, own, inst),
         Build::AcBasic { prefix } => {
-            let at = |leaf: &str| v(&format!("{prefix}/{leaf}"));
+            let at = |leaf: &str| value(v(&format!("{prefix}/{leaf}")));
             vec![
-                ("lineNeutralAcRmsVoltage", value(at("V"))),
-                ("acFrequency", value(at("F"))),
-                ("acRmsCurrent", value(at("I"))),
+                ("lineNeutralAcRmsVoltage", at("V")),
+                ("acFrequency", at("F")),
+                ("acRmsCurrent", at("I")),
             ]
         }
         Build::AcPower { prefix } => {
-            let at = |leaf: &str| v(&format!("{prefix}/{leaf}"));
-            vec![
-                ("realPower", value(at("P"))),
-                ("apparentPower", value(at("S"))),
-            ]
+            let at = |leaf: &str| value(v(&format!("{prefix}/{leaf}")));
+            vec![("realPower", at("P")), ("apparentPower", at("S"))]
         }
-        Build::FluidLevel => {
-            let fluid = int(values, "/FluidType").filter(|f| (0..=13).contains(f));
-            vec![
-                ("instance", Put::Raw(u64::from(inst.own & 0x0F))),
-                ("type", fluid.map_or(Put::Missing, |f| Put::Raw(f as u64))),
-                ("level", value(v("/Level"))),
-                // Capacity in m³, sent in litres.
-                ("capacity", value(v("/Capacity").map(|m3| m3 * 1000.0))),
-            ]
-        }
+        Build::FluidLevel => fluid_level(values, inst),
         Build::Temperature { extended } => {
             let source = int(values, "/TemperatureType").map_or(2, temperature_source);
-            let k = kelvin(v("/Temperature"));
             let field = if extended {
                 "temperature"
             } else {
                 "actualTemperature"
             };
             vec![
-                ("instance", own),
+                own,
                 ("source", Put::Raw(u64::from(source))),
-                (field, value(k)),
+                (field, value(kelvin(v("/Temperature")))),
             ]
         }
     };
@@ -174,6 +121,78 @@ pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) ->
             None
         }
     }
+}
+
+/// 127508 of a solar charger: PV voltage, and the PV current as power over
+/// voltage (`docs/n2k-out.md#solar-chargers`).
+fn pv_status(values: &dyn Values, own: (&'static str, Put<'static>)) -> Fields {
+    let volts = values.num("/Pv/V");
+    let amps = match (values.num("/Yield/Power"), volts) {
+        (Some(p), Some(u)) if u > 0.5 => Some(p / u),
+        _ => None,
+    };
+    vec![own, ("voltage", value(volts)), ("current", value(amps))]
+}
+
+/// 127507: state, enabled, equalization.
+fn charger_status(
+    mode: ChargerMode,
+    values: &dyn Values,
+    own: (&'static str, Put<'static>),
+    inst: Instances,
+) -> Fields {
+    let state = int(values, "/State").map(charger_state);
+    let enabled = int(values, "/Mode").and_then(|m| charger_enabled(mode, m));
+    let pending = int(values, "/Equalization/Pending").map(|p| p != 0);
+    vec![
+        own,
+        ("batteryInstance", Put::Raw(u64::from(inst.dc))),
+        ("operatingState", raw(state)),
+        ("enabled", off_on(enabled)),
+        ("equalizationPending", off_on(pending)),
+        (
+            "equalizationTimeRemaining",
+            value(values.num("/Equalization/TimeRemaining")),
+        ),
+    ]
+}
+
+/// 127509: state and enabled, with the AC and DC instances it refers to.
+fn inverter_status(
+    mode: InverterMode,
+    values: &dyn Values,
+    own: (&'static str, Put<'static>),
+    inst: Instances,
+) -> Fields {
+    let state = int(values, "/State").map(inverter_state);
+    let enabled = int(values, "/Mode").and_then(|m| inverter_enabled(mode, m));
+    vec![
+        own,
+        ("acInstance", Put::Raw(u64::from(inst.ac))),
+        ("dcInstance", Put::Raw(u64::from(inst.dc))),
+        ("operatingState", raw(state)),
+        ("inverterEnable", off_on(enabled)),
+    ]
+}
+
+/// 127505: a 4-bit instance, the fluid, the level, the capacity (m³ on D-Bus,
+/// litres on the bus).
+fn fluid_level(values: &dyn Values, inst: Instances) -> Fields {
+    let fluid = int(values, "/FluidType").filter(|f| (0..=13).contains(f));
+    vec![
+        ("instance", Put::Raw(u64::from(inst.own & 0x0F))),
+        ("type", raw(fluid.map(|f| f as u8))),
+        ("level", value(values.num("/Level"))),
+        (
+            "capacity",
+            value(values.num("/Capacity").map(|m3| m3 * 1000.0)),
+        ),
+    ]
+}
+
+/// A lookup's code, or not available.
+fn raw(code: Option<u8>) -> Put<'static> {
+    code.map_or(Put::Missing, |c| Put::Raw(u64::from(c)))
 }
 
 /// 127507 Operating State for a Venus charger `/State` (`docs/n2k-out.md#charger-and-inverter-states`).
@@ -246,13 +265,14 @@ mod tests {
         None
     }
 
+    /// Node instance `own`, referring to DC instance `dc`, AC instance 0.
+    fn inst(own: u8, dc: u8) -> Instances {
+        Instances { own, dc, ac: 0 }
+    }
+
     #[test]
     fn invalid_paths_become_not_available() {
-        let i = Instances {
-            own: 3,
-            dc: 0,
-            ac: 0,
-        };
+        let i = inst(3, 0);
         let b = Build::BatteryStatus {
             voltage: "/Dc/0/Voltage",
             current: Some("/Dc/0/Current"),
@@ -277,11 +297,7 @@ mod tests {
 
     #[test]
     fn out_of_range_is_not_available_and_power_has_its_offset() {
-        let i = Instances {
-            own: 1,
-            dc: 0,
-            ac: 0,
-        };
+        let i = inst(1, 0);
         let b = Build::DcDetailed {
             dc_type: 0,
             detailed: true,
@@ -311,11 +327,7 @@ mod tests {
             "/Mode" => Some(4.0),
             _ => None,
         };
-        let i = Instances {
-            own: 0,
-            dc: 1,
-            ac: 0,
-        };
+        let i = inst(0, 1);
         let b = Build::InverterStatus {
             mode: InverterMode::Inverter,
         };
@@ -329,11 +341,7 @@ mod tests {
     /// definition lacks.
     #[test]
     fn every_send_of_every_profile_builds() {
-        let i = Instances {
-            own: 0,
-            dc: 0,
-            ac: 0,
-        };
+        let i = inst(0, 0);
         let mut n = 0;
         for p in super::super::table::PROFILES {
             for node in p.nodes {

@@ -27,6 +27,7 @@ use crate::network::ClaimState;
 use crate::venus::alerts::own::{Own, OwnAlerts};
 use crate::venus::alerts::{Alerts, Notification};
 use crate::venus::products::Products;
+use crate::venus::stage::{Context, Incoming, Nowhere};
 use crate::venus::switches::{SwitchWrite, Switches};
 use crate::venus::vecan::same_unique_name_used;
 use crate::venus::{BusService, Mapper, MapperConfig, Stage};
@@ -612,12 +613,9 @@ impl Gateway {
                 .set_implausible(self.stages.mapper.implausible().collect());
         }
         let link = self.link.as_ref();
-        if std::mem::take(&mut self.devices_dirty) {
-            self.bus.refresh(&self.core, link, now, &*self.sink);
-        } else {
-            self.bus
-                .refresh_statistics(&self.core, link, now, &*self.sink);
-        }
+        let devices = std::mem::take(&mut self.devices_dirty);
+        self.bus
+            .refresh(devices, &self.core, link, now, &*self.sink);
         self.next_refresh = now + BUS_REFRESH;
     }
 
@@ -778,9 +776,10 @@ struct Stages {
 }
 
 impl Stages {
-    /// Every stage, in the order each is told of devices, timers, the sweep, the
-    /// link, the end and shutdown: a new stage is one more entry here (and in
-    /// [`deliver`] if it takes messages).
+    /// Every stage, in the order each is given messages ([`deliver`]) and told of
+    /// devices, timers, the sweep, the link, the end and shutdown: a new stage is
+    /// one more entry here (and in [`deliver`], which lends the mapper to the
+    /// stages before it).
     fn all(&mut self) -> [&mut dyn Stage; 4] {
         [
             &mut self.products,
@@ -796,22 +795,39 @@ impl Stages {
     }
 }
 
-/// A message the core completed, to the Victron products stage when it is one of
-/// theirs, else to switching when it is a switch bank's, else to the mapper.
+/// A message the core completed, to the stages in their order until one takes
+/// it: Victron's products take their devices' messages, switching its PGNs, alerts
+/// theirs, the mapper the rest. The stages before the mapper may ask it where a
+/// device lives ([`crate::venus::stage::Homes`]).
 fn deliver(s: &mut Stages, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>) {
-    let id = r.message.id;
-    let data = r.message.data;
-    match r.device {
-        Some(n) if s.products.claims(n) => {
-            s.products
-                .on_message(now, n, id.destination, id.pgn, data, sink)
-        }
-        _ if s
-            .switches
-            .on_message(now, id.source, r.device, id.pgn, data, sink) => {}
-        _ if s.alerts.on_message(now, r.device, id.pgn, data, &s.mapper) => {}
-        _ => s
-            .mapper
-            .on_message(now, id.source, r.device, id.pgn, data, sink),
+    let m = Incoming {
+        now,
+        source: r.message.id.source,
+        device: r.device,
+        destination: r.message.id.destination,
+        pgn: r.message.id.pgn,
+        data: r.message.data,
+    };
+    let Stages {
+        products,
+        switches,
+        alerts,
+        mapper,
+    } = s;
+    let cx = Context {
+        sink,
+        homes: &*mapper,
+    };
+    let before: [&mut dyn Stage; 3] = [products, switches, alerts];
+    if before.into_iter().any(|s| s.on_message(&m, cx)) {
+        return;
     }
+    Stage::on_message(
+        mapper,
+        &m,
+        Context {
+            sink,
+            homes: &Nowhere,
+        },
+    );
 }

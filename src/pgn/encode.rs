@@ -67,8 +67,11 @@ pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, Encod
             (start..start + usize::from(r.size)).contains(&order)
         })
     };
-    let mut out = Vec::with_capacity(8);
-    let mut pos = 0;
+    let mut w = Writer {
+        def,
+        out: Vec::with_capacity(8),
+        pos: 0,
+    };
     for (i, f) in def.fields.iter().enumerate() {
         let given = values.iter().find(|(id, _)| *id == f.id).map(|v| v.1);
         if repeated(i + 1) || f.condition == Some(Condition::PgnIsProprietary) {
@@ -91,8 +94,9 @@ pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, Encod
             None if is_count => Put::Raw(0),
             None => Put::Missing,
         };
-        pos = field(def, f, put, &mut out, pos)?;
+        w.field(f, put)?;
     }
+    let mut out = w.out;
     if let Some(len) = def.length.map(usize::from) {
         if out.len() < len {
             out.resize(len, 0xFF);
@@ -101,98 +105,99 @@ pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, Encod
     Ok(out)
 }
 
-/// Writes field `f` at bit `pos` of `out`; the position after it.
-fn field(
-    def: &PgnDef,
-    f: &FieldDef,
-    put: Put<'_>,
-    out: &mut Vec<u8>,
+/// A payload being written, field after field.
+struct Writer<'d> {
+    def: &'d PgnDef,
+    out: Vec<u8>,
+    /// Bit position of the next field.
     pos: usize,
-) -> Result<usize, EncodeError> {
-    use FieldKind as K;
-    let wrong = || EncodeError::WrongKind {
-        pgn: def.pgn,
-        field: f.id,
-        kind: f.kind,
-    };
-    let Some(bits) = f.bits.map(usize::from) else {
-        return variable(def, f, put, out, pos);
-    };
-    match (f.kind, put) {
-        (K::Reserved | K::Spare, Put::Missing) => write_ones(out, pos, bits),
-        (_, Put::Missing) if bits > 64 => write_ones(out, pos, bits),
-        (K::Binary | K::Reserved | K::Spare, Put::Bytes(b)) => {
-            for k in 0..bits {
-                let bit = b.get(k / 8).is_some_and(|byte| byte >> (k % 8) & 1 == 1);
-                write(out, pos + k, 1, u64::from(bit));
-            }
-        }
-        (K::Binary, Put::Missing) => write_ones(out, pos, bits),
-        (K::StringFix, Put::Text(t)) => {
-            let bytes = t.as_bytes();
-            for k in 0..bits / 8 {
-                // Padded with 0xFF, the first of the terminators a reader cuts at.
-                let c = bytes.get(k).copied().unwrap_or(0xFF);
-                write(out, pos + 8 * k, 8, u64::from(c));
-            }
-        }
-        (K::StringFix | K::Decimal, Put::Missing) => write_ones(out, pos, bits),
-        (K::Float, Put::Value(v)) if bits == 32 => {
-            write(out, pos, 32, u64::from((v as f32).to_bits()))
-        }
-        (K::Float, Put::Missing) if bits == 32 => {
-            write(out, pos, 32, u64::from(f32::NAN.to_bits()))
-        }
-        (K::Decimal | K::StringFix | K::Float | K::Binary, _) => return Err(wrong()),
-        (_, Put::Value(_) | Put::Raw(_)) if bits > 64 => return Err(wrong()),
-        (_, Put::Value(v)) => write(out, pos, bits, raw_of(f, bits, v)),
-        (_, Put::Raw(r)) => write(out, pos, bits, r),
-        (_, Put::Missing) => write(out, pos, bits, not_available(f, bits)),
-        (_, Put::Text(_) | Put::Bytes(_)) => return Err(wrong()),
-    }
-    Ok(pos + bits)
 }
 
-/// A field whose length the data gives: text with its length byte(s); the rest
-/// are not encoded.
-fn variable(
-    def: &PgnDef,
-    f: &FieldDef,
-    put: Put<'_>,
-    out: &mut Vec<u8>,
-    pos: usize,
-) -> Result<usize, EncodeError> {
-    let unsupported = EncodeError::Unsupported {
-        pgn: def.pgn,
-        field: f.id,
-    };
-    if pos % 8 != 0 {
-        return Err(unsupported);
+impl Writer<'_> {
+    /// Writes field `f` and moves past it.
+    fn field(&mut self, f: &FieldDef, put: Put<'_>) -> Result<(), EncodeError> {
+        use FieldKind as K;
+        let wrong = || EncodeError::WrongKind {
+            pgn: self.def.pgn,
+            field: f.id,
+            kind: f.kind,
+        };
+        let Some(bits) = f.bits.map(usize::from) else {
+            return self.variable(f, put);
+        };
+        let (out, pos) = (&mut self.out, self.pos);
+        match (f.kind, put) {
+            (K::Reserved | K::Spare, Put::Missing) => write_ones(out, pos, bits),
+            (_, Put::Missing) if bits > 64 => write_ones(out, pos, bits),
+            (K::Binary | K::Reserved | K::Spare, Put::Bytes(b)) => {
+                for k in 0..bits {
+                    let bit = b.get(k / 8).is_some_and(|byte| byte >> (k % 8) & 1 == 1);
+                    write(out, pos + k, 1, u64::from(bit));
+                }
+            }
+            (K::Binary, Put::Missing) => write_ones(out, pos, bits),
+            (K::StringFix, Put::Text(t)) => {
+                let bytes = t.as_bytes();
+                for k in 0..bits / 8 {
+                    // Padded with 0xFF, the first of the terminators a reader cuts at.
+                    let c = bytes.get(k).copied().unwrap_or(0xFF);
+                    write(out, pos + 8 * k, 8, u64::from(c));
+                }
+            }
+            (K::StringFix | K::Decimal, Put::Missing) => write_ones(out, pos, bits),
+            (K::Float, Put::Value(v)) if bits == 32 => {
+                write(out, pos, 32, u64::from((v as f32).to_bits()))
+            }
+            (K::Float, Put::Missing) if bits == 32 => {
+                write(out, pos, 32, u64::from(f32::NAN.to_bits()))
+            }
+            (K::Decimal | K::StringFix | K::Float | K::Binary, _) => return Err(wrong()),
+            (_, Put::Value(_) | Put::Raw(_)) if bits > 64 => return Err(wrong()),
+            (_, Put::Value(v)) => write(out, pos, bits, raw_of(f, bits, v)),
+            (_, Put::Raw(r)) => write(out, pos, bits, r),
+            (_, Put::Missing) => write(out, pos, bits, not_available(f, bits)),
+            (_, Put::Text(_) | Put::Bytes(_)) => return Err(wrong()),
+        }
+        self.pos += bits;
+        Ok(())
     }
-    let text = match put {
-        Put::Text(t) => t.as_bytes(),
-        Put::Missing => &[],
-        _ => return Err(unsupported),
-    };
-    // A length byte counts itself and its encoding byte: at most 253 bytes of text.
-    let text = &text[..text.len().min(253)];
-    let bytes: Vec<u8> = match f.kind {
-        // Length (itself and the encoding byte included), 1 = ASCII, the text.
-        FieldKind::StringLau => [text.len() as u8 + 2, 1]
-            .into_iter()
-            .chain(text.iter().copied())
-            .collect(),
-        // Length of the text and its terminating zero.
-        FieldKind::StringLz => std::iter::once(text.len() as u8)
-            .chain(text.iter().copied())
-            .chain(std::iter::once(0))
-            .collect(),
-        _ => return Err(unsupported),
-    };
-    for (k, b) in bytes.iter().enumerate() {
-        write(out, pos + 8 * k, 8, u64::from(*b));
+
+    /// A field whose length the data gives: text with its length byte(s); the rest
+    /// are not encoded.
+    fn variable(&mut self, f: &FieldDef, put: Put<'_>) -> Result<(), EncodeError> {
+        let unsupported = EncodeError::Unsupported {
+            pgn: self.def.pgn,
+            field: f.id,
+        };
+        if self.pos % 8 != 0 {
+            return Err(unsupported);
+        }
+        let text = match put {
+            Put::Text(t) => t.as_bytes(),
+            Put::Missing => &[],
+            _ => return Err(unsupported),
+        };
+        // A length byte counts itself and its encoding byte: at most 253 bytes of text.
+        let text = &text[..text.len().min(253)];
+        let bytes: Vec<u8> = match f.kind {
+            // Length (itself and the encoding byte included), 1 = ASCII, the text.
+            FieldKind::StringLau => [text.len() as u8 + 2, 1]
+                .into_iter()
+                .chain(text.iter().copied())
+                .collect(),
+            // Length of the text and its terminating zero.
+            FieldKind::StringLz => std::iter::once(text.len() as u8)
+                .chain(text.iter().copied())
+                .chain(std::iter::once(0))
+                .collect(),
+            _ => return Err(unsupported),
+        };
+        for b in bytes {
+            write(&mut self.out, self.pos, 8, u64::from(b));
+            self.pos += 8;
+        }
+        Ok(())
     }
-    Ok(pos + 8 * bytes.len())
 }
 
 /// The raw code of physical value `v` in field `f` of `bits` bits: the value over

@@ -13,6 +13,8 @@ mod tables;
 pub use decode::{walk, Missing, Text, Value, Visitor};
 pub use defs::{FieldDef, FieldKind, PgnDef, Transport};
 pub use encode::{encode, EncodeError, Put};
+/// Field ids as constants, one per id any definition has (`field::WATER_TEMPERATURE`).
+pub use tables::field;
 
 use std::sync::OnceLock;
 

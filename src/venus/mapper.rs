@@ -39,6 +39,7 @@ use crate::devices::Device;
 use crate::model::DeviceSettings;
 use crate::model::{Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteRule};
 use crate::network::Name;
+use crate::venus::stage::{Context, Incoming};
 use crate::venus::Stage;
 
 use super::fields::Fields;
@@ -390,6 +391,12 @@ impl super::alerts::Homes for Mapper {
 /// The mapper keeps the sweep's clock ([`Mapper::next_sweep`]): its
 /// sweep does nothing before it.
 impl Stage for Mapper {
+    /// Every message the stages before it left.
+    fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
+        Mapper::on_message(self, m.now, m.source, m.device, m.pgn, m.data, cx.sink);
+        true
+    }
+
     /// A device's state changed in the core. `device` is the core's record of the
     /// NAME the event is about, where it still has one.
     fn on_event(

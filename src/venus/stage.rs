@@ -1,15 +1,50 @@
-//! The shape every stage of the gateway has beside its message handling: what it
-//! is told of the devices, its timers, the link, the end of a capture, shutdown.
+//! The shape every stage of the gateway has: a message in, what it is told of the
+//! devices, its timers, the link, the end of a capture, shutdown.
 //!
 //! The gateway holds its stages in one ordered list ([`crate::gateway`]) and runs
 //! each of these for all of them in that order; a new stage is one more entry
-//! there. Messages take their own path through the stages (each takes what is
-//! its and leaves the rest), stated once in the gateway's `deliver`.
+//! there. A message goes to the stages in the same order until one takes it.
 
 use crate::core::Event;
 use crate::devices::Device;
 use crate::model::ServiceSink;
+use crate::network::Name;
 use crate::time::Micros;
+
+/// A message the core completed, as the stages take it.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub now: Micros,
+    /// The address it came from, and the NAME there when the core knows it.
+    pub source: u8,
+    pub device: Option<Name>,
+    pub destination: u8,
+    pub pgn: u32,
+    pub data: &'a [u8],
+}
+
+/// What a stage works over: where its services go, and what the stages after it
+/// know of a device.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub sink: &'a dyn ServiceSink,
+    pub homes: &'a dyn Homes,
+}
+
+/// What the stages after one know of a device, for the stages before them.
+pub trait Homes {
+    /// Whether `about` is a generator with a `genset` service.
+    fn genset(&self, about: Name) -> bool;
+}
+
+/// Nothing comes after the last stage.
+pub struct Nowhere;
+
+impl Homes for Nowhere {
+    fn genset(&self, _: Name) -> bool {
+        false
+    }
+}
 
 /// Sources heard without a NAME get a service of their own only when listening,
 /// and only after this long: a claim normally comes first. Every stage that
@@ -19,6 +54,13 @@ pub const UNNAMED_WAIT: Micros = 10_000_000;
 /// A stage of the gateway, over the service sink the gateway hands it. Every
 /// method has a default that does nothing, for stages without that concern.
 pub trait Stage {
+    /// A message: `true` when it was this stage's (the stages after it do not
+    /// see it).
+    fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
+        let _ = (m, cx);
+        false
+    }
+
     /// A device's state changed in the core; `device` is the core's record of the
     /// NAME the event is about, where it still has one.
     fn on_event(

@@ -256,32 +256,13 @@ impl BusService {
         );
     }
 
-    /// Brings only the statistics up to date: they change every second, the device
-    /// list only with the devices (then [`BusService::refresh`]).
-    pub fn refresh_statistics(
-        &mut self,
-        core: &Core,
-        link: Option<&SocketStats>,
-        now: Micros,
-        outbox: &dyn ServiceSink,
-    ) {
-        let Some(mut shown) = self.shown.take() else {
-            return self.refresh(core, link, now, outbox);
-        };
-        let name = self.name.as_str();
-        self.put_statistics(
-            &mut |path: &str, item: Item| show(&mut shown, name, path, item, outbox),
-            core,
-            link,
-            now,
-        );
-        self.shown = Some(shown);
-    }
-
-    /// Brings the bus up to date: the first call publishes, later calls send only
-    /// what changed (new devices as new paths).
+    /// Brings the bus service up to date: the first call publishes, later calls
+    /// send only what changed — the statistics, which change every second, and with
+    /// `devices` (the device list changed) every path, new devices as new paths.
+    /// Paths never disappear: a device that left keeps its entry.
     pub fn refresh(
         &mut self,
+        devices: bool,
         core: &Core,
         link: Option<&SocketStats>,
         now: Micros,
@@ -293,14 +274,13 @@ impl BusService {
             self.shown = Some(items);
             return;
         };
-        // Paths never disappear: a device that left keeps its entry.
         let name = self.name.as_str();
-        self.put_items(
-            &mut |path: &str, item: Item| show(&mut shown, name, path, item, outbox),
-            core,
-            link,
-            now,
-        );
+        let put = &mut |path: &str, item: Item| show(&mut shown, name, path, item, outbox);
+        if devices {
+            self.put_items(put, core, link, now);
+        } else {
+            self.put_statistics(put, core, link, now);
+        }
         self.shown = Some(shown);
     }
 

@@ -60,7 +60,7 @@ async fn every_node_of_a_capture_is_listed_as_the_reference_decode_names_it() {
     let bus = PrivateBus::start();
     let outbox = Outbox::new();
     let mut vecan = BusService::new("can0");
-    vecan.refresh(&core, None, last, &outbox);
+    vecan.refresh(true, &core, None, last, &outbox);
     let mut publisher = bus.publisher(None);
     publisher.flush(outbox.take()).await;
     assert_eq!(publisher.stats().published, 1);
@@ -147,7 +147,7 @@ async fn every_node_of_a_capture_is_listed_as_the_reference_decode_names_it() {
     );
 
     // Nothing changed: a refresh sends nothing.
-    vecan.refresh(&core, None, last, &outbox);
+    vecan.refresh(true, &core, None, last, &outbox);
     let batch = outbox.take();
     assert!(batch.iter().all(|(_, p)| p.changes.is_empty()), "{batch:?}");
     publisher.withdraw_all().await;
@@ -180,7 +180,7 @@ async fn a_device_instance_written_on_the_bus_service_is_commanded_and_followed(
     let bus = PrivateBus::start();
     let outbox = Arc::new(Outbox::new());
     let mut vecan = BusService::new("can0");
-    vecan.refresh(&core, None, 2_100_000, &*outbox);
+    vecan.refresh(true, &core, None, 2_100_000, &*outbox);
     let (to_gateway, mut writes) = mpsc::channel(8);
     let mut publisher = bus.publisher(Some(to_gateway));
     publisher.flush(outbox.take()).await;
@@ -240,7 +240,7 @@ async fn a_device_instance_written_on_the_bus_service_is_commanded_and_followed(
     let renamed = device.with_device_instance(13);
     core.on_frame(2_300_000, &claim(2_300_000, 0x23, renamed));
     while core.poll_output().is_some() {}
-    vecan.refresh(&core, None, 2_300_000, &*outbox);
+    vecan.refresh(true, &core, None, 2_300_000, &*outbox);
     let mut shown = None;
     for _ in 0..100 {
         let items = get_items(&client).await;

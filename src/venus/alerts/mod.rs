@@ -31,6 +31,7 @@ use crate::can::Micros;
 use crate::core::Event;
 use crate::devices::Device;
 use crate::network::Name;
+use crate::venus::stage::{Context, Incoming};
 use crate::venus::Stage;
 
 use codec::AlertId;
@@ -45,11 +46,7 @@ pub const FORGET_AFTER: Micros = 60 * SECOND;
 /// Alerts followed at most.
 pub const MAX_ALERTS: usize = 256;
 
-/// What the gateway publishes about a device that an alert may be shown on.
-pub trait Homes {
-    /// Whether `about` is a generator with a `genset` service.
-    fn genset(&self, about: Name) -> bool;
-}
+pub use super::stage::Homes;
 
 /// A Venus notification to inject (`com.victronenergy.platform
 /// /Notifications/Inject`, `docs/architecture.md#the-d-bus-side`; docs/switching-alerts.md#notificationsinject).
@@ -408,6 +405,11 @@ impl Alerts {
 }
 
 impl Stage for Alerts {
+    /// 126983, 126984 and 126985.
+    fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
+        Alerts::on_message(self, m.now, m.device, m.pgn, m.data, cx.homes)
+    }
+
     fn on_event(
         &mut self,
         _now: Micros,

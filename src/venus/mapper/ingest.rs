@@ -2,6 +2,7 @@
 //! refused, one slot per input and channel.
 
 use super::*;
+use crate::pgn::field;
 
 impl Mapper {
     /// One message from `source`, sent by `name` when its NAME is known.
@@ -325,8 +326,8 @@ impl Ingest<'_, '_> {
 
     /// A tank level (127505): one service per fluid and instance.
     fn tank(&mut self) -> Option<()> {
-        let fluid = self.code("type").unwrap_or(15);
-        let instance = self.code("instance");
+        let fluid = self.code(field::TYPE).unwrap_or(15);
+        let instance = self.code(field::INSTANCE);
         let (chan, instanced) = channel_of(self.dev, Kind::Tank, fluid, instance);
         self.w.feeds(self.dev, self.feeds, chan, 0);
         if !existing(self.dev, Kind::Tank, chan, instanced)
@@ -356,7 +357,7 @@ impl Ingest<'_, '_> {
         // available", as some devices send).
         let s = self.code(source)?;
         let i = if instance {
-            self.code("instance")
+            self.code(field::INSTANCE)
         } else {
             None
         };
@@ -372,12 +373,12 @@ impl Ingest<'_, '_> {
         let own = if self.route == Route::Humidity {
             profile::HUMIDITY_SOURCE
         } else {
-            if self.code("source") != Some(0) {
+            if self.code(field::SOURCE) != Some(0) {
                 return None; // only atmospheric pressure has a Venus home
             }
             profile::PRESSURE_SOURCE
         };
-        let (instance, instanced) = match self.code("instance") {
+        let (instance, instanced) = match self.code(field::INSTANCE) {
             Some(i) => (i, true),
             None => (default_instance(self.dev), false),
         };
@@ -390,15 +391,17 @@ impl Ingest<'_, '_> {
     /// The old environmental parameters (130310): water and outside air.
     fn environment(&mut self) -> Option<()> {
         for (source, field, pressure) in [
-            (0u8, "waterTemperature", false),
-            (1, "outsideAmbientAirTemperature", true),
+            (0u8, field::WATER_TEMPERATURE, false),
+            (1, field::OUTSIDE_AMBIENT_AIR_TEMPERATURE, true),
         ] {
             let (chan, _) = channel_of(self.dev, Kind::Temperature, source, None);
             let t = self.w.value(field, 0, Conv::Celsius);
             self.w
                 .put(self.dev, Input::TemperatureOutsideWater, chan, t);
             if pressure {
-                let hpa = self.w.value("atmosphericPressure", 0, Conv::Times(0.01));
+                let hpa = self
+                    .w
+                    .value(field::ATMOSPHERIC_PRESSURE, 0, Conv::Times(0.01));
                 self.w.put(self.dev, Input::PressureEnvironment, chan, hpa);
             }
             self.sensor(chan, false);
@@ -408,7 +411,7 @@ impl Ingest<'_, '_> {
 
     /// A DC instance's values (127506, 127508, 127513 battery configuration).
     fn dc(&mut self) -> Option<()> {
-        let i = self.code("instance")?;
+        let i = self.code(field::INSTANCE)?;
         if !self.dev.dc.iter().any(|&(x, _)| x == i) && self.dev.dc.len() < 16 {
             self.dev.dc.push((i, None));
         }
@@ -426,7 +429,7 @@ impl Ingest<'_, '_> {
     /// A charger's status (127507): one charger service for all of a device's
     /// instances.
     fn charger(&mut self) -> Option<()> {
-        let i = self.code("instance")?;
+        let i = self.code(field::INSTANCE)?;
         if !self.dev.chargers.contains(&i) && self.dev.chargers.len() < 16 {
             self.dev.chargers.push(i);
         }
@@ -448,10 +451,10 @@ impl Ingest<'_, '_> {
 
     /// AC input or output per line (127503/127504): a meter, or an inverter's output.
     fn ac(&mut self, input: bool) -> Option<()> {
-        let i = self.code("instance")?;
+        let i = self.code(field::INSTANCE)?;
         let base = ac_chan(input, i, 0);
         for item in 1..=self.w.f.items() {
-            let Some(line) = self.w.f.get_in(item, "line").code().filter(|&l| l < 3) else {
+            let Some(line) = self.w.f.get_in(item, field::LINE).code().filter(|&l| l < 3) else {
                 continue;
             };
             let chan = base | line as u32;
@@ -493,7 +496,7 @@ impl Ingest<'_, '_> {
     /// Engine parameters (127488, 127489): a genset's engine, or a propulsion engine's
     /// temperatures.
     fn engine(&mut self) -> Option<()> {
-        let i = self.code("instance")?;
+        let i = self.code(field::INSTANCE)?;
         let chan = render::engine_chan(i);
         self.w.feeds(self.dev, self.feeds, chan, 0);
         self.w.hours_forward(self.dev, i, chan);
@@ -524,8 +527,16 @@ impl Ingest<'_, '_> {
             // A propulsion engine: Venus has no engine service; its
             // temperatures are temperature sensors (docs/venus-services.md#engines-and-gensets).
             for (field, conv, source) in [
-                ("temperature", Conv::Celsius, profile::ENGINE_COOLANT_SOURCE),
-                ("oilTemperature", Conv::Celsius, profile::ENGINE_OIL_SOURCE),
+                (
+                    field::TEMPERATURE,
+                    Conv::Celsius,
+                    profile::ENGINE_COOLANT_SOURCE,
+                ),
+                (
+                    field::OIL_TEMPERATURE,
+                    Conv::Celsius,
+                    profile::ENGINE_OIL_SOURCE,
+                ),
             ] {
                 let chan = sensor_chan(i, source);
                 let t = self.w.value(field, 0, conv);
@@ -561,7 +572,7 @@ impl Ingest<'_, '_> {
 
     /// An inverter's status (127509).
     fn inverter(&mut self) -> Option<()> {
-        let i = self.code("instance")?;
+        let i = self.code(field::INSTANCE)?;
         self.w.feeds(self.dev, self.feeds, u32::from(i), 0);
         ensure_inverter(self.cfg, self.dev, i, self.now, &mut self.w.dropped);
         Some(())
@@ -569,7 +580,7 @@ impl Ingest<'_, '_> {
 
     /// A DC-DC converter's status (127750) or values (127751), by connection number.
     fn converter(&mut self, status: bool) -> Option<()> {
-        let c = self.code("connectionNumber")?;
+        let c = self.code(field::CONNECTION_NUMBER)?;
         self.w
             .feeds(self.dev, self.feeds, render::converter_chan(c), 0);
         let kind = converter_kind(&self.cfg.rules, self.name, status);

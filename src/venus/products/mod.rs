@@ -24,6 +24,8 @@ use crate::model::{
     WriteRule,
 };
 use crate::network::Name;
+use crate::pgn::field;
+use crate::venus::stage::{Context, Incoming};
 use crate::venus::Stage;
 use crate::vreg::{self, RegValue, Vreg};
 
@@ -214,7 +216,7 @@ impl Products {
                 return;
             }
             let until = generic::freshness(pgn).map_or(Micros::MAX, |f| now.saturating_add(f));
-            let instance = self.fields.get("instance").code();
+            let instance = self.fields.get(field::INSTANCE).code();
             let f = &self.fields;
             for (i, row) in profile.rows.iter().enumerate() {
                 let x = match row.src {
@@ -233,7 +235,7 @@ impl Products {
                         line,
                         field,
                     } if p == pgn => (1..=f.items())
-                        .find(|&item| f.get_in(item, "line").code() == Some(u64::from(line)))
+                        .find(|&item| f.get_in(item, field::LINE).code() == Some(u64::from(line)))
                         .and_then(|item| f.get_in(item, field).real()),
                     _ => continue,
                 };
@@ -806,6 +808,15 @@ fn spec(iface: &str, name: Name, dev: &Dev, profile: &'static Profile) -> Servic
 }
 
 impl Stage for Products {
+    /// The messages of the devices this stage decided are Victron products.
+    fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
+        let Some(n) = m.device.filter(|&n| self.claims(n)) else {
+            return false;
+        };
+        Products::on_message(self, m.now, n, m.destination, m.pgn, m.data, cx.sink);
+        true
+    }
+
     /// A device event from the core (see [`super::Mapper::on_event`]).
     fn on_event(
         &mut self,

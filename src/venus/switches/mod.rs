@@ -27,6 +27,7 @@ use crate::model::{
     WriteRule,
 };
 use crate::network::{mgmt, Name};
+use crate::venus::stage::{Context, Incoming};
 use crate::venus::Stage;
 
 use super::identity::{self, DeviceId, Identity};
@@ -764,6 +765,11 @@ fn bank_spec(
 }
 
 impl Stage for Switches {
+    /// 127501, and 126208 acknowledges of commands to 127501.
+    fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
+        Switches::on_message(self, m.now, m.source, m.device, m.pgn, m.data, cx.sink)
+    }
+
     /// A device's state changed in the core (as the mapper is told).
     fn on_event(
         &mut self,
