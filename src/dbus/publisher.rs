@@ -419,7 +419,7 @@ impl Publisher {
                 if let Some(given) = self.given_name(&r.service) {
                     r.service = given.into();
                 }
-                let failed = if r.data.is_some() { 0x8100 } else { 0x8000 };
+                let failed = crate::vreg::VackCode::failed(r.data.is_some()).number();
                 match &self.gateway {
                     Some(g) => {
                         if let Err(

@@ -27,8 +27,8 @@ use crate::network::ClaimState;
 use crate::venus::alerts::own::{Own, OwnAlerts};
 use crate::venus::alerts::{Alerts, Notification};
 use crate::venus::products::Products;
-use crate::venus::stage::{Context, Incoming, Nowhere};
-use crate::venus::switches::{SwitchWrite, Switches};
+use crate::venus::stage::{Context, Decided, Incoming, Nowhere, Write};
+use crate::venus::switches::Switches;
 use crate::venus::vecan::same_unique_name_used;
 use crate::venus::{BusService, Mapper, MapperConfig, Stage};
 use crate::vreg::engine::{Event as RegisterEvent, Op, Outcome};
@@ -460,7 +460,8 @@ impl Gateway {
         (!state.is_empty()).then_some(Output::State(state))
     }
 
-    /// Decides a client's write on one of the gateway's services at `now`.
+    /// Decides a client's write on one of the gateway's services at `now`: the bus
+    /// service's own, else the first stage that owns the service.
     pub fn handle_write(
         &mut self,
         now: Micros,
@@ -468,50 +469,44 @@ impl Gateway {
         path: &str,
         value: &Value,
     ) -> WriteDecision {
-        let outcome = if service == self.bus.service_name() {
-            self.bus.on_write(&mut self.core, now, path, value)
-        } else if let Some(w) = self.stages.products.write(service, path, value) {
-            match w {
-                Err(why) => WriteOutcome::Refused(why),
-                Ok(_) if self.writes.len() >= MAX_WRITES => {
-                    WriteOutcome::Refused(WriteRefusal::Busy)
-                }
-                Ok(w) => {
-                    let token = self.token();
-                    let op = Op::Write {
-                        register: w.register,
-                        value: w.value,
-                    };
-                    if self.core.vreg_submit(now, w.address, token, op, true) {
-                        self.writes.insert(token);
-                        self.drain(now);
-                        return WriteDecision::Later(token);
-                    }
-                    WriteOutcome::Refused(WriteRefusal::ListenOnly)
+        if service == self.bus.service_name() {
+            let outcome = self.bus.on_write(&mut self.core, now, path, value);
+            self.drain(now);
+            return WriteDecision::Now(outcome);
+        }
+        let w = Write {
+            now,
+            service,
+            path,
+            value,
+            token: self.token(),
+            can_send: self.core.can_send(),
+        };
+        let decided = self.stages.all().into_iter().find_map(|s| s.on_write(&w));
+        let decision = match decided {
+            None => WriteDecision::Now(WriteOutcome::Refused(WriteRefusal::NotWritable(
+                path.to_owned(),
+            ))),
+            Some(Decided::Now(outcome)) => WriteDecision::Now(outcome),
+            Some(Decided::Later) => WriteDecision::Later(w.token),
+            Some(Decided::Register(_)) if self.writes.len() >= MAX_WRITES => {
+                WriteDecision::Now(WriteOutcome::Refused(WriteRefusal::Busy))
+            }
+            Some(Decided::Register(r)) => {
+                let op = Op::Write {
+                    register: r.register,
+                    value: r.value,
+                };
+                if self.core.vreg_submit(now, r.address, w.token, op, true) {
+                    self.writes.insert(w.token);
+                    WriteDecision::Later(w.token)
+                } else {
+                    WriteDecision::Now(WriteOutcome::Refused(WriteRefusal::ListenOnly))
                 }
             }
-        } else if self.stages.switches.owns(service) {
-            let token = self.token();
-            let can_send = self.core.can_send();
-            match self
-                .stages
-                .switches
-                .write(now, service, path, value, token, can_send)
-            {
-                Some(SwitchWrite::Later) => {
-                    self.drain(now);
-                    return WriteDecision::Later(token);
-                }
-                Some(SwitchWrite::Now(outcome)) => outcome,
-                None => WriteOutcome::Refused(WriteRefusal::NotWritable(path.to_owned())),
-            }
-        } else if path == "/TemperatureType" {
-            WriteOutcome::Store
-        } else {
-            WriteOutcome::Refused(WriteRefusal::NotWritable(path.to_owned()))
         };
         self.drain(now);
-        WriteDecision::Now(outcome)
+        decision
     }
 
     /// A client's register request (VregLink `GetVreg`, or `SetVreg` with `data`) on

@@ -37,9 +37,10 @@ use std::collections::BTreeMap;
 use crate::can::Micros;
 use crate::devices::Device;
 use crate::model::DeviceSettings;
+use crate::model::WriteOutcome;
 use crate::model::{Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteRule};
 use crate::network::Name;
-use crate::venus::stage::{Context, Incoming};
+use crate::venus::stage::{Context, Decided, Incoming, Write};
 use crate::venus::Stage;
 
 use super::fields::Fields;
@@ -391,6 +392,11 @@ impl super::alerts::Homes for Mapper {
 /// The mapper keeps the sweep's clock ([`Mapper::next_sweep`]): its
 /// sweep does nothing before it.
 impl Stage for Mapper {
+    /// A temperature sensor's type is the client's to choose, and kept.
+    fn on_write(&mut self, w: &Write<'_>) -> Option<Decided> {
+        (w.path == "/TemperatureType").then_some(Decided::Now(WriteOutcome::Store))
+    }
+
     /// Every message the stages before it left.
     fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
         Mapper::on_message(self, m.now, m.source, m.device, m.pgn, m.data, cx.sink);

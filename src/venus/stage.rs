@@ -5,9 +5,9 @@
 //! each of these for all of them in that order; a new stage is one more entry
 //! there. A message goes to the stages in the same order until one takes it.
 
-use crate::core::Event;
+use crate::core::{CommandError, Event};
 use crate::devices::Device;
-use crate::model::ServiceSink;
+use crate::model::{ServiceSink, Value, WriteOutcome};
 use crate::network::Name;
 use crate::time::Micros;
 
@@ -21,6 +21,39 @@ pub struct Incoming<'a> {
     pub destination: u8,
     pub pgn: u32,
     pub data: &'a [u8],
+}
+
+/// A client's write on one of the gateway's services, as the stages take it.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    pub now: Micros,
+    pub service: &'a str,
+    pub path: &'a str,
+    pub value: &'a Value,
+    /// What an outcome decided later is handed out with.
+    pub token: u64,
+    /// Whether the gateway may transmit now.
+    pub can_send: Result<(), CommandError>,
+}
+
+/// How a stage decides a write on one of its services.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decided {
+    /// Decided now.
+    Now(WriteOutcome),
+    /// Sent to a device by the stage; the outcome follows with the write's token.
+    Later,
+    /// To be written to a device's register by the gateway; the device's answer
+    /// is the outcome.
+    Register(RegisterWrite),
+}
+
+/// A write a client asked for, as a register write to a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterWrite {
+    pub address: u8,
+    pub register: u16,
+    pub value: Vec<u8>,
 }
 
 /// What a stage works over: where its services go, and what the stages after it
@@ -59,6 +92,12 @@ pub trait Stage {
     fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
         let _ = (m, cx);
         false
+    }
+
+    /// A client's write: `None` when the service is not this stage's.
+    fn on_write(&mut self, w: &Write<'_>) -> Option<Decided> {
+        let _ = w;
+        None
     }
 
     /// A device's state changed in the core; `device` is the core's record of the

@@ -19,13 +19,14 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::can::Micros;
 use crate::devices::Device;
+use crate::model::WriteOutcome;
 use crate::model::{
     DeviceSettings, Format, Item, ItemTree, ServiceSink, ServiceSpec, Value, WriteRefusal,
     WriteRule,
 };
 use crate::network::Name;
 use crate::pgn::field;
-use crate::venus::stage::{Context, Incoming};
+use crate::venus::stage::{Context, Decided, Incoming, Write};
 use crate::venus::Stage;
 use crate::vreg::{self, RegValue, Vreg};
 
@@ -96,13 +97,7 @@ pub struct Read {
     pub register: u16,
 }
 
-/// A write a client asked for, as a register write to a device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegisterWrite {
-    pub address: u8,
-    pub register: u16,
-    pub value: Vec<u8>,
-}
+pub use crate::venus::stage::RegisterWrite;
 
 /// Counters for diagnostics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -391,30 +386,8 @@ impl Products {
         let Decision::Product(profile) = dev.decision else {
             return;
         };
-        if self.active && !dev.read_profile {
-            if let Some(a) = dev.address {
-                dev.read_profile = true;
-                // The identity too, when it was not asked for (recognised from
-                // broadcasts before we could ask).
-                let identity = (!dev.asked_identity)
-                    .then_some(IDENTITY)
-                    .into_iter()
-                    .flatten();
-                let mut regs: Vec<u16> = profile
-                    .rows
-                    .iter()
-                    .filter_map(|r| row_reg(r.src))
-                    .chain(identity)
-                    .collect();
-                regs.sort_unstable();
-                regs.dedup();
-                for r in regs.into_iter().filter(|r| !dev.regs.contains_key(r)) {
-                    self.reads.push_back(Read {
-                        address: a,
-                        register: r,
-                    });
-                }
-            }
+        if self.active {
+            ask_profile(&mut self.reads, dev, profile);
         }
         if dev.service.is_none() {
             let iface = identity::bus_element(&self.iface);
@@ -807,7 +780,42 @@ fn spec(iface: &str, name: Name, dev: &Dev, profile: &'static Profile) -> Servic
     spec
 }
 
+/// Asks a product's profile registers once (and its identity, when it was not
+/// asked for: recognised from broadcasts before we could ask), those not read yet.
+fn ask_profile(reads: &mut VecDeque<Read>, dev: &mut Dev, profile: &'static Profile) {
+    let Some(a) = dev.address.filter(|_| !dev.read_profile) else {
+        return;
+    };
+    dev.read_profile = true;
+    let identity = (!dev.asked_identity)
+        .then_some(IDENTITY)
+        .into_iter()
+        .flatten();
+    let mut regs: Vec<u16> = profile
+        .rows
+        .iter()
+        .filter_map(|r| row_reg(r.src))
+        .chain(identity)
+        .collect();
+    regs.sort_unstable();
+    regs.dedup();
+    for r in regs.into_iter().filter(|r| !dev.regs.contains_key(r)) {
+        reads.push_back(Read {
+            address: a,
+            register: r,
+        });
+    }
+}
+
 impl Stage for Products {
+    /// Writes on a product's service become register writes.
+    fn on_write(&mut self, w: &Write<'_>) -> Option<Decided> {
+        Some(match self.write(w.service, w.path, w.value)? {
+            Ok(r) => Decided::Register(r),
+            Err(why) => Decided::Now(WriteOutcome::Refused(why)),
+        })
+    }
+
     /// The messages of the devices this stage decided are Victron products.
     fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
         let Some(n) = m.device.filter(|&n| self.claims(n)) else {

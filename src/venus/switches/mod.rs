@@ -27,7 +27,7 @@ use crate::model::{
     WriteRule,
 };
 use crate::network::{mgmt, Name};
-use crate::venus::stage::{Context, Incoming};
+use crate::venus::stage::{Context, Decided, Incoming, Write};
 use crate::venus::Stage;
 
 use super::identity::{self, DeviceId, Identity};
@@ -85,15 +85,9 @@ pub struct Send {
     pub payload: Vec<u8>,
 }
 
-/// How a write on a switch service is decided.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SwitchWrite {
-    /// Decided now.
-    Now(WriteOutcome),
-    /// Sent to the bank; the outcome comes from [`Switches::poll_done`] with the
-    /// write's token.
-    Later,
-}
+/// How a write on a switch service is decided: now, or `Later` when sent to the
+/// bank (the outcome comes from [`Switches::poll_done`] with the write's token).
+pub use crate::venus::stage::Decided as SwitchWrite;
 
 /// Counters for the bus service and the log.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -391,6 +385,58 @@ impl Switches {
         }
     }
 
+    /// Output `channel` of bank `key` switched `on` for the write of `token`: a
+    /// command to the bank (or 127502 for a bank that only takes that), its outcome
+    /// once the bank shows the state; a newer write to the same output replaces
+    /// an older one still waiting.
+    fn switch(
+        &mut self,
+        now: Micros,
+        key: (DeviceId, u8),
+        channel: u8,
+        on: bool,
+        token: u64,
+    ) -> SwitchWrite {
+        if self.pending.len() >= MAX_PENDING {
+            return SwitchWrite::Now(WriteOutcome::Refused(WriteRefusal::Busy));
+        }
+        if let Some(k) = self
+            .pending
+            .iter()
+            .position(|p| p.bank == key && p.channel == channel)
+        {
+            let old = self.pending.swap_remove(k);
+            self.done
+                .push_back((old.token, WriteOutcome::Refused(WriteRefusal::Dropped)));
+        }
+        let method = self.methods.get(&key.0).copied().unwrap_or(Method::Command);
+        self.pending.push(Pending {
+            token,
+            bank: key,
+            channel,
+            on,
+            method,
+            deadline: now,
+        });
+        let k = self.pending.len() - 1;
+        match method {
+            Method::Control => self.fall_back(now, k),
+            Method::Command => {
+                let several = self.banks.keys().filter(|k| k.0 == key.0).count() > 1;
+                let selector = several.then_some(key.1);
+                self.sends.push_back(Send {
+                    priority: bank::PRIORITY,
+                    pgn: mgmt::PGN_GROUP_FUNCTION,
+                    destination: b_source(&self.banks, key),
+                    payload: bank::command(selector, usize::from(channel), on),
+                });
+                self.pending[k].deadline = now + COMMAND_WAIT;
+                self.stats.commands += 1;
+            }
+        }
+        SwitchWrite::Later
+    }
+
     /// A client's write on `path` of bank service `service`; `None` when the
     /// service is not a bank's. `can_send` says whether the gateway may transmit.
     pub fn write(
@@ -413,51 +459,10 @@ impl Switches {
             return refuse(WriteRefusal::NotWritable(path.to_owned()));
         };
         match (leaf, value) {
-            ("State", Value::Int(v @ (0 | 1))) => {
-                if let Err(e) = can_send {
-                    return refuse(e.into());
-                }
-                if self.pending.len() >= MAX_PENDING {
-                    return refuse(WriteRefusal::Busy);
-                }
-                let on = *v == 1;
-                // A newer write to the same output replaces the older one.
-                if let Some(k) = self
-                    .pending
-                    .iter()
-                    .position(|p| p.bank == key && p.channel == channel)
-                {
-                    let old = self.pending.swap_remove(k);
-                    self.done
-                        .push_back((old.token, WriteOutcome::Refused(WriteRefusal::Dropped)));
-                }
-                let method = self.methods.get(&key.0).copied().unwrap_or(Method::Command);
-                self.pending.push(Pending {
-                    token,
-                    bank: key,
-                    channel,
-                    on,
-                    method,
-                    deadline: now,
-                });
-                let k = self.pending.len() - 1;
-                match method {
-                    Method::Control => self.fall_back(now, k),
-                    Method::Command => {
-                        let several = self.banks.keys().filter(|k| k.0 == key.0).count() > 1;
-                        let selector = several.then_some(key.1);
-                        self.sends.push_back(Send {
-                            priority: bank::PRIORITY,
-                            pgn: mgmt::PGN_GROUP_FUNCTION,
-                            destination: b_source(&self.banks, key),
-                            payload: bank::command(selector, usize::from(channel), on),
-                        });
-                        self.pending[k].deadline = now + COMMAND_WAIT;
-                        self.stats.commands += 1;
-                    }
-                }
-                Some(SwitchWrite::Later)
-            }
+            ("State", Value::Int(v @ (0 | 1))) => match can_send {
+                Err(e) => refuse(e.into()),
+                Ok(()) => Some(self.switch(now, key, channel, *v == 1, token)),
+            },
             ("State", _) => refuse(WriteRefusal::OutOfRange(path.to_owned())),
             ("Settings/Type", Value::Int(t))
                 if (0..63).contains(t) && (VALID_TYPES >> t) & 1 == 1 =>
@@ -765,6 +770,11 @@ fn bank_spec(
 }
 
 impl Stage for Switches {
+    /// Writes on a bank's service: a command to the bank, or a setting kept.
+    fn on_write(&mut self, w: &Write<'_>) -> Option<Decided> {
+        self.write(w.now, w.service, w.path, w.value, w.token, w.can_send)
+    }
+
     /// 127501, and 126208 acknowledges of commands to 127501.
     fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
         Switches::on_message(self, m.now, m.source, m.device, m.pgn, m.data, cx.sink)
