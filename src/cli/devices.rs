@@ -195,52 +195,7 @@ fn print(
         "LAST HEARD",
     ]
     .map(String::from)];
-    for d in devices {
-        let n = d.name;
-        let p = d.product.as_ref();
-        let c = d.config.as_ref();
-        let install = c
-            .map(|c| {
-                [&c.installation_description1, &c.installation_description2]
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" / ")
-            })
-            .unwrap_or_default();
-        rows.push([
-            d.address.map_or("-".into(), |a| a.to_string()),
-            n.to_string(),
-            format!(
-                "{} ({})",
-                n.manufacturer_name().unwrap_or("?"),
-                n.manufacturer_code()
-            ),
-            format!(
-                "{} / {}",
-                n.class_name().unwrap_or("?"),
-                n.function_name()
-                    .map_or_else(|| n.device_function().to_string(), str::to_owned)
-            ),
-            n.device_instance().to_string(),
-            n.system_instance().to_string(),
-            n.unique_number().to_string(),
-            p.map_or(String::new(), |p| p.model_id.clone()),
-            p.map_or(String::new(), |p| p.software_version.clone()),
-            p.map_or(String::new(), |p| p.model_version.clone()),
-            p.map_or(String::new(), |p| p.serial.clone()),
-            p.and_then(|p| p.certification_level)
-                .map_or(String::new(), |l| match l {
-                    0 => "A".into(),
-                    1 => "B".into(),
-                    l => l.to_string(),
-                }),
-            install,
-            state_name(d.lifecycle).into(),
-            time(wall(d.last_heard)),
-        ]);
-    }
+    rows.extend(devices.into_iter().map(|d| row(d, wall)));
     for (a, h) in heard {
         let mut r: [String; 15] = Default::default();
         r[0] = a.to_string();
@@ -249,13 +204,66 @@ fn print(
         r[14] = time(wall(h.last_heard));
         rows.push(r);
     }
+    columns(out, &rows)
+}
+
+/// One device's row of the table.
+fn row(d: &Device, wall: &dyn Fn(Micros) -> Micros) -> [String; 15] {
+    let n = d.name;
+    let p = d.product.as_ref();
+    let c = d.config.as_ref();
+    let install = c
+        .map(|c| {
+            [&c.installation_description1, &c.installation_description2]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .unwrap_or_default();
+    [
+        d.address.map_or("-".into(), |a| a.to_string()),
+        n.to_string(),
+        format!(
+            "{} ({})",
+            n.manufacturer_name().unwrap_or("?"),
+            n.manufacturer_code()
+        ),
+        format!(
+            "{} / {}",
+            n.class_name().unwrap_or("?"),
+            n.function_name()
+                .map_or_else(|| n.device_function().to_string(), str::to_owned)
+        ),
+        n.device_instance().to_string(),
+        n.system_instance().to_string(),
+        n.unique_number().to_string(),
+        p.map_or(String::new(), |p| p.model_id.clone()),
+        p.map_or(String::new(), |p| p.software_version.clone()),
+        p.map_or(String::new(), |p| p.model_version.clone()),
+        p.map_or(String::new(), |p| p.serial.clone()),
+        p.and_then(|p| p.certification_level)
+            .map_or(String::new(), |l| match l {
+                0 => "A".into(),
+                1 => "B".into(),
+                l => l.to_string(),
+            }),
+        install,
+        state_name(d.lifecycle).into(),
+        time(wall(d.last_heard)),
+    ]
+}
+
+/// The rows in columns as wide as their widest cell, two spaces apart.
+fn columns(out: &mut impl Write, rows: &[[String; 15]]) -> io::Result<()> {
     let mut width = [0usize; 15];
-    for r in &rows {
+    for r in rows {
         for (w, c) in width.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
     }
-    for r in &rows {
+    for r in rows {
         let mut line = String::new();
         for (i, (c, w)) in r.iter().zip(width).enumerate() {
             if i > 0 {

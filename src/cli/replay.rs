@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, Request, Settings};
+use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, PublisherStats, Request, Settings};
 use n2k_dbus::driver::{Driver, TransmitLog};
 use n2k_dbus::gateway::{Gateway, Output};
 use n2k_dbus::logs::Record;
@@ -221,8 +221,15 @@ pub(super) async fn replay(
     if quiet {
         return Ok(ExitCode::SUCCESS);
     }
+    report(&finished, &stats, wall.elapsed());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The summary line: records and their rate, the capture's clock steps, services,
+/// what went to D-Bus, the peak memory.
+fn report(finished: &Finished, stats: &PublisherStats, wall: Duration) {
     let secs = finished.elapsed.as_secs_f64().max(1e-9);
-    let wall = wall.elapsed().as_secs_f64().max(1e-9);
+    let wall = wall.as_secs_f64().max(1e-9);
     let messages = stats.published + stats.withdrawn + stats.items_changed;
     let steps = match finished.clock_steps {
         0 => String::new(),
@@ -241,7 +248,6 @@ pub(super) async fn replay(
         messages as f64 / wall,
         peak_rss_kb().map_or_else(|| "?".to_owned(), |k| k.to_string()),
     );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// What the gateway thread reads from.

@@ -303,8 +303,12 @@ impl Driver {
             }
         }
         // A client that gave up (its D-Bus call timed out) needs no answer.
-        self.writes.retain(|_, r| !r.is_closed());
-        self.registers.retain(|_, r| !r.is_closed());
+        if !self.writes.is_empty() {
+            self.writes.retain(|_, r| !r.is_closed());
+        }
+        if !self.registers.is_empty() {
+            self.registers.retain(|_, r| !r.is_closed());
+        }
     }
 
     /// Also writes every frame the gateway transmits to `log`, timed on `clock`

@@ -182,6 +182,11 @@ impl Exporter {
         std::mem::take(&mut self.changed)
     }
 
+    /// Whether state entries changed since [`Exporter::take_state`].
+    pub fn state_pending(&self) -> bool {
+        !self.changed.is_empty()
+    }
+
     /// When [`Exporter::on_tick`] has something to do.
     pub fn next_wake(&self) -> Option<Micros> {
         self.wake

@@ -456,8 +456,9 @@ impl Gateway {
         if let Some(n) = self.stages.alerts.poll_notification() {
             return Some(Output::Notification(n));
         }
-        let state = self.take_state();
-        (!state.is_empty()).then_some(Output::State(state))
+        let pending = self.stages.switches.state_pending()
+            || self.exporter.as_ref().is_some_and(Exporter::state_pending);
+        pending.then(|| Output::State(self.take_state()))
     }
 
     /// Decides a client's write on one of the gateway's services at `now`: the bus

@@ -140,18 +140,21 @@ impl OwnAlerts {
 
     /// When [`OwnAlerts::on_tick`] has work next.
     pub fn next_wake(&self) -> Option<Micros> {
-        self.conds
-            .iter()
-            .flat_map(|c| {
-                let sending = c.active || c.normals_left > 0;
-                [
-                    sending.then_some(c.next_alert),
-                    c.active.then_some(c.next_text),
-                    c.hold_until,
-                ]
-            })
-            .flatten()
-            .min()
+        // Asked on every input: a plain loop over the few conditions.
+        let mut next: Option<Micros> = None;
+        let mut at = |t: Micros| next = Some(next.map_or(t, |n| n.min(t)));
+        for c in &self.conds {
+            if c.active || c.normals_left > 0 {
+                at(c.next_alert);
+            }
+            if c.active {
+                at(c.next_text);
+            }
+            if let Some(t) = c.hold_until {
+                at(t);
+            }
+        }
+        next
     }
 
     /// Ends held conditions and queues what is due at `now`, from `ours`.

@@ -195,6 +195,11 @@ impl Switches {
         }
     }
 
+    /// Whether settings changed since [`Switches::take_state`].
+    pub fn state_pending(&self) -> bool {
+        !self.changed.is_empty()
+    }
+
     /// Settings changed since the last call, as state entries to store.
     pub fn take_state(&mut self) -> Vec<(String, String)> {
         std::mem::take(&mut self.changed)
