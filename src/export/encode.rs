@@ -6,7 +6,7 @@
 //! "not available" code (`docs/nmea2000.md#field-encoding`), never 0.
 
 use super::table::{Build, ChargerMode, InverterMode};
-use crate::pgn::{self, Put};
+use crate::pgn::{self, field, Put};
 
 /// The instances a payload carries: its own data instance and the DC instance it
 /// refers to (127507's battery, 127509's DC side).
@@ -58,7 +58,7 @@ type Fields = Vec<(&'static str, Put<'static>)>;
 pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) -> Option<Vec<u8>> {
     let def = pgn::variants(pgn).iter().find(|d| !d.fallback)?;
     let v = |p: &str| values.num(p);
-    let own = ("instance", Put::Raw(u64::from(inst.own)));
+    let own = own(inst);
     let fields: Fields = match *build {
         Build::BatteryStatus {
             voltage,
@@ -66,50 +66,53 @@ pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) ->
             temperature,
         } => vec![
             own,
-            ("voltage", value(v(voltage))),
-            ("current", value(current.and_then(v))),
-            ("temperature", value(kelvin(temperature.and_then(v)))),
+            (field::VOLTAGE, value(v(voltage))),
+            (field::CURRENT, value(current.and_then(v))),
+            (field::TEMPERATURE, value(kelvin(temperature.and_then(v)))),
         ],
-        Build::PvStatus => pv_status(values, own),
+        Build::PvStatus => pv_status(values, inst),
         Build::DcDetailed { dc_type, detailed } => {
-            let mut f = vec![own, ("dcType", Put::Raw(u64::from(dc_type)))];
+            let mut f = vec![own, (field::DC_TYPE, Put::Raw(u64::from(dc_type)))];
             if detailed {
                 f.extend([
-                    ("stateOfCharge", value(v("/Soc"))),
-                    ("stateOfHealth", value(v("/Soh"))),
+                    (field::STATE_OF_CHARGE, value(v("/Soc"))),
+                    (field::STATE_OF_HEALTH, value(v("/Soh"))),
                     // Time to go (s) while discharging; invalid at rest.
-                    ("timeRemaining", value(v("/TimeToGo"))),
-                    ("rippleVoltage", value(v("/Dc/0/RippleVoltage"))),
-                    ("remainingCapacity", value(v("/Capacity"))),
+                    (field::TIME_REMAINING, value(v("/TimeToGo"))),
+                    (field::RIPPLE_VOLTAGE, value(v("/Dc/0/RippleVoltage"))),
+                    (field::REMAINING_CAPACITY, value(v("/Capacity"))),
                 ]);
             }
             f
         }
-        Build::ChargerStatus { mode } => charger_status(mode, values, own, inst),
-        Build::InverterStatus { mode } => inverter_status(mode, values, own, inst),
+        Build::ChargerStatus { mode } => charger_status(mode, values, inst),
+        Build::InverterStatus { mode } => inverter_status(mode, values, inst),
         Build::AcBasic { prefix } => {
             let at = |leaf: &str| value(v(&format!("{prefix}/{leaf}")));
             vec![
-                ("lineNeutralAcRmsVoltage", at("V")),
-                ("acFrequency", at("F")),
-                ("acRmsCurrent", at("I")),
+                (field::LINE_NEUTRAL_AC_RMS_VOLTAGE, at("V")),
+                (field::AC_FREQUENCY, at("F")),
+                (field::AC_RMS_CURRENT, at("I")),
             ]
         }
         Build::AcPower { prefix } => {
             let at = |leaf: &str| value(v(&format!("{prefix}/{leaf}")));
-            vec![("realPower", at("P")), ("apparentPower", at("S"))]
+            vec![
+                (field::REAL_POWER, at("P")),
+                (field::APPARENT_POWER, at("S")),
+            ]
         }
         Build::FluidLevel => fluid_level(values, inst),
         Build::Temperature { extended } => {
             let source = int(values, "/TemperatureType").map_or(2, temperature_source);
             let field = if extended {
-                "temperature"
+                field::TEMPERATURE
             } else {
-                "actualTemperature"
+                field::ACTUAL_TEMPERATURE
             };
             vec![
                 own,
-                ("source", Put::Raw(u64::from(source))),
+                (field::SOURCE, Put::Raw(u64::from(source))),
                 (field, value(kelvin(v("/Temperature")))),
             ]
         }
@@ -125,53 +128,47 @@ pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) ->
 
 /// 127508 of a solar charger: PV voltage, and the PV current as power over
 /// voltage (`docs/n2k-out.md#solar-chargers`).
-fn pv_status(values: &dyn Values, own: (&'static str, Put<'static>)) -> Fields {
+fn pv_status(values: &dyn Values, inst: Instances) -> Fields {
     let volts = values.num("/Pv/V");
     let amps = match (values.num("/Yield/Power"), volts) {
         (Some(p), Some(u)) if u > 0.5 => Some(p / u),
         _ => None,
     };
-    vec![own, ("voltage", value(volts)), ("current", value(amps))]
+    vec![
+        own(inst),
+        (field::VOLTAGE, value(volts)),
+        (field::CURRENT, value(amps)),
+    ]
 }
 
 /// 127507: state, enabled, equalization.
-fn charger_status(
-    mode: ChargerMode,
-    values: &dyn Values,
-    own: (&'static str, Put<'static>),
-    inst: Instances,
-) -> Fields {
+fn charger_status(mode: ChargerMode, values: &dyn Values, inst: Instances) -> Fields {
     let state = int(values, "/State").map(charger_state);
     let enabled = int(values, "/Mode").and_then(|m| charger_enabled(mode, m));
     let pending = int(values, "/Equalization/Pending").map(|p| p != 0);
     vec![
-        own,
-        ("batteryInstance", Put::Raw(u64::from(inst.dc))),
-        ("operatingState", raw(state)),
-        ("enabled", off_on(enabled)),
-        ("equalizationPending", off_on(pending)),
+        own(inst),
+        (field::BATTERY_INSTANCE, Put::Raw(u64::from(inst.dc))),
+        (field::OPERATING_STATE, raw(state)),
+        (field::ENABLED, off_on(enabled)),
+        (field::EQUALIZATION_PENDING, off_on(pending)),
         (
-            "equalizationTimeRemaining",
+            field::EQUALIZATION_TIME_REMAINING,
             value(values.num("/Equalization/TimeRemaining")),
         ),
     ]
 }
 
 /// 127509: state and enabled, with the AC and DC instances it refers to.
-fn inverter_status(
-    mode: InverterMode,
-    values: &dyn Values,
-    own: (&'static str, Put<'static>),
-    inst: Instances,
-) -> Fields {
+fn inverter_status(mode: InverterMode, values: &dyn Values, inst: Instances) -> Fields {
     let state = int(values, "/State").map(inverter_state);
     let enabled = int(values, "/Mode").and_then(|m| inverter_enabled(mode, m));
     vec![
-        own,
-        ("acInstance", Put::Raw(u64::from(inst.ac))),
-        ("dcInstance", Put::Raw(u64::from(inst.dc))),
-        ("operatingState", raw(state)),
-        ("inverterEnable", off_on(enabled)),
+        own(inst),
+        (field::AC_INSTANCE, Put::Raw(u64::from(inst.ac))),
+        (field::DC_INSTANCE, Put::Raw(u64::from(inst.dc))),
+        (field::OPERATING_STATE, raw(state)),
+        (field::INVERTER_ENABLE, off_on(enabled)),
     ]
 }
 
@@ -180,14 +177,19 @@ fn inverter_status(
 fn fluid_level(values: &dyn Values, inst: Instances) -> Fields {
     let fluid = int(values, "/FluidType").filter(|f| (0..=13).contains(f));
     vec![
-        ("instance", Put::Raw(u64::from(inst.own & 0x0F))),
-        ("type", raw(fluid.map(|f| f as u8))),
-        ("level", value(values.num("/Level"))),
+        (field::INSTANCE, Put::Raw(u64::from(inst.own & 0x0F))),
+        (field::TYPE, raw(fluid.map(|f| f as u8))),
+        (field::LEVEL, value(values.num("/Level"))),
         (
-            "capacity",
+            field::CAPACITY,
             value(values.num("/Capacity").map(|m3| m3 * 1000.0)),
         ),
     ]
+}
+
+/// The node's own instance field.
+fn own(inst: Instances) -> (&'static str, Put<'static>) {
+    (field::INSTANCE, Put::Raw(u64::from(inst.own)))
 }
 
 /// A lookup's code, or not available.

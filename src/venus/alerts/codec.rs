@@ -3,7 +3,7 @@
 //! alert PGN starts with the same 16-byte header that identifies the alert. What
 //! goes out is built by [`pgn::encode`] from the PGNs' definitions.
 
-use crate::pgn::{self, Put};
+use crate::pgn::{self, field, Put};
 
 /// Alert.
 pub const PGN_ALERT: u32 = 126983;
@@ -153,15 +153,18 @@ pub const ACKNOWLEDGE: u8 = 0;
 fn header_fields(id: &AlertId) -> Vec<(&'static str, Put<'static>)> {
     let raw = |v: u64| Put::Raw(v);
     vec![
-        ("alertType", raw(u64::from(id.kind))),
-        ("alertCategory", raw(u64::from(id.category))),
-        ("alertSystem", raw(u64::from(id.system))),
-        ("alertSubSystem", raw(u64::from(id.subsystem))),
-        ("alertId", raw(u64::from(id.id))),
-        ("dataSourceNetworkIdName", raw(id.source_name)),
-        ("dataSourceInstance", raw(u64::from(id.instance))),
-        ("dataSourceIndexSource", raw(u64::from(id.index))),
-        ("alertOccurrenceNumber", raw(u64::from(id.occurrence))),
+        (field::ALERT_TYPE, raw(u64::from(id.kind))),
+        (field::ALERT_CATEGORY, raw(u64::from(id.category))),
+        (field::ALERT_SYSTEM, raw(u64::from(id.system))),
+        (field::ALERT_SUB_SYSTEM, raw(u64::from(id.subsystem))),
+        (field::ALERT_ID, raw(u64::from(id.id))),
+        (field::DATA_SOURCE_NETWORK_ID_NAME, raw(id.source_name)),
+        (field::DATA_SOURCE_INSTANCE, raw(u64::from(id.instance))),
+        (field::DATA_SOURCE_INDEX_SOURCE, raw(u64::from(id.index))),
+        (
+            field::ALERT_OCCURRENCE_NUMBER,
+            raw(u64::from(id.occurrence)),
+        ),
     ]
 }
 
@@ -180,8 +183,8 @@ fn build(pgn: u32, fields: &[(&str, Put<'_>)]) -> Vec<u8> {
 /// 126984 answering alert `id` with `command`, from the node named `ours`.
 pub fn response(id: &AlertId, ours: u64, command: u8) -> Vec<u8> {
     let mut f = header_fields(id);
-    f.push(("acknowledgeSourceNetworkIdName", Put::Raw(ours)));
-    f.push(("responseCommand", Put::Raw(u64::from(command & 3))));
+    f.push((field::ACKNOWLEDGE_SOURCE_NETWORK_ID_NAME, Put::Raw(ours)));
+    f.push((field::RESPONSE_COMMAND, Put::Raw(u64::from(command & 3))));
     build(PGN_RESPONSE, &f)
 }
 
@@ -193,21 +196,24 @@ pub fn alert(id: &AlertId, priority: u8, state: u8) -> Vec<u8> {
     let no = Put::Raw(0);
     let mut f = header_fields(id);
     f.extend([
-        ("temporarySilenceStatus", no),
-        ("acknowledgeStatus", no),
-        ("escalationStatus", no),
-        ("temporarySilenceSupport", no),
-        ("acknowledgeSupport", no),
-        ("escalationSupport", no),
-        ("acknowledgeSourceNetworkIdName", Put::Raw(u64::MAX)),
-        // 1: automatic; threshold 1: exceeded, while active.
-        ("triggerCondition", Put::Raw(1)),
+        (field::TEMPORARY_SILENCE_STATUS, no),
+        (field::ACKNOWLEDGE_STATUS, no),
+        (field::ESCALATION_STATUS, no),
+        (field::TEMPORARY_SILENCE_SUPPORT, no),
+        (field::ACKNOWLEDGE_SUPPORT, no),
+        (field::ESCALATION_SUPPORT, no),
         (
-            "thresholdStatus",
+            field::ACKNOWLEDGE_SOURCE_NETWORK_ID_NAME,
+            Put::Raw(u64::MAX),
+        ),
+        // 1: automatic; threshold 1: exceeded, while active.
+        (field::TRIGGER_CONDITION, Put::Raw(1)),
+        (
+            field::THRESHOLD_STATUS,
             Put::Raw(u64::from(state == state::ACTIVE)),
         ),
-        ("alertPriority", Put::Raw(u64::from(priority))),
-        ("alertState", Put::Raw(u64::from(state))),
+        (field::ALERT_PRIORITY, Put::Raw(u64::from(priority))),
+        (field::ALERT_STATE, Put::Raw(u64::from(state))),
     ]);
     build(PGN_ALERT, &f)
 }
@@ -225,8 +231,8 @@ pub fn text(id: &AlertId, description: &str) -> Vec<u8> {
         .collect();
     let mut f = header_fields(id);
     f.extend([
-        ("languageId", Put::Raw(0)),
-        ("alertTextDescription", Put::Text(&ascii)),
+        (field::LANGUAGE_ID, Put::Raw(0)),
+        (field::ALERT_TEXT_DESCRIPTION, Put::Text(&ascii)),
     ]);
     build(PGN_TEXT, &f)
 }

@@ -4,7 +4,7 @@
 //! [`pgn::encode`]; the 126208 Command, a list of field/value pairs typed by
 //! another PGN's definition, is built here.
 
-use crate::pgn::{self, Put};
+use crate::pgn::{self, field, Put};
 
 /// Binary Switch Bank Status.
 pub const PGN_STATUS: u32 = 127501;
@@ -64,7 +64,7 @@ pub fn parse_status(data: &[u8]) -> Option<Status> {
 /// [`pgn::encode`] from the definition.
 pub fn control(instance: u8, channel: usize, on: bool) -> Vec<u8> {
     let field = format!("switch{}", channel + 1);
-    let mut fields = vec![("instance", Put::Raw(u64::from(instance)))];
+    let mut fields = vec![(field::INSTANCE, Put::Raw(u64::from(instance)))];
     if channel < CHANNELS {
         fields.push((field.as_str(), Put::Raw(u64::from(on))));
     }
