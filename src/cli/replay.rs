@@ -106,7 +106,9 @@ pub(super) fn check_speed(speed: f64) -> anyhow::Result<()> {
 }
 
 /// The replay; with `held`, it is told instead of printing when the services are
-/// held, and prints no summary (the demo shows its own table).
+/// held, and prints no summary (the demo shows its own table). Long because it is
+/// the process's life in order: set-up, the capture's end, settling, the hold, the
+/// stop.
 pub(super) async fn replay(
     a: ReplayArgs,
     held: Option<oneshot::Sender<()>>,
@@ -305,7 +307,8 @@ impl Feed {
 
 /// Drives the gateway over the capture; `end` is told when the capture is done.
 /// With `--hold`, it then answers writes until told to stop. On the stop it
-/// withdraws every service.
+/// withdraws every service. Long because it is the gateway thread's life in order:
+/// the capture, the end, the hold, the stop.
 async fn gateway_task(
     a: ReplayArgs,
     mut feed: Feed,

@@ -68,6 +68,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(daemon(a))
 }
 
+/// The daemon. Long because it is the process's life in order: connecting,
+/// set-up of the publisher, watcher and platform tasks, the loop, shutdown.
 async fn daemon(a: RunArgs) -> anyhow::Result<ExitCode> {
     let iface = a.interface.clone();
     let transmit_log = match &a.transmit_log {

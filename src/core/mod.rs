@@ -616,7 +616,14 @@ impl Node {
             self.named(now, name, None);
             return;
         }
-        match self.table.on_claim(now, source, name) {
+        let change = self.table.on_claim(now, source, name);
+        self.claim_changed(now, source, name, change);
+    }
+
+    /// What a claim from `source` by `name` changed in the address table: the
+    /// device named, moved, its instance changed, or two devices at one address.
+    fn claim_changed(&mut self, now: Micros, source: u8, name: Name, change: ClaimChange) {
+        match change {
             ClaimChange::Same | ClaimChange::New => self.named(now, name, Some(source)),
             ClaimChange::Moved { from } => {
                 if let Some(d) = self.registry.get_mut(name) {

@@ -266,6 +266,44 @@ impl Exporter {
         }
     }
 
+    /// The sends of node `def` of the service with identity `key`: each PGN's
+    /// instance from its pool, its interval (as stored, else the table's), and its
+    /// first time, spread over the interval by the service's `stagger`.
+    fn slots(
+        &mut self,
+        now: Micros,
+        def: &'static NodeDef,
+        key: &str,
+        values: &BTreeMap<String, Value>,
+        stagger: Micros,
+    ) -> Vec<Slot> {
+        let mut slots = Vec::with_capacity(def.sends.len());
+        for (k, send) in def.sends.iter().enumerate() {
+            let instance = match send.pool {
+                Pool::None => 0xFF,
+                pool => {
+                    let (name, max) = pool_name(pool, values);
+                    self.assign(&name, key, send.channel, 0..=max) as u8
+                }
+            };
+            let stored = self
+                .assigned
+                .get(&format!("interval|{key}|{}.{}", def.role, send.pgn))
+                .copied();
+            let interval_ms = stored.unwrap_or(send.interval_ms);
+            // Spread the services' PGNs over the interval rather than in one burst.
+            let period = Micros::from(interval_ms.max(1)) * 1000;
+            let offset = (stagger + k as Micros * 37_000) % period;
+            slots.push(Slot {
+                send,
+                interval_ms,
+                due: (interval_ms > 0).then_some(now + offset),
+                instance,
+            });
+        }
+        slots
+    }
+
     fn appeared(
         &mut self,
         now: Micros,
@@ -306,34 +344,7 @@ impl Exporter {
         for def in profile.nodes {
             let id = self.next_id;
             self.next_id = self.next_id.wrapping_add(1).max(1);
-            let slots = def
-                .sends
-                .iter()
-                .enumerate()
-                .map(|(k, send)| {
-                    let instance = match send.pool {
-                        Pool::None => 0xFF,
-                        pool => {
-                            let (name, max) = pool_name(pool, &values);
-                            self.assign(&name, &key, send.channel, 0..=max) as u8
-                        }
-                    };
-                    let stored = self
-                        .assigned
-                        .get(&format!("interval|{key}|{}.{}", def.role, send.pgn))
-                        .copied();
-                    let interval_ms = stored.unwrap_or(send.interval_ms);
-                    // Spread the services' PGNs over the interval rather than in one burst.
-                    let period = Micros::from(interval_ms.max(1)) * 1000;
-                    let offset = (stagger + k as Micros * 37_000) % period;
-                    Slot {
-                        send,
-                        interval_ms,
-                        due: (interval_ms > 0).then_some(now + offset),
-                        instance,
-                    }
-                })
-                .collect();
+            let slots = self.slots(now, def, &key, &values, stagger);
             self.ids.insert(id, service.clone());
             nodes.push(ExportNode { id, def, slots });
         }

@@ -200,6 +200,19 @@ impl<R: BufRead> LogReader<R> {
         self.bad_lines
     }
 
+    /// Reads past the end of an over-long line, a bounded piece at a time.
+    fn skip_rest_of_line(&mut self) {
+        let mut sink = Vec::new();
+        loop {
+            sink.clear();
+            match std::io::Read::take(&mut self.src, MAX_LINE as u64).read_until(b'\n', &mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if sink.ends_with(b"\n") => break,
+                Ok(_) => continue,
+            }
+        }
+    }
+
     /// The next record, `None` at the end of the file.
     pub fn next_record(&mut self) -> Option<Result<Record, LogError>> {
         loop {
@@ -220,19 +233,7 @@ impl<R: BufRead> LogReader<R> {
             self.start = self.offset;
             self.offset += n as u64;
             if n > MAX_LINE && !self.buf.ends_with(b"\n") {
-                // Skip the rest of the over-long line.
-                let mut sink = Vec::new();
-                loop {
-                    sink.clear();
-                    match std::io::Read::take(&mut self.src, MAX_LINE as u64)
-                        .read_until(b'\n', &mut sink)
-                    {
-                        Ok(0) => break,
-                        Ok(_) if sink.ends_with(b"\n") => break,
-                        Ok(_) => continue,
-                        Err(_) => break,
-                    }
-                }
+                self.skip_rest_of_line();
                 match self.fail("a line shorter than 16 KiB", None) {
                     Some(e) => return Some(Err(e)),
                     None => continue,

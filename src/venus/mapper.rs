@@ -153,6 +153,27 @@ struct Dev {
     engine_hours: Vec<(u8, f64)>,
 }
 
+impl Dev {
+    /// A device first heard at `now`, with nothing of it known yet.
+    fn new(id: DeviceId, now: Micros) -> Dev {
+        Dev {
+            id,
+            first_heard: now,
+            last_heard: now,
+            slots: Vec::new(),
+            services: Vec::new(),
+            dc: Vec::new(),
+            dc_since: None,
+            battery_config: Vec::new(),
+            chargers: Vec::new(),
+            gps_since: None,
+            gps: None,
+            alert_error: None,
+            engine_hours: Vec::new(),
+        }
+    }
+}
+
 /// A named device's identity, from the core's events.
 #[derive(Debug, Clone, Default)]
 struct Known {

@@ -32,21 +32,7 @@ impl Mapper {
         self.stats.mapped += 1;
         let until = profile::freshness(pgn).map_or(Micros::MAX, |f| now.saturating_add(f));
         let quirk = self.quirk_of(id, pgn);
-        let dev = self.devices.entry(id).or_insert_with(|| Dev {
-            id,
-            first_heard: now,
-            last_heard: now,
-            slots: Vec::new(),
-            services: Vec::new(),
-            dc: Vec::new(),
-            dc_since: None,
-            battery_config: Vec::new(),
-            chargers: Vec::new(),
-            gps_since: None,
-            gps: None,
-            alert_error: None,
-            engine_hours: Vec::new(),
-        });
+        let dev = self.devices.entry(id).or_insert_with(|| Dev::new(id, now));
         dev.last_heard = now;
         self.refused.clear();
         let w = Store {

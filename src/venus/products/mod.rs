@@ -211,38 +211,7 @@ impl Products {
                 return;
             }
             let until = generic::freshness(pgn).map_or(Micros::MAX, |f| now.saturating_add(f));
-            let instance = self.fields.get(field::INSTANCE).code();
-            let f = &self.fields;
-            for (i, row) in profile.rows.iter().enumerate() {
-                let x = match row.src {
-                    Src::Pgn {
-                        pgn: p,
-                        instance: want,
-                        field,
-                    } if p == pgn && instance == Some(u64::from(want)) => number(f.get(field)),
-                    Src::Func {
-                        pgn: p,
-                        function: want,
-                        field,
-                    } if p == pgn && function == want => number(f.get(field)),
-                    Src::AcLine {
-                        pgn: p,
-                        line,
-                        field,
-                    } if p == pgn => (1..=f.items())
-                        .find(|&item| f.get_in(item, field::LINE).code() == Some(u64::from(line)))
-                        .and_then(|item| f.get_in(item, field).real()),
-                    _ => continue,
-                };
-                match x {
-                    Some(x) => {
-                        dev.pgn.insert(i, (x, until));
-                    }
-                    None => {
-                        dev.pgn.remove(&i);
-                    }
-                }
-            }
+            take_values(&self.fields, profile, pgn, function, until, &mut dev.pgn);
             Touched::Pgn(pgn)
         };
         self.settle(now, key, sink, touched);
@@ -778,6 +747,50 @@ fn spec(iface: &str, name: Name, dev: &Dev, profile: &'static Profile) -> Servic
         preferred_instance: preferred,
     });
     spec
+}
+
+/// The values a product's profile takes from the decoded message `f` of `pgn`
+/// (sent by a device of `function`) into `values`, fresh `until`; a row whose
+/// field has no value loses the one it had.
+fn take_values(
+    f: &Fields,
+    profile: &'static Profile,
+    pgn: u32,
+    function: u8,
+    until: Micros,
+    values: &mut BTreeMap<usize, (f64, Micros)>,
+) {
+    let instance = f.get(field::INSTANCE).code();
+    for (i, row) in profile.rows.iter().enumerate() {
+        let x = match row.src {
+            Src::Pgn {
+                pgn: p,
+                instance: want,
+                field: id,
+            } if p == pgn && instance == Some(u64::from(want)) => number(f.get(id)),
+            Src::Func {
+                pgn: p,
+                function: want,
+                field: id,
+            } if p == pgn && function == want => number(f.get(id)),
+            Src::AcLine {
+                pgn: p,
+                line,
+                field: id,
+            } if p == pgn => (1..=f.items())
+                .find(|&item| f.get_in(item, field::LINE).code() == Some(u64::from(line)))
+                .and_then(|item| f.get_in(item, id).real()),
+            _ => continue,
+        };
+        match x {
+            Some(x) => {
+                values.insert(i, (x, until));
+            }
+            None => {
+                values.remove(&i);
+            }
+        }
+    }
 }
 
 /// Asks a product's profile registers once (and its identity, when it was not
