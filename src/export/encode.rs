@@ -56,7 +56,6 @@ type Fields = Vec<(&'static str, Put<'static>)>;
 /// through the PGN's definition ([`pgn::encode`]); `None` when the definition
 /// lacks a field the build names (a table error, which the tests catch).
 pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) -> Option<Vec<u8>> {
-    let def = pgn::variants(pgn).iter().find(|d| !d.fallback)?;
     let v = |p: &str| values.num(p);
     let own = own(inst);
     let fields: Fields = match *build {
@@ -117,7 +116,7 @@ pub fn payload(pgn: u32, build: &Build, values: &dyn Values, inst: Instances) ->
             ]
         }
     };
-    match pgn::encode(def, &fields) {
+    match pgn::build(pgn, &fields) {
         Ok(data) => Some(data),
         Err(e) => {
             tracing::warn!("NMEA 2000-out: {e}");

@@ -818,8 +818,7 @@ fn deliver(s: &mut Stages, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>
     if before.into_iter().any(|s| s.on_message(&m, cx)) {
         return;
     }
-    Stage::on_message(
-        mapper,
+    mapper.on_message(
         &m,
         Context {
             sink,

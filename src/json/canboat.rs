@@ -420,7 +420,7 @@ fn write_time(out: &mut String, f: &FieldDef, t: i64) {
 
 fn write_iso_name(out: &mut String, units: Units, name: u64) {
     let bytes = name.to_le_bytes();
-    let Some(def) = pgn::variants(60928).iter().find(|d| !d.fallback) else {
+    let Some(def) = pgn::definition(60928) else {
         out.push_str("null");
         return;
     };

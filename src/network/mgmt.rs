@@ -185,7 +185,7 @@ impl ProductInfo {
         if data.len() < 132 {
             return None;
         }
-        let def = definition(PGN_PRODUCT_INFO)?;
+        let def = pgn::definition(PGN_PRODUCT_INFO)?;
         let mut c = Collect::default();
         pgn::walk(def, data, &mut c);
         Some(ProductInfo {
@@ -235,7 +235,7 @@ const CONFIG_STRING_LEN: usize = 70;
 impl ConfigInfo {
     /// Reads a 126998 payload; absent or unset texts are empty.
     pub fn parse(data: &[u8]) -> Option<ConfigInfo> {
-        let def = definition(PGN_CONFIG_INFO)?;
+        let def = pgn::definition(PGN_CONFIG_INFO)?;
         if data.is_empty() {
             return None;
         }
@@ -263,10 +263,6 @@ impl ConfigInfo {
         }
         out
     }
-}
-
-fn definition(pgn: u32) -> Option<&'static pgn::PgnDef> {
-    pgn::variants(pgn).iter().find(|d| !d.fallback)
 }
 
 /// Collects the numbers and texts of one message by field id. The walker leaves out

@@ -32,6 +32,8 @@ pub enum Put<'a> {
 /// does not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
+    #[error("PGN {0} has no definition of its own")]
+    NoDefinition(u32),
     #[error("PGN {pgn} ({id}) has no field {field}")]
     NoField {
         pgn: u32,
@@ -46,6 +48,13 @@ pub enum EncodeError {
     },
     #[error("PGN {pgn} field {field}: variable-length and repeated fields are not encoded")]
     Unsupported { pgn: u32, field: &'static str },
+}
+
+/// The payload of `pgn` by its own definition ([`super::definition`]), as
+/// [`encode`] builds it.
+pub fn build(pgn: u32, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, EncodeError> {
+    let def = super::definition(pgn).ok_or(EncodeError::NoDefinition(pgn))?;
+    encode(def, values)
 }
 
 /// The payload of `def` with `values` (field id → value); every other field not
@@ -398,10 +407,7 @@ mod tests {
     }
 
     fn def(pgn: u32) -> &'static PgnDef {
-        crate::pgn::variants(pgn)
-            .iter()
-            .find(|d| !d.fallback)
-            .expect("defined")
+        crate::pgn::definition(pgn).expect("defined")
     }
 
     /// 127508 by hand from its definition: instance 8 bits, voltage 16 bits signed

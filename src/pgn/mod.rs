@@ -12,7 +12,7 @@ mod tables;
 
 pub use decode::{walk, Missing, Text, Value, Visitor};
 pub use defs::{FieldDef, FieldKind, PgnDef, Transport};
-pub use encode::{encode, EncodeError, Put};
+pub use encode::{build, encode, EncodeError, Put};
 /// Field ids as constants, one per id any definition has (`field::WATER_TEMPERATURE`).
 pub use tables::field;
 
@@ -99,12 +99,15 @@ fn matches(def: &PgnDef, payload: &[u8]) -> bool {
     true
 }
 
+/// A PGN's own first definition (not a range's catch-all).
+pub fn definition(pgn: u32) -> Option<&'static PgnDef> {
+    variants(pgn).iter().find(|d| !d.fallback)
+}
+
 /// The description of a PGN's first definition, e.g. "Fluid Level".
 pub fn describe(pgn: u32) -> Option<&'static str> {
-    let vs = variants(pgn);
-    vs.iter()
-        .find(|d| !d.fallback)
-        .or(vs.first())
+    definition(pgn)
+        .or(variants(pgn).first())
         .map(|d| d.description)
 }
 

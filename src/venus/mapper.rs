@@ -420,7 +420,7 @@ impl Stage for Mapper {
 
     /// Every message the stages before it left.
     fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
-        Mapper::on_message(self, m.now, m.source, m.device, m.pgn, m.data, cx.sink);
+        self.ingest(m, cx.sink);
         true
     }
 

@@ -56,6 +56,48 @@ pub struct RegisterWrite {
     pub value: Vec<u8>,
 }
 
+impl<'a> Incoming<'a> {
+    /// A message broadcast (to 255) at `now` from `source`, sent by `device`.
+    pub fn broadcast(
+        now: Micros,
+        source: u8,
+        device: Option<Name>,
+        pgn: u32,
+        data: &'a [u8],
+    ) -> Incoming<'a> {
+        Incoming {
+            now,
+            source,
+            device,
+            destination: 255,
+            pgn,
+            data,
+        }
+    }
+}
+
+/// A broadcast message to `stage` alone, with no stage after it: what the
+/// stages' own tests feed them.
+#[cfg(test)]
+pub(crate) fn message_to(
+    stage: &mut dyn Stage,
+    now: Micros,
+    source: u8,
+    device: Option<Name>,
+    pgn: u32,
+    data: &[u8],
+    sink: &dyn ServiceSink,
+) -> bool {
+    let m = Incoming::broadcast(now, source, device, pgn, data);
+    stage.on_message(
+        &m,
+        Context {
+            sink,
+            homes: &Nowhere,
+        },
+    )
+}
+
 /// What a stage works over: where its services go, and what the stages after it
 /// know of a device.
 #[derive(Clone, Copy)]

@@ -171,10 +171,7 @@ fn header_fields(id: &AlertId) -> Vec<(&'static str, Put<'static>)> {
 /// `pgn` built from `fields`; empty (and logged) if the definition lacks one, which
 /// the tests rule out.
 fn build(pgn: u32, fields: &[(&str, Put<'_>)]) -> Vec<u8> {
-    let Some(def) = pgn::variants(pgn).iter().find(|d| !d.fallback) else {
-        return Vec::new();
-    };
-    pgn::encode(def, fields).unwrap_or_else(|e| {
+    pgn::build(pgn, fields).unwrap_or_else(|e| {
         tracing::warn!("alert not built: {e}");
         Vec::new()
     })

@@ -219,33 +219,6 @@ impl Alerts {
         }
     }
 
-    /// One message; `true` when it was an alert PGN. `homes`: where an alert about
-    /// a device may be shown instead of a notification.
-    pub fn on_message(
-        &mut self,
-        now: Micros,
-        name: Option<Name>,
-        pgn: u32,
-        data: &[u8],
-        homes: &dyn Homes,
-    ) -> bool {
-        match pgn {
-            codec::PGN_ALERT => {
-                if let Some(a) = codec::parse_alert(data) {
-                    self.on_alert(now, name, a, homes);
-                }
-            }
-            codec::PGN_TEXT => {
-                if let Some(t) = codec::parse_text(data) {
-                    self.on_text(now, t);
-                }
-            }
-            codec::PGN_RESPONSE => {}
-            _ => return false,
-        }
-        true
-    }
-
     fn on_alert(&mut self, now: Micros, name: Option<Name>, a: codec::Alert, homes: &dyn Homes) {
         if !self.alerts.contains_key(&a.id) {
             if self.alerts.len() >= MAX_ALERTS {
@@ -407,7 +380,29 @@ impl Alerts {
 impl Stage for Alerts {
     /// 126983, 126984 and 126985.
     fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
-        Alerts::on_message(self, m.now, m.device, m.pgn, m.data, cx.homes)
+        let Incoming {
+            now,
+            device: name,
+            pgn,
+            data,
+            ..
+        } = *m;
+        let homes = cx.homes;
+        match pgn {
+            codec::PGN_ALERT => {
+                if let Some(a) = codec::parse_alert(data) {
+                    self.on_alert(now, name, a, homes);
+                }
+            }
+            codec::PGN_TEXT => {
+                if let Some(t) = codec::parse_text(data) {
+                    self.on_text(now, t);
+                }
+            }
+            codec::PGN_RESPONSE => {}
+            _ => return false,
+        }
+        true
     }
 
     fn on_event(

@@ -25,6 +25,21 @@ impl Homes for Genset {
     }
 }
 
+/// A message to the stage, as the gateway hands it: from `name`, with `homes`
+/// where the mapper would be.
+fn msg(
+    a: &mut Alerts,
+    now: Micros,
+    name: Option<Name>,
+    pgn: u32,
+    data: &[u8],
+    homes: &dyn Homes,
+) -> bool {
+    let m = Incoming::broadcast(now, 0, name, pgn, data);
+    let sink = crate::model::sink::Recorder::default();
+    a.on_message(&m, Context { sink: &sink, homes })
+}
+
 fn id(alert: u16) -> AlertId {
     AlertId {
         kind: 2,
@@ -62,9 +77,10 @@ fn text(id: AlertId, description: &str, location: &str) -> Vec<u8> {
 fn raised_once_with_its_text_and_acknowledged() {
     let mut a = Alerts::new();
     let bilge = id(7);
-    assert!(a.on_message(0, None, 126983, &alert(bilge, 2), &NOWHERE));
+    assert!(msg(&mut a, 0, None, 126983, &alert(bilge, 2), &NOWHERE));
     assert!(a.poll_notification().is_none(), "waits for its text");
-    a.on_message(
+    msg(
+        &mut a,
         S / 2,
         None,
         126985,
@@ -78,7 +94,7 @@ fn raised_once_with_its_text_and_acknowledged() {
     );
     // Repeats while active are the same notification.
     for t in 1..5 {
-        a.on_message(t * S, None, 126983, &alert(bilge, 2), &NOWHERE);
+        msg(&mut a, t * S, None, 126983, &alert(bilge, 2), &NOWHERE);
     }
     assert!(a.poll_notification().is_none());
     // Acknowledged on Venus: 126984 to the sender, byte for byte.
@@ -94,11 +110,11 @@ fn raised_once_with_its_text_and_acknowledged() {
     // The same acknowledgement again (a second signal of the same entry): once.
     assert_eq!(a.acknowledge(&n.device, &n.description, OURS), 0);
     // Once the sender reports it acknowledged, a second acknowledge sends nothing.
-    a.on_message(6 * S, None, 126983, &alert(bilge, 4), &NOWHERE);
+    msg(&mut a, 6 * S, None, 126983, &alert(bilge, 4), &NOWHERE);
     assert_eq!(a.acknowledge(&n.device, &n.description, OURS), 0);
     // Cleared, then active again: a new notification.
-    a.on_message(7 * S, None, 126983, &alert(bilge, 1), &NOWHERE);
-    a.on_message(8 * S, None, 126983, &alert(bilge, 2), &NOWHERE);
+    msg(&mut a, 7 * S, None, 126983, &alert(bilge, 1), &NOWHERE);
+    msg(&mut a, 8 * S, None, 126983, &alert(bilge, 2), &NOWHERE);
     assert_eq!(
         a.poll_notification().map(|n| n.description),
         Some(n.description)
@@ -108,7 +124,7 @@ fn raised_once_with_its_text_and_acknowledged() {
 #[test]
 fn a_text_that_never_comes() {
     let mut a = Alerts::new();
-    a.on_message(0, None, 126983, &alert(id(9), 5), &NOWHERE);
+    msg(&mut a, 0, None, 126983, &alert(id(9), 5), &NOWHERE);
     assert_eq!(a.next_wake(), Some(TEXT_WAIT));
     a.on_tick(TEXT_WAIT - 1);
     assert!(a.poll_notification().is_none());
@@ -130,18 +146,19 @@ fn a_text_that_never_comes() {
 fn nothing_raised_while_disabled() {
     let mut a = Alerts::new();
     a.set_enabled(false);
-    a.on_message(
+    msg(
+        &mut a,
         0,
         None,
         126985,
         &text(id(1), "Low oil pressure", ""),
         &NOWHERE,
     );
-    a.on_message(S, None, 126983, &alert(id(1), 2), &NOWHERE);
+    msg(&mut a, S, None, 126983, &alert(id(1), 2), &NOWHERE);
     assert!(a.poll_notification().is_none());
     assert_eq!(a.stats().raised, 0);
     // Other PGNs are not the alerts'.
-    assert!(!a.on_message(S, None, 127501, &[0; 8], &NOWHERE));
+    assert!(!msg(&mut a, S, None, 127501, &[0; 8], &NOWHERE));
 }
 
 #[test]
@@ -149,19 +166,19 @@ fn an_alert_about_a_genset_is_its_error_id_while_active() {
     let mut a = Alerts::new();
     let low_oil = id(7);
     let caution = AlertId { kind: 8, ..id(8) };
-    a.on_message(0, None, 126983, &alert(caution, 2), &Genset);
+    msg(&mut a, 0, None, 126983, &alert(caution, 2), &Genset);
     assert_eq!(
         a.poll_error(),
         Some((Name(ABOUT), Some("n2k:i-5.1.8".to_owned())))
     );
     // The alarm is more severe than the caution: it shows while both are active.
-    a.on_message(S, None, 126983, &alert(low_oil, 2), &Genset);
+    msg(&mut a, S, None, 126983, &alert(low_oil, 2), &Genset);
     assert_eq!(
         a.poll_error(),
         Some((Name(ABOUT), Some("n2k:e-5.1.7".to_owned())))
     );
     // Repeats change nothing; no notification, no text wait.
-    a.on_message(2 * S, None, 126983, &alert(low_oil, 2), &Genset);
+    msg(&mut a, 2 * S, None, 126983, &alert(low_oil, 2), &Genset);
     assert_eq!(a.poll_error(), None);
     assert_eq!(a.next_wake(), None);
     a.on_tick(TEXT_WAIT * 2);
@@ -175,15 +192,15 @@ fn an_alert_about_a_genset_is_its_error_id_while_active() {
         Some((Name(ABOUT), Some("n2k:e-5.1.7".to_owned())))
     );
     // The alarm clears: the caution shows; it clears: nothing.
-    a.on_message(25 * S, None, 126983, &alert(low_oil, 1), &Genset);
+    msg(&mut a, 25 * S, None, 126983, &alert(low_oil, 1), &Genset);
     assert_eq!(
         a.poll_error(),
         Some((Name(ABOUT), Some("n2k:i-5.1.8".to_owned())))
     );
-    a.on_message(26 * S, None, 126983, &alert(caution, 1), &Genset);
+    msg(&mut a, 26 * S, None, 126983, &alert(caution, 1), &Genset);
     assert_eq!(a.poll_error(), Some((Name(ABOUT), None)));
     // An alert about a device that is not a genset is a notification as before.
-    a.on_message(27 * S, None, 126983, &alert(low_oil, 2), &NOWHERE);
+    msg(&mut a, 27 * S, None, 126983, &alert(low_oil, 2), &NOWHERE);
     a.on_tick(27 * S + TEXT_WAIT);
     assert!(a.poll_notification().is_some());
     assert_eq!(a.poll_error(), None);

@@ -3,18 +3,19 @@
 
 use super::*;
 use crate::pgn::field;
+use crate::venus::stage::Incoming;
 
 impl Mapper {
-    /// One message from `source`, sent by `name` when its NAME is known.
-    pub fn on_message(
-        &mut self,
-        now: Micros,
-        source: u8,
-        name: Option<Name>,
-        pgn: u32,
-        data: &[u8],
-        outbox: &dyn ServiceSink,
-    ) {
+    /// One message, from its source, by its sender's NAME when that is known.
+    pub(super) fn ingest(&mut self, m: &Incoming<'_>, outbox: &dyn ServiceSink) {
+        let Incoming {
+            now,
+            source,
+            device: name,
+            pgn,
+            data,
+            ..
+        } = *m;
         let Some(p) = profile::profile(pgn) else {
             return;
         };

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::network::NameFields;
+use crate::venus::stage::message_to as msg;
 
 use crate::model::sink::Recorder;
 
@@ -86,7 +87,7 @@ fn feed(
     to: Micros,
 ) {
     for t in from..=to {
-        m.on_message(t * S, source, None, pgn, data, out);
+        msg(m, t * S, source, None, pgn, data, out);
         m.on_sweep(t * S, out);
     }
 }
@@ -116,7 +117,8 @@ fn an_output_sending_l1_and_l2_in_turns_has_two_phases() {
     let (mut m, out) = (mapper(), Recorder::default());
     for t in 0..12 {
         let line = (t % 2) as u8;
-        m.on_message(
+        msg(
+            &mut m,
             t * S,
             21,
             None,
@@ -198,7 +200,7 @@ fn the_quirks_table_corrects_a_device_off_by_a_thousand() {
         &out,
     );
     let data = ac(0, &[(0, 225.7, 4.4, 993_000)]);
-    m.on_message(S, 23, Some(name), 127504, &data, &out);
+    msg(&mut m, S, 23, Some(name), 127504, &data, &out);
     let s = "com.victronenergy.acload.socketcan_can0_di0_uc7";
     assert_eq!(out.value(s, "/Ac/L1/Power"), Value::Real(993.0));
     assert_eq!(m.stats().implausible, 0);
@@ -227,7 +229,8 @@ fn a_temperature_without_an_instance_joins_the_pressure_of_instance_0() {
     // available", 130314 atmospheric pressure with instance 0.
     let (mut m, out) = (mapper(), Recorder::default());
     for t in 0..12 {
-        m.on_message(
+        msg(
+            &mut m,
             t * S,
             34,
             None,
@@ -235,7 +238,8 @@ fn a_temperature_without_an_instance_joins_the_pressure_of_instance_0() {
             &pressure_130314(0, 0, 101_314.0),
             &out,
         );
-        m.on_message(
+        msg(
+            &mut m,
             t * S,
             34,
             None,
@@ -260,9 +264,10 @@ fn a_sensor_reported_in_two_pgns_is_one_service() {
     // instance) and in 130312 instance 1; 130312 first arrives a second later.
     let (mut m, out) = (mapper(), Recorder::default());
     for t in 0..12 {
-        m.on_message(t * S, 36, None, 130310, &water_130310(305.11), &out);
+        msg(&mut m, t * S, 36, None, 130310, &water_130310(305.11), &out);
         if t > 0 {
-            m.on_message(
+            msg(
+                &mut m,
                 t * S,
                 36,
                 None,
@@ -295,7 +300,8 @@ fn every_battery_is_a_battery_and_a_voltage_alone_is_the_starter() {
     // here also instance 3 with a voltage only.
     let (mut m, out) = (mapper(), Recorder::default());
     for t in 0..12 {
-        m.on_message(
+        msg(
+            &mut m,
             t * S,
             1,
             None,
@@ -303,7 +309,8 @@ fn every_battery_is_a_battery_and_a_voltage_alone_is_the_starter() {
             &battery_127508(2, 12.93, Some(5.5), None),
             &out,
         );
-        m.on_message(
+        msg(
+            &mut m,
             t * S,
             1,
             None,
@@ -311,7 +318,8 @@ fn every_battery_is_a_battery_and_a_voltage_alone_is_the_starter() {
             &battery_127508(5, 16.58, Some(4.8), None),
             &out,
         );
-        m.on_message(
+        msg(
+            &mut m,
             t * S,
             1,
             None,
@@ -427,7 +435,7 @@ fn an_engines_hours_never_go_backwards() {
         (3, 5, 3601.0),
         (4, 3605, 3605.0),
     ] {
-        m.on_message(t * S, 60, Some(name), 127489, &engine(hours), &out);
+        msg(&mut m, t * S, 60, Some(name), 127489, &engine(hours), &out);
         assert!(
             close(out.value(s, "/Engine/OperatingHours"), shown),
             "at {t} s"

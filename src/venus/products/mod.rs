@@ -152,21 +152,8 @@ impl Products {
             .is_some_and(|d| !matches!(d.decision, Decision::Generic))
     }
 
-    /// The next register read to send.
-    pub fn poll_read(&mut self) -> Option<Read> {
-        self.reads.pop_front()
-    }
-
-    /// The address of the device behind product service `service`.
-    pub fn address_of(&self, service: &str) -> Option<u8> {
-        self.devices
-            .values()
-            .find(|d| d.service.as_ref().is_some_and(|s| s.name == service))
-            .and_then(|d| d.address)
-    }
-
     /// One message of a device this stage claims ([`Products::claims`]).
-    pub fn on_message(
+    fn take(
         &mut self,
         now: Micros,
         name: Name,
@@ -215,6 +202,19 @@ impl Products {
             Touched::Pgn(pgn)
         };
         self.settle(now, key, sink, touched);
+    }
+
+    /// The next register read to send.
+    pub fn poll_read(&mut self) -> Option<Read> {
+        self.reads.pop_front()
+    }
+
+    /// The address of the device behind product service `service`.
+    pub fn address_of(&self, service: &str) -> Option<u8> {
+        self.devices
+            .values()
+            .find(|d| d.service.as_ref().is_some_and(|s| s.name == service))
+            .and_then(|d| d.address)
     }
 
     fn forget(&mut self, name: Name, sink: &dyn ServiceSink) {
@@ -831,10 +831,18 @@ impl Stage for Products {
 
     /// The messages of the devices this stage decided are Victron products.
     fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
-        let Some(n) = m.device.filter(|&n| self.claims(n)) else {
+        let Some(name) = m.device.filter(|&n| self.claims(n)) else {
             return false;
         };
-        Products::on_message(self, m.now, n, m.destination, m.pgn, m.data, cx.sink);
+        let Incoming {
+            now,
+            destination,
+            pgn,
+            data,
+            ..
+        } = *m;
+        let sink = cx.sink;
+        self.take(now, name, destination, pgn, data, sink);
         true
     }
 

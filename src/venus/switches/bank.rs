@@ -68,11 +68,7 @@ pub fn control(instance: u8, channel: usize, on: bool) -> Vec<u8> {
     if channel < CHANNELS {
         fields.push((field.as_str(), Put::Raw(u64::from(on))));
     }
-    pgn::variants(PGN_CONTROL)
-        .iter()
-        .find(|d| !d.fallback)
-        .and_then(|d| pgn::encode(d, &fields).ok())
-        .unwrap_or_default()
+    pgn::build(PGN_CONTROL, &fields).unwrap_or_default()
 }
 
 /// 126208 Command to 127501: field `channel + 2` (Indicator n is field n + 1) set to

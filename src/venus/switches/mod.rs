@@ -225,36 +225,6 @@ impl Switches {
         self.done.pop_front()
     }
 
-    /// One message; `true` when it was switching's (127501, or a 126208
-    /// acknowledge of a command to 127501).
-    pub fn on_message(
-        &mut self,
-        now: Micros,
-        source: u8,
-        name: Option<Name>,
-        pgn: u32,
-        data: &[u8],
-        sink: &dyn ServiceSink,
-    ) -> bool {
-        let id = name.map_or(DeviceId::Address(source), DeviceId::Name);
-        match pgn {
-            bank::PGN_STATUS => {
-                if let Some(status) = bank::parse_status(data) {
-                    self.on_status(now, id, source, status, sink);
-                }
-                true
-            }
-            mgmt::PGN_GROUP_FUNCTION => match bank::acknowledged(data) {
-                Some(ok) => {
-                    self.on_acknowledge(now, id, ok);
-                    true
-                }
-                None => false,
-            },
-            _ => false,
-        }
-    }
-
     fn on_status(
         &mut self,
         now: Micros,
@@ -782,7 +752,23 @@ impl Stage for Switches {
 
     /// 127501, and 126208 acknowledges of commands to 127501.
     fn on_message(&mut self, m: &Incoming<'_>, cx: Context<'_>) -> bool {
-        Switches::on_message(self, m.now, m.source, m.device, m.pgn, m.data, cx.sink)
+        let id = m.device.map_or(DeviceId::Address(m.source), DeviceId::Name);
+        match m.pgn {
+            bank::PGN_STATUS => {
+                if let Some(status) = bank::parse_status(m.data) {
+                    self.on_status(m.now, id, m.source, status, cx.sink);
+                }
+                true
+            }
+            mgmt::PGN_GROUP_FUNCTION => match bank::acknowledged(m.data) {
+                Some(ok) => {
+                    self.on_acknowledge(m.now, id, ok);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
     }
 
     /// A device's state changed in the core (as the mapper is told).

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::network::NameFields;
+use crate::venus::stage::message_to as msg;
 
 use crate::model::sink::Recorder;
 
@@ -30,7 +31,7 @@ fn rig() -> (Switches, Recorder) {
     let sink = Recorder::default();
     // Indicator 1 off, 2–4 on, 5–6 off: node 72's bank in dirona-actisense-serial.raw.
     let status = [0x02, 0x54, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
-    assert!(sw.on_message(0, 72, Some(name()), 127501, &status, &sink));
+    assert!(msg(&mut sw, 0, 72, Some(name()), 127501, &status, &sink));
     (sw, sink)
 }
 
@@ -79,7 +80,8 @@ fn a_command_confirmed_by_the_next_status() {
         Value::Int(0)
     );
     // The acknowledge alone changes nothing; the status does.
-    sw.on_message(
+    msg(
+        &mut sw,
         S + 100_000,
         72,
         Some(name()),
@@ -89,7 +91,15 @@ fn a_command_confirmed_by_the_next_status() {
     );
     assert!(sw.poll_done().is_none());
     let status = [0x02, 0x54, 0xF1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
-    sw.on_message(S + 200_000, 72, Some(name()), 127501, &status, &sink);
+    msg(
+        &mut sw,
+        S + 200_000,
+        72,
+        Some(name()),
+        127501,
+        &status,
+        &sink,
+    );
     assert_eq!(sw.poll_done(), Some((7, WriteOutcome::Accepted)));
     assert_eq!(
         sink.value(SERVICE, "/SwitchableOutput/4/State"),
@@ -147,7 +157,8 @@ fn a_refused_command_switches_the_device_to_127502() {
         Ok(()),
     );
     sw.poll_send();
-    sw.on_message(
+    msg(
+        &mut sw,
         S,
         72,
         Some(name()),
@@ -157,7 +168,7 @@ fn a_refused_command_switches_the_device_to_127502() {
     );
     assert_eq!(sw.poll_send().unwrap().pgn, 127502);
     let status = [0x02, 0x50, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
-    sw.on_message(S + 1, 72, Some(name()), 127501, &status, &sink);
+    msg(&mut sw, S + 1, 72, Some(name()), 127501, &status, &sink);
     assert_eq!(sw.poll_done(), Some((1, WriteOutcome::Accepted)));
     // The next write goes as 127502 at once.
     sw.write(
@@ -236,7 +247,8 @@ fn restored_settings_and_late_outputs() {
         "Windlass".to_owned(),
     )]);
     let sink = Recorder::default();
-    sw.on_message(
+    msg(
+        &mut sw,
         0,
         72,
         Some(name()),
@@ -245,7 +257,8 @@ fn restored_settings_and_late_outputs() {
         &sink,
     );
     // Indicator 7 reports later: its output arrives with its saved name.
-    sw.on_message(
+    msg(
+        &mut sw,
         S,
         72,
         Some(name()),
