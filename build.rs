@@ -707,13 +707,26 @@ fn generate(tables: &[Table], pgns: &[Pgn]) -> String {
 }
 
 /// One constant per field id of any definition (`waterTemperature` →
-/// `WATER_TEMPERATURE`), so that code naming a field fails to build when no
-/// definition has it.
+/// `WATER_TEMPERATURE`) and per definition id, so that code naming a field or a
+/// definition fails to build when no definition has it.
 fn field_ids(o: &mut String, pgns: &[Pgn]) {
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
-    for f in pgns.iter().flat_map(|p| &p.fields) {
+    let fields = pgns.iter().flat_map(|p| &p.fields).map(|f| f.id.as_str());
+    constants(o, "field", "Field ids of the definitions.", fields);
+    let defs = pgns.iter().map(|p| p.id.as_str());
+    constants(
+        o,
+        "def",
+        "Ids of the definitions (a PGN's variants told apart).",
+        defs,
+    );
+}
+
+/// `pub mod <module>` with a constant per id, named in upper snake case.
+fn constants<'a>(o: &mut String, module: &str, doc: &str, ids: impl Iterator<Item = &'a str>) {
+    let mut consts: BTreeMap<String, &str> = BTreeMap::new();
+    for id in ids {
         let mut c = String::new();
-        for (i, ch) in f.id.chars().enumerate() {
+        for (i, ch) in id.chars().enumerate() {
             if ch.is_ascii_uppercase() && i > 0 {
                 c.push('_');
             }
@@ -723,11 +736,11 @@ fn field_ids(o: &mut String, pgns: &[Pgn]) {
             c.insert(0, '_');
         }
         // Ids that differ only in case share a constant name: keep the first.
-        ids.entry(c).or_insert_with(|| f.id.clone());
+        consts.entry(c).or_insert(id);
     }
-    o.push_str("\n/// Field ids of the definitions.\npub mod field {\n");
-    for (c, id) in ids {
-        let _ = writeln!(o, "    pub const {c}: &str = {};", rust_str(&id));
+    let _ = writeln!(o, "\n/// {doc}\npub mod {module} {{");
+    for (c, id) in consts {
+        let _ = writeln!(o, "    pub const {c}: &str = {};", rust_str(id));
     }
     o.push_str("}\n");
 }

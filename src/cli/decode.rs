@@ -1,15 +1,14 @@
 //! `n2k-dbus decode` and `n2k-dbus convert`.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use n2k_dbus::json::{self, Style, Units};
 use n2k_dbus::logs::Messages;
-use n2k_dbus::logs::{write_candump_log, LogReader, Record};
+use n2k_dbus::logs::{write_candump_log, Record};
 use n2k_dbus::n2k::{fragment, Assembler, Message};
 use n2k_dbus::pgn;
 use n2k_dbus::time::CaptureClock;
@@ -18,29 +17,13 @@ use tracing::info;
 use super::{ConvertArgs, DecodeArgs, OutputFormat};
 
 /// A capture's reader.
-pub(super) type Capture = LogReader<Box<dyn BufRead + Send>>;
+pub(super) type Capture = n2k_dbus::shell::capture::Reader;
 
 /// Opens a capture for reading (`-`: standard input), skipping malformed lines or
 /// not; a missing, unreadable or non-regular file is refused here, before anything
 /// else starts.
 pub(super) fn capture(path: &Path, skip_bad_lines: bool) -> anyhow::Result<Capture> {
-    Ok(LogReader::new(open(path)?, path.display().to_string()).skip_bad_lines(skip_bad_lines))
-}
-
-fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
-    }
-    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let meta = f
-        .metadata()
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    anyhow::ensure!(
-        !meta.is_dir(),
-        "cannot open {}: it is a folder, not a capture file",
-        path.display()
-    );
-    Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
+    Ok(n2k_dbus::shell::capture::open(path, skip_bad_lines)?)
 }
 
 /// Writes decoded messages as JSON lines.

@@ -63,9 +63,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let address = daemon.address();
     print_intro(&address, &capture, a.capture.is_none());
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = n2k_dbus::shell::runtime()?;
     let args = ReplayArgs {
         file: capture,
         dbus: Bus::Address(address.clone()),

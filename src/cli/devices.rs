@@ -8,19 +8,18 @@ use std::time::Duration;
 use anyhow::Context as _;
 use std::sync::Arc;
 
-use n2k_dbus::can::socket::CanSource;
 use n2k_dbus::can::Micros;
 use n2k_dbus::core::{Core, CoreConfig};
 use n2k_dbus::dbus::Outbox;
 use n2k_dbus::devices::{Device, Heard, Lifecycle};
 use n2k_dbus::driver::Driver;
-use n2k_dbus::gateway::{Gateway, GatewayConfig, Output};
+use n2k_dbus::gateway::{Gateway, GatewayConfig};
 use n2k_dbus::json::canboat::write_json_str;
-use n2k_dbus::state::State;
+use n2k_dbus::shell::{Ended, Shell, Socket, Source, Start, Venus};
 use n2k_dbus::time::write_iso_millis;
 use n2k_dbus::time::Monotonic;
 use n2k_dbus::venus::{MapperConfig, Rules};
-use tracing::{info, warn};
+use tracing::info;
 
 use super::decode::capture;
 use super::DevicesArgs;
@@ -90,53 +89,44 @@ pub(super) fn live(
     every: u64,
     show: Show<'_>,
 ) -> anyhow::Result<ExitCode> {
-    let (cfg, state_path, mut state) = node.identity(iface);
-    let (rt, src) = super::open_live(iface)?;
+    let (cfg, state_path, state) = node.identity(iface);
+    let rt = n2k_dbus::shell::runtime()?;
     rt.block_on(async move {
         let signals = super::signals()?;
-        info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");
         let clock = Monotonic::new();
-        let mut src = src.stamped_by(clock);
-        let mut driver = Driver::new(gateway(iface, cfg));
-        driver.advance(clock.now());
+        let socket = Socket::open(iface, clock)
+            .with_context(|| format!("cannot open CAN interface {iface}"))?;
+        info!(interface = iface, name = %cfg.name, listen_only = cfg.listen_only, "joining the bus");
+        let name = iface.to_owned();
+        let make = Box::new(move |start: Start<'_>| {
+            let mut cfg = cfg.clone();
+            if let Some(address) = start.claimed {
+                cfg.preferred_address = address;
+            }
+            let mut d = Driver::new(gateway(&name, cfg));
+            d.advance(start.now);
+            d
+        });
+        let mut shell = Shell::new(Source::Socket(socket), Venus::none(iface), make)
+            .keep(state, state_path);
         let mut tick = tokio::time::interval(Duration::from_secs(every.max(1)));
         loop {
-            flush(&mut driver, &src, &state_path, &mut state).await;
-            let wake = clock.instant(driver.next_wake().min(clock.now() + 3_600_000_000));
-            tokio::select! {
-                frame = src.recv() => {
-                    let frame = frame.with_context(|| format!("reading {iface}"))?;
-                    driver.feed_frame(frame.timestamp, &frame);
+            let stop = async {
+                tokio::select! {
+                    _ = signals.wait() => true,
+                    _ = tick.tick() => false,
                 }
-                _ = tokio::time::sleep_until(wake) => driver.advance(clock.now()),
-                _ = tick.tick() => {
-                    let mut out = io::stdout().lock();
-                    show(&mut out, driver.gateway().core(), &|t| clock.wall(t))?;
-                }
-                _ = signals.wait() => break,
+            };
+            if shell.run(stop).await? != Ended::Stopped(false) {
+                break;
+            }
+            if let Some(d) = shell.driver() {
+                let mut out = io::stdout().lock();
+                show(&mut out, d.gateway().core(), &|t| clock.wall(t))?;
             }
         }
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Sends what the gateway wants sent; remembers our address in the state file.
-async fn flush(driver: &mut Driver, src: &CanSource, path: &Path, state: &mut State) {
-    while let Some(o) = driver.poll() {
-        match o {
-            Output::Transmit(f) => driver.send(src, &f).await,
-            Output::OwnAddress { address, .. } => {
-                info!(address, "our own address");
-                if let Some(addr) = address {
-                    state.set_address(addr);
-                    if let Err(err) = state.save(path) {
-                        warn!("{err}");
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 fn state_name(l: Lifecycle) -> &'static str {

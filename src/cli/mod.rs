@@ -3,7 +3,6 @@
 mod decode;
 mod demo;
 mod devices;
-mod notify;
 mod registers;
 mod replay;
 mod run;
@@ -220,67 +219,6 @@ pub struct ServiceArgs {
     pub coexist: bool,
 }
 
-/// Hands a notification the gateway raised to the platform task (dropped, with a
-/// warning, when it is that far behind).
-pub(super) fn notify(
-    n: n2k_dbus::venus::alerts::Notification,
-    inject: &tokio::sync::mpsc::Sender<String>,
-) {
-    if inject.try_send(n.inject_text()).is_err() {
-        tracing::warn!(device = %n.device, "alerts: the platform is behind; notification dropped");
-    }
-}
-
-/// The watcher's next report; pending forever without NMEA 2000-out.
-pub(super) async fn recv_watched(
-    rx: &mut Option<tokio::sync::mpsc::Receiver<n2k_dbus::dbus::watch::Watched>>,
-) -> Option<n2k_dbus::dbus::watch::Watched> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// What switches NMEA 2000-out on and off besides `--n2k-out`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Switch {
-    /// Venus's `N2kGatewayEnabled` of the interface (`None`: no such setting).
-    pub(super) setting: Option<i64>,
-    /// Victron's vecan-dbus runs on the interface: its own NMEA 2000-out is the one.
-    pub(super) vecan_dbus: bool,
-}
-
-impl Switch {
-    pub(super) fn on(self) -> bool {
-        !self.vecan_dbus && self.setting.is_none_or(|v| v & 1 == 1)
-    }
-}
-
-impl Switch {
-    /// Takes in a report of the watcher; whether NMEA 2000-out is on after it
-    /// (`None`: a service report, for the exporter).
-    pub(super) fn follow(
-        &mut self,
-        w: &n2k_dbus::dbus::watch::Watched,
-        iface: &str,
-    ) -> Option<bool> {
-        use n2k_dbus::dbus::watch::Watched;
-        let before = self.on();
-        match *w {
-            Watched::Service(_) => return None,
-            Watched::Setting(v) => self.setting = v,
-            Watched::VecanDbus(b) => self.vecan_dbus = b,
-        }
-        let on = self.on();
-        if matches!(w, Watched::VecanDbus(true)) {
-            tracing::warn!(interface = %iface, "n2k-out: vecan-dbus runs on this interface; Victron's own NMEA2000-out is the one to use there, ours stays off");
-        } else if on != before {
-            tracing::info!(interface = %iface, on, "n2k-out: N2kGatewayEnabled followed");
-        }
-        Some(on)
-    }
-}
-
 /// NMEA 2000-out: other processes' Venus services onto the bus as virtual devices.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {
@@ -374,14 +312,12 @@ impl ServiceArgs {
     }
 }
 
-/// A single-threaded tokio runtime with `iface` opened in it, for the live commands.
+/// A single-threaded tokio runtime with `iface` opened in it, for `decode -i`.
 fn open_live(
     iface: &str,
 ) -> anyhow::Result<(tokio::runtime::Runtime, n2k_dbus::can::socket::CanSource)> {
     use anyhow::Context as _;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = n2k_dbus::shell::runtime()?;
     let src = rt.block_on(async {
         n2k_dbus::can::socket::CanSource::open(iface)
             .with_context(|| format!("cannot open CAN interface {iface}"))

@@ -13,19 +13,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use n2k_dbus::can::Micros;
 use n2k_dbus::core::CoreConfig;
-use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, PublisherStats, Request, Settings};
+use n2k_dbus::dbus::platform as dbus_platform;
+use n2k_dbus::dbus::watch as dbus_watch;
+use n2k_dbus::dbus::{settle, Bus, Outbox, Publisher, PublisherStats, Settings};
 use n2k_dbus::driver::{Driver, TransmitLog};
-use n2k_dbus::gateway::{Gateway, Output};
-use n2k_dbus::logs::Record;
+use n2k_dbus::gateway::Gateway;
+use n2k_dbus::shell::{Capture, Ended, Shell, Source, Speed, Venus};
 use n2k_dbus::state::machine_unique_number;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
-use super::decode::{capture, Capture};
-use super::{bus_gone, exportable, recv_watched, signals, ExportArgs, ServiceArgs, Switch};
-use n2k_dbus::dbus::platform::{self as dbus_platform, PlatformEvent};
-use n2k_dbus::dbus::watch::{self as dbus_watch, Watched};
+use super::decode::capture;
+use super::{bus_gone, exportable, signals, ExportArgs, ServiceArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
@@ -78,6 +77,93 @@ pub struct ReplayArgs {
 /// How long an interrupted replay waits for the gateway thread to end.
 const STOP_WAIT: Duration = Duration::from_secs(2);
 
+/// Waits for the capture's end and everything it made to be on the bus, then,
+/// with `hold`, for a stop signal; true when a signal came first. The service
+/// whose connection closed, when the bus went away.
+async fn until_stopped(
+    signals: &n2k_dbus::shell::Signals,
+    lost: &n2k_dbus::dbus::BusLost,
+    end: oneshot::Receiver<()>,
+    outbox: &Outbox,
+    done: &n2k_dbus::dbus::Carried,
+    hold: bool,
+    held: Option<oneshot::Sender<()>>,
+) -> Result<bool, Arc<str>> {
+    tokio::select! {
+        _ = end => {}
+        _ = signals.wait() => return Ok(true),
+        service = lost.wait() => return Err(service),
+    };
+    // Everything the capture made goes on the bus before the end withdraws it.
+    tokio::select! {
+        () = settle(outbox, done) => {}
+        _ = signals.wait() => return Ok(true),
+        service = lost.wait() => return Err(service),
+    }
+    if hold {
+        match held {
+            Some(tx) => {
+                let _ = tx.send(());
+            }
+            None => println!("replay finished; holding the services until interrupted"),
+        }
+        tokio::select! {
+            _ = signals.wait() => {}
+            service = lost.wait() => return Err(service),
+        }
+    }
+    Ok(false)
+}
+
+/// The capture to replay, as the arguments say how; refused when it holds no frames.
+fn open_capture(a: &ReplayArgs) -> anyhow::Result<Capture> {
+    let speed = if a.fast {
+        Speed::Fast
+    } else {
+        Speed::Paced(a.speed)
+    };
+    let reader = capture(&a.file, a.skip_bad_lines)?;
+    let source = Capture::new(&a.file, a.skip_bad_lines, reader, speed, a.repeat)?;
+    anyhow::ensure!(
+        !source.is_empty(),
+        "{}: the capture holds no frames",
+        a.file.display()
+    );
+    Ok(source)
+}
+
+/// The gateway's thread, with its own runtime, and where its end is told.
+type GatewayThread = (
+    std::thread::JoinHandle<()>,
+    oneshot::Receiver<anyhow::Result<Finished>>,
+);
+
+/// Starts the gateway thread: the shell over `source`.
+fn spawn_gateway(
+    a: ReplayArgs,
+    iface: String,
+    source: Capture,
+    venus: Venus,
+    outbox: Arc<Outbox>,
+    stop: watch::Receiver<bool>,
+    end: oneshot::Sender<()>,
+) -> anyhow::Result<GatewayThread> {
+    let (finished_tx, finished_rx) = oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("gateway".into())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| {
+                    rt.block_on(gateway_task(a, iface, source, venus, outbox, stop, end))
+                });
+            let _ = finished_tx.send(result);
+        })?;
+    Ok((thread, finished_rx))
+}
+
 /// What the gateway thread reports at the end.
 struct Finished {
     records: u64,
@@ -88,9 +174,7 @@ struct Finished {
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     check_speed(a.speed)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = n2k_dbus::shell::runtime()?;
     rt.block_on(replay(a, None))
 }
 
@@ -106,9 +190,7 @@ pub(super) fn check_speed(speed: f64) -> anyhow::Result<()> {
 }
 
 /// The replay; with `held`, it is told instead of printing when the services are
-/// held, and prints no summary (the demo shows its own table). Long because it is
-/// the process's life in order: set-up, the capture's end, settling, the hold, the
-/// stop.
+/// held, and prints no summary (the demo shows its own table).
 pub(super) async fn replay(
     a: ReplayArgs,
     held: Option<oneshot::Sender<()>>,
@@ -122,20 +204,14 @@ pub(super) async fn replay(
     );
     // The capture is opened and its first record read before anything is
     // published: a missing, unreadable or empty capture fails at once.
-    let mut reader = capture(&a.file, a.skip_bad_lines)?;
-    let first = reader.next_record().transpose()?;
-    anyhow::ensure!(
-        first.is_some(),
-        "{}: the capture holds no frames",
-        a.file.display()
-    );
+    let source = open_capture(&a)?;
     let outbox = Arc::new(Outbox::new());
     let settings = match Settings::connect(&a.dbus, None).await {
         Ok(s) => Some(s),
         Err(e) => anyhow::bail!("cannot connect to the {} bus: {e}", a.dbus),
     };
-    let (writes_tx, writes_rx) = mpsc::channel(64);
-    let iface = reader.interface().unwrap_or(&a.interface).to_owned();
+    let (writes_tx, writes_rx) = tokio::sync::mpsc::channel(64);
+    let iface = source.interface().unwrap_or(&a.interface).to_owned();
     let services = a
         .export
         .n2k_out
@@ -150,59 +226,23 @@ pub(super) async fn replay(
     let lost = publisher.lost();
     let (end_tx, end_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let gateway_outbox = outbox.clone();
     let hold = a.hold;
-    let (finished_tx, finished_rx) = oneshot::channel();
-    let thread = std::thread::Builder::new()
-        .name("gateway".into())
-        .spawn(move || {
-            let feed = Feed {
-                reader,
-                next: first,
-                writes: writes_rx,
-                stop: stop_rx,
-                services,
-                switch: Switch::default(),
-                inject,
-                platform,
-            };
-            let result = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|rt| rt.block_on(gateway_task(a, feed, gateway_outbox, end_tx)));
-            let _ = finished_tx.send(result);
-        })?;
+    let venus = Venus::none(&iface)
+        .writes(writes_rx)
+        .watched(services)
+        .platform(inject, platform);
+    let (thread, finished_rx) =
+        spawn_gateway(a, iface, source, venus, outbox.clone(), stop_rx, end_tx)?;
 
     let (publisher_stop_tx, publisher_stop_rx) = oneshot::channel::<()>();
     let publisher = tokio::spawn(publisher.run(outbox.clone(), async {
         let _ = publisher_stop_rx.await;
     }));
-    let mut interrupted = tokio::select! {
-        _ = end_rx => false,
-        _ = signals.wait() => true,
-        service = lost.wait() => return Err(bus_gone(&service)),
+    let interrupted = match until_stopped(&signals, &lost, end_rx, &outbox, &done, hold, held).await
+    {
+        Ok(interrupted) => interrupted,
+        Err(service) => return Err(bus_gone(&service)),
     };
-    if !interrupted {
-        // Everything the capture made goes on the bus before the end withdraws it.
-        tokio::select! {
-            () = settle(&outbox, &done) => {}
-            _ = signals.wait() => interrupted = true,
-            service = lost.wait() => return Err(bus_gone(&service)),
-        }
-    }
-    if hold && !interrupted {
-        match held {
-            Some(tx) => {
-                let _ = tx.send(());
-            }
-            None => println!("replay finished; holding the services until interrupted"),
-        }
-        tokio::select! {
-            _ = signals.wait() => {}
-            service = lost.wait() => return Err(bus_gone(&service)),
-        }
-    }
     // The gateway thread withdraws everything and ends; then the publisher. Told to
     // stop, it ends at its next record; one blocked reading a pipe that says nothing
     // more is left to the end of the process (the publisher withdraws anyway).
@@ -252,149 +292,58 @@ fn report(finished: &Finished, stats: &PublisherStats, wall: Duration) {
     );
 }
 
-/// What the gateway thread reads from.
-struct Feed {
-    reader: Capture,
-    next: Option<Record>,
-    writes: mpsc::Receiver<Request>,
-    stop: watch::Receiver<bool>,
-    /// NMEA 2000-out: what the D-Bus watcher sees, and its switch.
-    services: Option<mpsc::Receiver<Watched>>,
-    switch: Switch,
-    /// Alerts: notifications to inject, and what the platform reports.
-    inject: mpsc::Sender<String>,
-    platform: mpsc::Receiver<PlatformEvent>,
-}
-
-impl Feed {
-    /// A report of the watcher, at `now`.
-    fn watched(&mut self, driver: &mut Driver, now: Micros, w: Watched, iface: &str) {
-        match (self.switch.follow(&w, iface), w) {
-            (_, Watched::Service(input)) => driver.service(now, input),
-            (Some(on), _) => driver.set_export_enabled(now, on),
-            _ => {}
-        }
-    }
-
-    /// Every report waiting, at `now`.
-    fn watched_waiting(&mut self, driver: &mut Driver, now: Micros, iface: &str) {
-        while let Some(w) = self.services.as_mut().and_then(|r| r.try_recv().ok()) {
-            self.watched(driver, now, w, iface);
-        }
-        while let Ok(ev) = self.platform.try_recv() {
-            self.on_platform(driver, now, ev);
-        }
-        self.drain(driver);
-    }
-
-    /// A report of the platform, at `now`.
-    fn on_platform(&mut self, driver: &mut Driver, now: Micros, ev: PlatformEvent) {
-        driver.platform(now, ev);
-        self.drain(driver);
-    }
-
-    /// Takes what the gateway handed out: the alerts raised so far go to the
-    /// platform task; frames (already in the transmit log) have no bus to go to,
-    /// and a replay keeps no state.
-    fn drain(&mut self, driver: &mut Driver) {
-        while let Some(o) = driver.poll() {
-            if let Output::Notification(n) = o {
-                super::notify(n, &self.inject);
-            }
-        }
-    }
-}
-
-/// Drives the gateway over the capture; `end` is told when the capture is done.
-/// With `--hold`, it then answers writes until told to stop. On the stop it
-/// withdraws every service. Long because it is the gateway thread's life in order:
-/// the capture, the end, the hold, the stop.
+/// Drives the gateway over the capture in the shell; `end` is told when the
+/// capture is over. Then writes are answered (the capture's clock standing still
+/// at its last record) until told to stop; on the stop every service is withdrawn.
 async fn gateway_task(
     a: ReplayArgs,
-    mut feed: Feed,
+    iface: String,
+    source: Capture,
+    venus: Venus,
     outbox: Arc<Outbox>,
+    stop: watch::Receiver<bool>,
     end: oneshot::Sender<()>,
 ) -> anyhow::Result<Finished> {
-    let iface = feed.reader.interface().unwrap_or(&a.interface).to_owned();
     let unique = machine_unique_number(&iface).unwrap_or(1);
     let mut core = CoreConfig::gateway(unique);
     core.listen_only = !a.active;
-    let mut gateway = Gateway::new(a.services.gateway(&iface, core), outbox);
-    if let Some(x) = a.export.config(None) {
-        gateway = gateway.with_export(x);
-    }
-    let mut driver = Driver::new(gateway);
-    if let Some(p) = &a.transmit_log {
-        let log = TransmitLog::create(p, &iface)
-            .with_context(|| format!("cannot create the transmit log {}", p.display()))?;
-        driver.log_transmit(log, None);
-    }
+    let config = a.services.gateway(&iface, core);
+    let export = a.export.config(None);
+    let log = match &a.transmit_log {
+        Some(p) => Some(
+            TransmitLog::create(p, &iface)
+                .with_context(|| format!("cannot create the transmit log {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let make = Box::new(move |_: n2k_dbus::shell::Start<'_>| {
+        let mut gateway = Gateway::new(config.clone(), outbox.clone());
+        if let Some(x) = &export {
+            gateway = gateway.with_export(x.clone());
+        }
+        Driver::new(gateway)
+    });
+    let mut shell = Shell::new(Source::Capture(source), venus, make).transmit_log(log);
     let started = Instant::now();
-    let mut records = 0u64;
-    let mut pace = (!a.fast).then(|| Pace::new(a.speed));
-    let mut stopped = false;
-    'passes: for pass in 0..a.repeat {
-        if pass > 0 {
-            feed.reader = capture(&a.file, a.skip_bad_lines)?;
-            feed.next = feed.reader.next_record().transpose()?;
-            driver.rewind();
-        }
-        while let Some(rec) = feed.next.take() {
-            let t = driver.time_of(&rec);
-            if let Some(pace) = &mut pace {
-                if !pace.wait_for(&mut driver, &mut feed, t, &iface).await {
-                    stopped = true;
-                    break 'passes;
-                }
-            } else if records % 64 == 0 {
-                if *feed.stop.borrow() {
-                    stopped = true;
-                    break 'passes;
-                }
-                answer_writes(&mut driver, &mut feed.writes);
-                let now = driver.now();
-                feed.watched_waiting(&mut driver, now, &iface);
-            }
-            driver.feed_record_at(t, &rec);
-            feed.drain(&mut driver);
-            records += 1;
-            feed.next = feed.reader.next_record().transpose()?;
-        }
-    }
+    let ended = shell.run(stopped(stop.clone())).await?;
     let elapsed = started.elapsed();
-    if feed.reader.bad_lines() > 0 {
-        eprintln!(
-            "n2k-dbus: skipped {} malformed line(s)",
-            feed.reader.bad_lines()
-        );
+    let (records, bad_lines) = shell
+        .source()
+        .capture()
+        .map_or((0, 0), |c| (c.records(), c.bad_lines()));
+    if bad_lines > 0 {
+        eprintln!("n2k-dbus: skipped {bad_lines} malformed line(s)");
     }
-    let clock_steps = driver.gateway().clock_steps();
-    if !stopped {
-        let now = driver.now();
+    let clock_steps = shell.driver().map_or(0, |d| d.gateway().clock_steps());
+    if ended == Ended::Over {
         if a.hold {
-            driver.finish(now);
+            shell.finish();
         }
         let _ = end.send(());
-        driver.flush_transmit_log();
-        // The capture's clock stands still at its last record; writes are answered
-        // until the shell has everything on the bus (and, held, until interrupted).
-        loop {
-            tokio::select! {
-                w = feed.writes.recv() => match w {
-                    Some(w) => driver.request(now, w),
-                    None => break,
-                },
-                Some(w) = recv_watched(&mut feed.services) => feed.watched(&mut driver, now, w, &iface),
-                Some(ev) = feed.platform.recv() => feed.on_platform(&mut driver, now, ev),
-                _ = feed.stop.changed() => break,
-            }
-            feed.drain(&mut driver);
-            driver.flush_transmit_log();
-        }
+        shell.run(stopped(stop)).await?;
     }
     // The services that were on the bus, counted before the end withdraws them.
-    let services = driver.gateway().published();
-    driver.withdraw_all();
+    let services = shell.withdraw_all();
     Ok(Finished {
         records,
         elapsed,
@@ -403,89 +352,9 @@ async fn gateway_task(
     })
 }
 
-/// The capture's clock against the wall clock: capture time `t0` was due at `w0`.
-struct Pace {
-    speed: f64,
-    anchor: Option<(Micros, tokio::time::Instant)>,
-}
-
-impl Pace {
-    fn new(speed: f64) -> Pace {
-        Pace {
-            speed,
-            anchor: None,
-        }
-    }
-
-    /// When capture time `t` is due on the wall clock.
-    fn due(&self, t: Micros) -> tokio::time::Instant {
-        let Some((t0, w0)) = self.anchor else {
-            return tokio::time::Instant::now();
-        };
-        let secs = ((t - t0).max(0) as f64 / 1e6) / self.speed;
-        w0 + Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX / 4)
-    }
-
-    /// The capture time that corresponds to now.
-    fn now(&self) -> Micros {
-        let Some((t0, w0)) = self.anchor else {
-            return 0;
-        };
-        let wall = w0.elapsed().as_secs_f64();
-        t0.saturating_add((wall * self.speed * 1e6) as Micros)
-    }
-
-    /// Waits until capture time `t` is due, firing the gateway's timers at theirs
-    /// and answering writes as they come. False when told to stop.
-    async fn wait_for(
-        &mut self,
-        driver: &mut Driver,
-        feed: &mut Feed,
-        t: Micros,
-        iface: &str,
-    ) -> bool {
-        self.anchor.get_or_insert((t, tokio::time::Instant::now()));
-        // What was sent so far reaches the transmit log before the wait, so that the
-        // log can be followed while a paced replay runs (`tail -f`, the tests).
-        driver.flush_transmit_log();
-        loop {
-            let wake = driver.next_wake();
-            let timer = wake < t;
-            let until = self.due(if timer { wake } else { t });
-            tokio::select! {
-                biased;
-                r = feed.stop.changed() => if r.is_err() || *feed.stop.borrow() {
-                    return false;
-                },
-                w = feed.writes.recv() => if let Some(w) = w {
-                    let now = self.now().min(t);
-                    driver.request(now, w);
-                },
-                Some(w) = recv_watched(&mut feed.services) => {
-                    let now = self.now().min(t);
-                    feed.watched(driver, now, w, iface);
-                }
-                Some(ev) = feed.platform.recv() => {
-                    let now = self.now().min(t);
-                    feed.on_platform(driver, now, ev);
-                }
-                () = tokio::time::sleep_until(until) => {
-                    if !timer {
-                        return true;
-                    }
-                    driver.advance(wake);
-                    feed.drain(driver);
-                }
-            }
-        }
-    }
-}
-
-fn answer_writes(driver: &mut Driver, writes: &mut mpsc::Receiver<Request>) {
-    while let Ok(w) = writes.try_recv() {
-        let now = driver.now();
-        driver.request(now, w);
-    }
+/// Until the shell is told to stop (or the shell's side is gone).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// The process's peak resident set (VmHWM), in kB.

@@ -26,9 +26,7 @@ pub struct ServeArgs {
 
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let specs = read(&a.file)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = n2k_dbus::shell::runtime()?;
     rt.block_on(async {
         let signals = signals()?;
         let lost = BusLost::default();

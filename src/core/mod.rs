@@ -372,18 +372,11 @@ impl Core {
         let Some(address) = n.table.address_of(name) else {
             return Err(CommandError::Offline);
         };
-        let payload = [
-            1, // Command
-            0x00,
-            0xEE,
-            0x00, // PGN 60928
-            0xF8, // priority unchanged, reserved bits set
-            2,    // two parameters
-            3,
-            instance & 7, // field 3: device instance lower
-            4,
-            instance >> 3, // field 4: device instance upper
-        ];
+        // Fields 3 and 4 of the address claim: device instance lower and upper.
+        let payload = mgmt::command(
+            mgmt::PGN_ADDRESS_CLAIM,
+            &[(3, u64::from(instance & 7)), (4, u64::from(instance >> 3))],
+        );
         n.send(now, 3, mgmt::PGN_GROUP_FUNCTION, address, &payload);
         Ok(())
     }

@@ -2,11 +2,12 @@
 //! Acknowledgement, address claim, commanded address, heartbeat, product and
 //! configuration information, PGN lists.
 //!
-//! Product and configuration information are read with the data-driven decoder, so
-//! their strings come out exactly as the decoder shows them everywhere else; the rest
-//! are a few fixed bytes, read and written here.
+//! What the core sends is built by [`pgn::encode`] from the definitions, as every
+//! other payload is. Product and configuration information are read with the
+//! data-driven decoder, so their strings come out exactly as the decoder shows
+//! them everywhere else; the rest are a few fixed bytes, read here.
 
-use crate::pgn::{self, FieldDef, Text, Value, Visitor};
+use crate::pgn::{self, def, field, FieldDef, Put, Text, Value, Visitor};
 
 use super::Name;
 
@@ -43,22 +44,46 @@ pub fn parse_request(data: &[u8]) -> Option<u32> {
 }
 
 /// An ISO Request for `pgn` (3 bytes, no padding, as NMEA 2000 asks).
-pub fn request(pgn: u32) -> [u8; 3] {
-    [pgn as u8, (pgn >> 8) as u8, (pgn >> 16) as u8]
+pub fn request(pgn: u32) -> Vec<u8> {
+    built(PGN_ISO_REQUEST, &[(field::PGN, Put::Raw(u64::from(pgn)))])
+}
+
+/// The payload of `pgn` with `values`: every value here is one its definition
+/// carries (the unit tests hold each builder to its bytes), so a failure is a
+/// definition changed under the code, logged and sent as nothing.
+fn built(pgn: u32, values: &[(&str, Put<'_>)]) -> Vec<u8> {
+    pgn::build(pgn, values).unwrap_or_else(|e| {
+        tracing::error!("{e}");
+        Vec::new()
+    })
+}
+
+/// The payload of 126208's variant `id` with `values`, as [`built`].
+pub fn group_function(id: &str, values: &[(&str, Put<'_>)]) -> Vec<u8> {
+    let def = pgn::variant(PGN_GROUP_FUNCTION, id);
+    match def.map(|d| pgn::encode(d, values)) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            tracing::error!("{e}");
+            Vec::new()
+        }
+        None => {
+            tracing::error!("126208 has no variant {id}");
+            Vec::new()
+        }
+    }
 }
 
 /// A NAK: "I do not send `pgn`", the answer to an addressed request we cannot serve.
-pub fn nak(pgn: u32) -> [u8; 8] {
-    [
-        1,
-        0xFF,
-        0xFF,
-        0xFF,
-        0xFF,
-        pgn as u8,
-        (pgn >> 8) as u8,
-        (pgn >> 16) as u8,
-    ]
+pub fn nak(pgn: u32) -> Vec<u8> {
+    built(
+        PGN_ISO_ACK,
+        &[
+            (field::CONTROL, Put::Raw(1)),
+            (field::GROUP_FUNCTION, Put::Raw(0xFF)),
+            (field::PGN, Put::Raw(u64::from(pgn))),
+        ],
+    )
 }
 
 /// A 126208 group function, as far as our own nodes act on it (`docs/nmea2000.md#group-functions`).
@@ -111,19 +136,49 @@ pub fn parse_group_function(data: &[u8]) -> Option<GroupFunction<'_>> {
 /// A 126208 Acknowledge for `pgn`: the PGN error code, the interval/priority error
 /// code and one 4-bit error code per parameter (0 everywhere: done).
 pub fn group_ack(pgn: u32, pgn_error: u8, interval_error: u8, params: &[u8]) -> Vec<u8> {
-    let mut out = vec![
-        2,
-        pgn as u8,
-        (pgn >> 8) as u8,
-        (pgn >> 16) as u8,
-        (pgn_error & 0x0F) | (interval_error << 4),
-        params.len().min(255) as u8,
-    ];
-    for pair in params.chunks(2) {
-        let high = pair.get(1).map_or(0x0F, |h| h & 0x0F);
-        out.push((pair[0] & 0x0F) | (high << 4));
-    }
-    out
+    let codes: Vec<[(&str, Put<'_>); 1]> = params
+        .iter()
+        .take(252)
+        .map(|&p| [(field::PARAMETER, Put::Raw(u64::from(p & 0x0F)))])
+        .collect();
+    let sets: Vec<&[(&str, Put<'_>)]> = codes.iter().map(|c| &c[..]).collect();
+    group_function(
+        def::NMEA_ACKNOWLEDGE_GROUP_FUNCTION,
+        &[
+            (field::PGN, Put::Raw(u64::from(pgn))),
+            (field::PGN_ERROR_CODE, Put::Raw(u64::from(pgn_error & 0x0F))),
+            (
+                field::TRANSMISSION_INTERVAL_PRIORITY_ERROR_CODE,
+                Put::Raw(u64::from(interval_error & 0x0F)),
+            ),
+            (field::PARAMETER, Put::Sets(&sets)),
+        ],
+    )
+}
+
+/// A 126208 Command setting fields of `pgn` at the receiver: (field number, raw
+/// value) pairs, each value typed by that field of `pgn`'s definition; priority
+/// unchanged.
+pub fn command(pgn: u32, pairs: &[(u8, u64)]) -> Vec<u8> {
+    let values: Vec<[(&str, Put<'_>); 2]> = pairs
+        .iter()
+        .map(|&(f, v)| {
+            [
+                (field::PARAMETER, Put::Raw(u64::from(f))),
+                (field::VALUE, Put::Raw(v)),
+            ]
+        })
+        .collect();
+    let sets: Vec<&[(&str, Put<'_>)]> = values.iter().map(|c| &c[..]).collect();
+    group_function(
+        def::NMEA_COMMAND_GROUP_FUNCTION,
+        &[
+            (field::PGN, Put::Raw(u64::from(pgn))),
+            // "Leave priority unchanged".
+            (field::PRIORITY, Put::Raw(8)),
+            (field::PARAMETER, Put::Sets(&sets)),
+        ],
+    )
 }
 
 /// A commanded address: the node named `name` shall move to `address`.
@@ -140,23 +195,38 @@ pub fn parse_heartbeat_interval(data: &[u8]) -> Option<u32> {
     (v < 0xFFFD && v > 0).then_some(u32::from(v))
 }
 
-/// Our heartbeat: interval in ms, sequence counter 0–252, controller states unknown,
-/// equipment operational.
-pub fn heartbeat(interval_ms: u32, sequence: u8) -> [u8; 8] {
-    let [i0, i1] = (interval_ms.min(0xFFFE) as u16).to_le_bytes();
-    // Bits 0–1 controller 1, 2–3 controller 2 (3 = unknown), 4–5 equipment (0 = ok),
-    // 6–7 reserved (1).
-    [i0, i1, sequence, 0b1100_1111, 0xFF, 0xFF, 0xFF, 0xFF]
+/// Our heartbeat: interval in ms (field 1, despite canboat's name), sequence
+/// counter 0–252, controller states unknown, equipment operational.
+pub fn heartbeat(interval_ms: u32, sequence: u8) -> Vec<u8> {
+    built(
+        PGN_HEARTBEAT,
+        &[
+            (
+                field::DATA_TRANSMIT_OFFSET,
+                Put::Raw(u64::from(interval_ms.min(0xFFFE))),
+            ),
+            (field::SEQUENCE_COUNTER, Put::Raw(u64::from(sequence))),
+            (field::CONTROLLER1_STATE, Put::Missing),
+            (field::CONTROLLER2_STATE, Put::Missing),
+            (field::EQUIPMENT_STATUS, Put::Raw(0)),
+        ],
+    )
 }
 
 /// A PGN list (126464): `function` 0 = what we transmit, 1 = what we receive.
 pub fn pgn_list(function: u8, pgns: &[u32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + 3 * pgns.len());
-    out.push(function);
-    for &p in pgns {
-        out.extend_from_slice(&request(p));
-    }
-    out
+    let values: Vec<[(&str, Put<'_>); 1]> = pgns
+        .iter()
+        .map(|&p| [(field::PGN, Put::Raw(u64::from(p)))])
+        .collect();
+    let sets: Vec<&[(&str, Put<'_>)]> = values.iter().map(|c| &c[..]).collect();
+    built(
+        PGN_PGN_LIST,
+        &[
+            (field::FUNCTION_CODE, Put::Raw(u64::from(function))),
+            (field::PGN, Put::Sets(&sets)),
+        ],
+    )
 }
 
 /// A node's product information (126996).
@@ -174,10 +244,6 @@ pub struct ProductInfo {
     /// Bus current drawn, in units of 50 mA.
     pub load_equivalency: Option<u8>,
 }
-
-/// Length of the product information payload; old devices send 132 bytes.
-const PRODUCT_INFO_LEN: usize = 134;
-const PRODUCT_STRING_LEN: usize = 32;
 
 impl ProductInfo {
     /// Reads a 126996 payload; `None` when it is too short to hold the strings.
@@ -202,22 +268,24 @@ impl ProductInfo {
 
     /// The 134-byte payload: strings cut to 32 bytes and padded with 0xFF.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(PRODUCT_INFO_LEN);
-        out.extend_from_slice(&self.nmea2000_version.unwrap_or(0xFFFF).to_le_bytes());
-        out.extend_from_slice(&self.product_code.unwrap_or(0xFFFF).to_le_bytes());
-        for s in [
-            &self.model_id,
-            &self.software_version,
-            &self.model_version,
-            &self.serial,
-        ] {
-            let b = &s.as_bytes()[..s.len().min(PRODUCT_STRING_LEN)];
-            out.extend_from_slice(b);
-            out.resize(out.len() + PRODUCT_STRING_LEN - b.len(), 0xFF);
-        }
-        out.push(self.certification_level.unwrap_or(0xFF));
-        out.push(self.load_equivalency.unwrap_or(0xFF));
-        out
+        let number = |v: Option<u16>| v.map_or(Put::Missing, |v| Put::Raw(u64::from(v)));
+        let byte = |v: Option<u8>| v.map_or(Put::Missing, |v| Put::Raw(u64::from(v)));
+        built(
+            PGN_PRODUCT_INFO,
+            &[
+                (field::NMEA2000_VERSION, number(self.nmea2000_version)),
+                (field::PRODUCT_CODE, number(self.product_code)),
+                (field::MODEL_ID, Put::Text(&self.model_id)),
+                (
+                    field::SOFTWARE_VERSION_CODE,
+                    Put::Text(&self.software_version),
+                ),
+                (field::MODEL_VERSION, Put::Text(&self.model_version)),
+                (field::MODEL_SERIAL_CODE, Put::Text(&self.serial)),
+                (field::CERTIFICATION_LEVEL, byte(self.certification_level)),
+                (field::LOAD_EQUIVALENCY, byte(self.load_equivalency)),
+            ],
+        )
     }
 }
 
@@ -248,21 +316,35 @@ impl ConfigInfo {
         })
     }
 
-    /// The payload: three ASCII STRING_LAU fields.
+    /// The payload: three ASCII STRING_LAU fields, each cut to 70 bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for s in [
-            &self.installation_description1,
-            &self.installation_description2,
-            &self.manufacturer_information,
-        ] {
-            let b = &s.as_bytes()[..s.len().min(CONFIG_STRING_LEN)];
-            out.push(b.len() as u8 + 2);
-            out.push(1);
-            out.extend_from_slice(b);
-        }
-        out
+        built(
+            PGN_CONFIG_INFO,
+            &[
+                (
+                    field::INSTALLATION_DESCRIPTION1,
+                    Put::Text(cut(&self.installation_description1)),
+                ),
+                (
+                    field::INSTALLATION_DESCRIPTION2,
+                    Put::Text(cut(&self.installation_description2)),
+                ),
+                (
+                    field::MANUFACTURER_INFORMATION,
+                    Put::Text(cut(&self.manufacturer_information)),
+                ),
+            ],
+        )
     }
+}
+
+/// `s` cut to the longest text we send, at a character boundary.
+fn cut(s: &str) -> &str {
+    let mut end = s.len().min(CONFIG_STRING_LEN);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Collects the numbers and texts of one message by field id. The walker leaves out
@@ -327,6 +409,46 @@ mod tests {
             Some(126996)
         );
         assert_eq!(parse_request(&[0x14, 0xF0]), None);
+    }
+
+    #[test]
+    fn built_bytes() {
+        // docs/nmea2000.md#heartbeat: interval, sequence, both controller states
+        // unknown (3), equipment operational (0), reserved bits set.
+        assert_eq!(
+            heartbeat(60_000, 4),
+            [0x60, 0xEA, 0x04, 0xCF, 0xFF, 0xFF, 0xFF, 0xFF]
+        );
+        // docs/switching-alerts.md#126208-command-to-127501: the Maretron bank's
+        // acknowledge: no error, one parameter done (its nibble, then 0xF).
+        assert_eq!(
+            group_ack(127501, 0, 0, &[0]),
+            [2, 0x0D, 0xF2, 0x01, 0x00, 1, 0xF0]
+        );
+        assert_eq!(
+            group_ack(60928, 1, 0, &[0, 3]),
+            [2, 0x00, 0xEE, 0x00, 0x01, 2, 0x30]
+        );
+        // docs/nmea2000.md#changing-a-device-instance: device instance 21 is
+        // lower 5 (field 3), upper 2 (field 4); priority unchanged (8).
+        assert_eq!(
+            command(60928, &[(3, 5), (4, 2)]),
+            [1, 0x00, 0xEE, 0x00, 0xF8, 2, 3, 5, 4, 2]
+        );
+        // 126464: the function, then each PGN in three bytes.
+        assert_eq!(
+            pgn_list(0, &[59904, 126996]),
+            [0, 0x00, 0xEA, 0x00, 0x14, 0xF0, 0x01]
+        );
+        assert_eq!(pgn_list(1, &[]), [1]);
+        // 126998: three STRING_LAU, each length (itself and the encoding byte
+        // included), 1 = ASCII, the text.
+        let c = ConfigInfo {
+            installation_description1: "Helm".into(),
+            installation_description2: String::new(),
+            manufacturer_information: "x".into(),
+        };
+        assert_eq!(c.encode(), [6, 1, b'H', b'e', b'l', b'm', 2, 1, 3, 1, b'x']);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! one source: the decoder reads back what the encoder writes, and a round-trip
 //! test holds them together over every definition.
 
-use super::defs::{Condition, FieldDef, FieldKind, PgnDef};
+use super::defs::{Condition, FieldDef, FieldKind, PgnDef, RepeatSet};
 
 /// A value for one field of a payload.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,6 +26,10 @@ pub enum Put<'a> {
     Bytes(&'a [u8]),
     /// "Data not available".
     Missing,
+    /// The repetitions of a repeated set, given for the set's first field: each
+    /// the values of one repetition by field id. The set's count field, where the
+    /// definition has one, is their number unless given.
+    Sets(&'a [&'a [(&'a str, Put<'a>)]]),
 }
 
 /// Why a payload cannot be built: the caller asked for something the definition
@@ -46,8 +50,15 @@ pub enum EncodeError {
         field: &'static str,
         kind: FieldKind,
     },
-    #[error("PGN {pgn} field {field}: variable-length and repeated fields are not encoded")]
+    #[error("PGN {pgn} field {field}: this variable-length field is not encoded, and a repeated field takes its values from `Put::Sets` on its set's first field")]
     Unsupported { pgn: u32, field: &'static str },
+    #[error("PGN {pgn} field {field}: the value's type comes from field {parameter:?} of PGN {target:?}, which has no such field")]
+    NoReferencedField {
+        pgn: u32,
+        field: &'static str,
+        target: Option<u64>,
+        parameter: Option<u64>,
+    },
 }
 
 /// The payload of `pgn` by its own definition ([`super::definition`]), as
@@ -61,51 +72,65 @@ pub fn build(pgn: u32, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, EncodeErro
 /// available. Fast-packet and ISO definitions take the length their fields make;
 /// a definition's fixed length pads the rest with 0xFF.
 pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, EncodeError> {
-    for (id, _) in values {
-        if !def.fields.iter().any(|f| f.id == *id) {
-            return Err(EncodeError::NoField {
-                pgn: def.pgn,
-                id: def.id,
-                field: (*id).to_owned(),
-            });
-        }
-    }
-    let repeated = |order: usize| {
-        def.repeat.iter().flatten().any(|r| {
-            let start = usize::from(r.start);
-            (start..start + usize::from(r.size)).contains(&order)
-        })
-    };
+    check_ids(def, values)?;
+    let given = |id: &str| values.iter().find(|(v, _)| *v == id).map(|v| v.1);
     let mut w = Writer {
         def,
         out: Vec::with_capacity(8),
         pos: 0,
+        // A group function's commanded PGN, which types its values.
+        target: def.fields.get(1).and_then(|f| match given(f.id) {
+            Some(Put::Raw(p)) => Some(p),
+            _ => None,
+        }),
     };
     for (i, f) in def.fields.iter().enumerate() {
-        let given = values.iter().find(|(id, _)| *id == f.id).map(|v| v.1);
-        if repeated(i + 1) || f.condition == Some(Condition::PgnIsProprietary) {
-            if given.is_some() {
-                return Err(EncodeError::Unsupported {
-                    pgn: def.pgn,
-                    field: f.id,
-                });
+        let order = i + 1;
+        if let Some(r) = repeat_of(def, order) {
+            match given(f.id) {
+                Some(Put::Sets(sets)) if order == usize::from(r.start) => {
+                    for set in sets {
+                        check_ids(def, set)?;
+                        w.set(r, set)?;
+                    }
+                }
+                Some(_) => return Err(w.unsupported(f)),
+                None => {}
             }
             continue;
         }
-        let is_count = def
+        if f.condition == Some(Condition::PgnIsProprietary) {
+            if given(f.id).is_some() {
+                return Err(w.unsupported(f));
+            }
+            continue;
+        }
+        let counted = def
             .repeat
             .iter()
             .flatten()
-            .any(|r| usize::from(r.count) == i + 1);
-        let put = match given {
-            Some(p) => p,
-            // No repetitions of a set whose count is not given.
-            None if is_count => Put::Raw(0),
-            None => Put::Missing,
+            .find(|r| usize::from(r.count) == order);
+        let put = match (given(f.id), counted) {
+            (Some(Put::Sets(_)), _) => return Err(w.unsupported(f)),
+            (Some(p), _) => p,
+            // The number of repetitions given (none: zero).
+            (None, Some(r)) => {
+                let first = &def.fields[usize::from(r.start) - 1];
+                match given(first.id) {
+                    Some(Put::Sets(sets)) => Put::Raw(sets.len() as u64),
+                    _ => Put::Raw(0),
+                }
+            }
+            // A variant's match field: the value that makes it this variant.
+            (None, None) => f.match_value.map_or(Put::Missing, Put::Raw),
         };
         w.field(f, put)?;
     }
     let mut out = w.out;
+    // The bits after the last field are reserved: ones.
+    if w.pos % 8 != 0 {
+        write_ones(&mut out, w.pos, 8 - w.pos % 8);
+    }
     if let Some(len) = def.length.map(usize::from) {
         if out.len() < len {
             out.resize(len, 0xFF);
@@ -114,15 +139,107 @@ pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, Encod
     Ok(out)
 }
 
+/// Refuses a field id `def` does not have.
+fn check_ids(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<(), EncodeError> {
+    match values
+        .iter()
+        .find(|(id, _)| !def.fields.iter().any(|f| f.id == *id))
+    {
+        Some((id, _)) => Err(EncodeError::NoField {
+            pgn: def.pgn,
+            id: def.id,
+            field: (*id).to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The repeated set field `order` (1-based) belongs to.
+fn repeat_of(def: &PgnDef, order: usize) -> Option<&RepeatSet> {
+    def.repeat.iter().flatten().find(|r| {
+        let start = usize::from(r.start);
+        (start..start + usize::from(r.size)).contains(&order)
+    })
+}
+
 /// A payload being written, field after field.
 struct Writer<'d> {
     def: &'d PgnDef,
     out: Vec<u8>,
     /// Bit position of the next field.
     pos: usize,
+    /// The PGN a group function's values belong to (its second field).
+    target: Option<u64>,
 }
 
 impl Writer<'_> {
+    fn unsupported(&self, f: &FieldDef) -> EncodeError {
+        EncodeError::Unsupported {
+            pgn: self.def.pgn,
+            field: f.id,
+        }
+    }
+
+    /// One repetition of set `r`: its fields in order, a field not given not
+    /// available. A value typed by another PGN's field (a group function's) takes
+    /// the type of the field the last field index names.
+    fn set(&mut self, r: &RepeatSet, set: &[(&str, Put<'_>)]) -> Result<(), EncodeError> {
+        let start = usize::from(r.start) - 1;
+        let fields = &self.def.fields[start..start + usize::from(r.size)];
+        let mut parameter = None;
+        for f in fields {
+            let put = set
+                .iter()
+                .find(|(id, _)| *id == f.id)
+                .map_or(Put::Missing, |v| v.1);
+            match (f.kind, put) {
+                (_, Put::Sets(_)) => return Err(self.unsupported(f)),
+                (FieldKind::Variable, put) => self.referenced(f, parameter, put)?,
+                (FieldKind::FieldIndex, Put::Raw(n)) => {
+                    parameter = Some(n);
+                    self.field(f, put)?;
+                }
+                _ => self.field(f, put)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A group function's value: field `parameter` of the commanded PGN, in whole
+    /// bytes (the bits above the field's own are zero, as banks send them).
+    fn referenced(
+        &mut self,
+        f: &FieldDef,
+        parameter: Option<u64>,
+        put: Put<'_>,
+    ) -> Result<(), EncodeError> {
+        let missing = EncodeError::NoReferencedField {
+            pgn: self.def.pgn,
+            field: f.id,
+            target: self.target,
+            parameter,
+        };
+        let target = self
+            .target
+            .and_then(|p| u32::try_from(p).ok())
+            .and_then(super::definition);
+        let tf = match (target, parameter) {
+            (Some(d), Some(n)) if n >= 1 => d.fields.get(n as usize - 1).ok_or(missing)?,
+            _ => return Err(missing),
+        };
+        if self.pos % 8 != 0 {
+            return Err(self.unsupported(f));
+        }
+        let Some(bits) = tf.bits.map(usize::from) else {
+            return self.variable(tf, put);
+        };
+        self.field(tf, put)?;
+        let pad = bits.div_ceil(8) * 8 - bits;
+        write(&mut self.out, self.pos, pad, 0);
+        self.pos += pad;
+        Ok(())
+    }
+
     /// Writes field `f` and moves past it.
     fn field(&mut self, f: &FieldDef, put: Put<'_>) -> Result<(), EncodeError> {
         use FieldKind as K;
@@ -165,7 +282,7 @@ impl Writer<'_> {
             (_, Put::Value(v)) => write(out, pos, bits, raw_of(f, bits, v)),
             (_, Put::Raw(r)) => write(out, pos, bits, r),
             (_, Put::Missing) => write(out, pos, bits, not_available(f, bits)),
-            (_, Put::Text(_) | Put::Bytes(_)) => return Err(wrong()),
+            (_, Put::Text(_) | Put::Bytes(_) | Put::Sets(_)) => return Err(wrong()),
         }
         self.pos += bits;
         Ok(())
@@ -349,6 +466,92 @@ mod tests {
 
     /// A value of field `f`, taken from its definition alone, and what the decoder
     /// must report for it.
+    #[test]
+    fn repeated_sets_round_trip() {
+        let (mut checked, mut fields) = (0, 0);
+        for def in crate::pgn::all() {
+            let text = |f: &FieldDef| matches!(f.kind, FieldKind::StringLau | FieldKind::StringLz);
+            let [Some(r), None] = def.repeat else {
+                continue;
+            };
+            if def.fallback || def.fields.iter().any(|f| f.bits.is_none() && !text(f)) {
+                continue;
+            }
+            let start = usize::from(r.start) - 1;
+            let set_fields = &def.fields[start..start + usize::from(r.size)];
+            let set: Vec<(&FieldDef, Put<'static>, Got)> = set_fields
+                .iter()
+                .filter_map(|f| sample(f).map(|(p, g)| (f, p, g)))
+                .collect();
+            if set.len() != set_fields.len() || set_fields.iter().any(|f| f.condition.is_some()) {
+                continue;
+            }
+            let puts: Vec<(&str, Put<'_>)> = set.iter().map(|(f, p, _)| (f.id, *p)).collect();
+            let sets = [&puts[..], &puts[..]];
+            let data = encode(def, &[(set_fields[0].id, Put::Sets(&sets))])
+                .unwrap_or_else(|e| panic!("{}: {e}", def.id));
+            let mut v = Fields::default();
+            walk(def, &data, &mut v);
+            if r.count > 0 {
+                let count = def.fields[usize::from(r.count) - 1].id;
+                let got = v.0.iter().find(|(id, _)| *id == count).map(|g| &g.1);
+                assert_eq!(got, Some(&Got::Physical(2.0)), "{} count", def.id);
+            }
+            for (f, _, want) in &set {
+                let res = if f.resolution > 0.0 {
+                    f.resolution
+                } else {
+                    1.0
+                };
+                let got: Vec<&Got> =
+                    v.0.iter()
+                        .filter(|(id, _)| *id == f.id)
+                        .map(|g| &g.1)
+                        .collect();
+                assert!(
+                    got.len() == 2 && got.iter().all(|g| same(g, want, res)),
+                    "PGN {} {} field {}: put {want:?} twice, decoded {got:?} from {data:02x?}",
+                    def.pgn,
+                    def.id,
+                    f.id
+                );
+                fields += 2;
+            }
+            checked += 1;
+        }
+        eprintln!("{checked} definitions with a repeated set, {fields} fields");
+        assert!(checked >= 30, "definitions checked: {checked}");
+    }
+
+    #[test]
+    fn a_group_function_value_takes_the_commanded_field_s_type() {
+        // 126208 Command to 127508 (battery status): field 2, voltage, 12.5 V in
+        // 0.01 V steps; field 1, the instance.
+        let def = crate::pgn::variant(126208, crate::pgn::def::NMEA_COMMAND_GROUP_FUNCTION)
+            .expect("126208 command");
+        let sets: [&[(&str, Put<'_>)]; 2] = [
+            &[("parameter", Put::Raw(1)), ("value", Put::Raw(3))],
+            &[("parameter", Put::Raw(2)), ("value", Put::Value(12.5))],
+        ];
+        let data = encode(
+            def,
+            &[("pgn", Put::Raw(127508)), ("parameter", Put::Sets(&sets))],
+        )
+        .expect("encoded");
+        assert_eq!(data, [1, 0x14, 0xF2, 0x01, 0xFF, 2, 1, 3, 2, 0xE2, 0x04]);
+        let no_field = [&[("parameter", Put::Raw(40)), ("value", Put::Raw(1))][..]];
+        assert!(matches!(
+            encode(
+                def,
+                &[
+                    ("pgn", Put::Raw(127508)),
+                    ("parameter", Put::Sets(&no_field))
+                ]
+            ),
+            Err(EncodeError::NoReferencedField { .. })
+        ));
+    }
+
     fn sample(f: &FieldDef) -> Option<(Put<'static>, Got)> {
         use FieldKind as K;
         if matches!(f.kind, K::StringLau | K::StringLz) && f.bits.is_none() {

@@ -13,6 +13,8 @@ mod tables;
 pub use decode::{walk, Missing, Text, Value, Visitor};
 pub use defs::{FieldDef, FieldKind, PgnDef, Transport};
 pub use encode::{build, encode, EncodeError, Put};
+/// Definition ids as constants (`def::NMEA_COMMAND_GROUP_FUNCTION`).
+pub use tables::def;
 /// Field ids as constants, one per id any definition has (`field::WATER_TEMPERATURE`).
 pub use tables::field;
 
@@ -102,6 +104,12 @@ fn matches(def: &PgnDef, payload: &[u8]) -> bool {
 /// A PGN's own first definition (not a range's catch-all).
 pub fn definition(pgn: u32) -> Option<&'static PgnDef> {
     variants(pgn).iter().find(|d| !d.fallback)
+}
+
+/// The definition of `pgn` whose id is `id` ([`def`]): one of a PGN's variants,
+/// e.g. one group function of 126208.
+pub fn variant(pgn: u32, id: &str) -> Option<&'static PgnDef> {
+    variants(pgn).iter().find(|d| d.id == id)
 }
 
 /// The description of a PGN's first definition, e.g. "Fluid Level".

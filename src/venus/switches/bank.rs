@@ -1,8 +1,7 @@
 //! The bytes of NMEA 2000 switching (docs/switching-alerts.md#switch-bank-pgns): 127501 Binary Switch
 //! Bank Status in, 127502 Switch Bank Control and the 126208 Command to 127501 out,
-//! and the 126208 Acknowledge a bank answers a command with. 127502 is built by
-//! [`pgn::encode`]; the 126208 Command, a list of field/value pairs typed by
-//! another PGN's definition, is built here.
+//! and the 126208 Acknowledge a bank answers a command with. Both commands are
+//! built by [`pgn::encode`] (the 126208 Command through `network::mgmt::command`).
 
 use crate::pgn::{self, field, Put};
 
@@ -76,22 +75,13 @@ pub fn control(instance: u8, channel: usize, on: bool) -> Vec<u8> {
 /// 1), for a device with several banks; a device with one bank is addressed alone,
 /// as the Maretron exchange in dirona-actisense-serial.raw shows.
 pub fn command(selector: Option<u8>, channel: usize, on: bool) -> Vec<u8> {
-    let pgn = PGN_STATUS;
-    let mut out = vec![
-        1, // Command
-        pgn as u8,
-        (pgn >> 8) as u8,
-        (pgn >> 16) as u8,
-        0xF8, // priority unchanged, reserved bits set
-        0,
-    ];
+    let indicator = (channel.min(CHANNELS - 1) + 2) as u8;
+    let mut pairs = Vec::with_capacity(2);
     if let Some(i) = selector {
-        out.extend([1, i]);
-        out[5] += 1;
+        pairs.push((1, u64::from(i)));
     }
-    out.extend([channel.min(CHANNELS - 1) as u8 + 2, u8::from(on)]);
-    out[5] += 1;
-    out
+    pairs.push((indicator, u64::from(on)));
+    crate::network::mgmt::command(PGN_STATUS, &pairs)
 }
 
 /// What a 126208 Acknowledge says about a command to 127501: `Some(true)` all
