@@ -77,6 +77,19 @@ pub struct ReplayArgs {
 /// How long an interrupted replay waits for the gateway thread to end.
 const STOP_WAIT: Duration = Duration::from_secs(2);
 
+/// What the gateway thread ends with; an interrupted one is waited for
+/// [`STOP_WAIT`] at most (`None`: still blocked on its input).
+async fn gateway_end(
+    finished: oneshot::Receiver<anyhow::Result<Finished>>,
+    interrupted: bool,
+) -> Option<Result<anyhow::Result<Finished>, oneshot::error::RecvError>> {
+    if interrupted {
+        tokio::time::timeout(STOP_WAIT, finished).await.ok()
+    } else {
+        Some(finished.await)
+    }
+}
+
 /// Waits for the capture's end and everything it made to be on the bus, then,
 /// with `hold`, for a stop signal; true when a signal came first. The service
 /// whose connection closed, when the bus went away.
@@ -138,8 +151,9 @@ type GatewayThread = (
     oneshot::Receiver<anyhow::Result<Finished>>,
 );
 
-/// Starts the gateway thread: the shell over `source`.
-fn spawn_gateway(
+/// What the gateway thread works with: the capture, the D-Bus side, where the
+/// services go, when to stop and where to tell the capture's end.
+struct Task {
     a: ReplayArgs,
     iface: String,
     source: Capture,
@@ -147,7 +161,10 @@ fn spawn_gateway(
     outbox: Arc<Outbox>,
     stop: watch::Receiver<bool>,
     end: oneshot::Sender<()>,
-) -> anyhow::Result<GatewayThread> {
+}
+
+/// Starts the gateway thread: the shell over the task's capture.
+fn spawn_gateway(task: Task) -> anyhow::Result<GatewayThread> {
     let (finished_tx, finished_rx) = oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("gateway".into())
@@ -156,9 +173,7 @@ fn spawn_gateway(
                 .enable_time()
                 .build()
                 .map_err(anyhow::Error::from)
-                .and_then(|rt| {
-                    rt.block_on(gateway_task(a, iface, source, venus, outbox, stop, end))
-                });
+                .and_then(|rt| rt.block_on(gateway_task(task)));
             let _ = finished_tx.send(result);
         })?;
     Ok((thread, finished_rx))
@@ -231,8 +246,15 @@ pub(super) async fn replay(
         .writes(writes_rx)
         .watched(services)
         .platform(inject, platform);
-    let (thread, finished_rx) =
-        spawn_gateway(a, iface, source, venus, outbox.clone(), stop_rx, end_tx)?;
+    let (thread, finished_rx) = spawn_gateway(Task {
+        a,
+        iface,
+        source,
+        venus,
+        outbox: outbox.clone(),
+        stop: stop_rx,
+        end: end_tx,
+    })?;
 
     let (publisher_stop_tx, publisher_stop_rx) = oneshot::channel::<()>();
     let publisher = tokio::spawn(publisher.run(outbox.clone(), async {
@@ -247,11 +269,7 @@ pub(super) async fn replay(
     // stop, it ends at its next record; one blocked reading a pipe that says nothing
     // more is left to the end of the process (the publisher withdraws anyway).
     let _ = stop_tx.send(true);
-    let finished = if interrupted {
-        tokio::time::timeout(STOP_WAIT, finished_rx).await.ok()
-    } else {
-        Some(finished_rx.await)
-    };
+    let finished = gateway_end(finished_rx, interrupted).await;
     let _ = publisher_stop_tx.send(());
     let stats = publisher.await.context("the publisher stopped")?;
     let Some(finished) = finished else {
@@ -295,15 +313,16 @@ fn report(finished: &Finished, stats: &PublisherStats, wall: Duration) {
 /// Drives the gateway over the capture in the shell; `end` is told when the
 /// capture is over. Then writes are answered (the capture's clock standing still
 /// at its last record) until told to stop; on the stop every service is withdrawn.
-async fn gateway_task(
-    a: ReplayArgs,
-    iface: String,
-    source: Capture,
-    venus: Venus,
-    outbox: Arc<Outbox>,
-    stop: watch::Receiver<bool>,
-    end: oneshot::Sender<()>,
-) -> anyhow::Result<Finished> {
+async fn gateway_task(task: Task) -> anyhow::Result<Finished> {
+    let Task {
+        a,
+        iface,
+        source,
+        venus,
+        outbox,
+        stop,
+        end,
+    } = task;
     let unique = machine_unique_number(&iface).unwrap_or(1);
     let mut core = CoreConfig::gateway(unique);
     core.listen_only = !a.active;
