@@ -55,15 +55,12 @@ rustup toolchain list | grep -q "^$toolchain-" || rustup toolchain install "$too
 rustup +"$toolchain" target list --installed | grep -qx "$target" || rustup +"$toolchain" target add "$target" >&2
 
 log "building with Rust $toolchain for $target"
-# Whole-program optimisation (fat LTO, one codegen unit) for the shipped binary only:
-# the same code, about a fifth smaller, at a few minutes of build time that the
-# tests' release builds do not pay. Its own target folder (target/gx), so that it can
-# build beside the host's cargo without waiting for its lock.
-CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_LINKER=arm-linux-gnueabihf-gcc \
-CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=symbols \
-CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_TARGET_DIR=target/gx \
-  cargo +"$toolchain" build --release --locked --target "$target" >&2
-bin=target/gx/$target/release/n2k-dbus
+# The shipped profile (Cargo.toml: fat LTO, one codegen unit, no symbols). Its own
+# target folder (target/gx), so that it can build beside the host's cargo without
+# waiting for its lock.
+CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_LINKER=arm-linux-gnueabihf-gcc CARGO_TARGET_DIR=target/gx \
+  cargo +"$toolchain" build --profile shipped --locked --target "$target" >&2
+bin=target/gx/$target/shipped/n2k-dbus
 
 size=$(stat -c %s "$bin")
 echo "binary:   $bin"

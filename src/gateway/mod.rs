@@ -14,9 +14,12 @@
 //! The [`Driver`](crate::driver::Driver) is the one caller: the live daemon, the
 //! replay, the device table and the tests all go through it.
 
+mod owners;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use self::owners::{Owners, Owning};
 use crate::can::socket::SocketStats;
 use crate::can::{Frame, Micros};
 use crate::core::{Core, CoreConfig, Event, Output as CoreOutput, Received};
@@ -112,6 +115,8 @@ pub struct Gateway {
     stages: Stages,
     bus: BusService,
     sink: Arc<dyn ServiceSink>,
+    /// Which stage published each service.
+    owners: Owners,
     started: bool,
     transmit: VecDeque<Frame>,
     next_refresh: Micros,
@@ -156,6 +161,7 @@ impl Gateway {
             },
             bus,
             sink,
+            owners: Owners::default(),
             started: false,
             transmit: VecDeque::new(),
             next_refresh: 0,
@@ -339,7 +345,7 @@ impl Gateway {
     pub fn handle_frame(&mut self, now: Micros, frame: &Frame) {
         self.handle_timeout(now);
         if let Some(r) = self.core.on_frame(now, frame) {
-            deliver(&mut self.stages, &*self.sink, now, &r);
+            deliver(&mut self.stages, &self.owners.sinks(&*self.sink), now, &r);
         }
         self.drain(now);
     }
@@ -348,7 +354,7 @@ impl Gateway {
     pub fn handle_message(&mut self, now: Micros, message: &Message<'_>) {
         self.handle_timeout(now);
         let r = self.core.on_message(now, message);
-        deliver(&mut self.stages, &*self.sink, now, &r);
+        deliver(&mut self.stages, &self.owners.sinks(&*self.sink), now, &r);
         self.drain(now);
     }
 
@@ -356,8 +362,9 @@ impl Gateway {
     /// waited for more of it ([`Mapper::finish`]).
     pub fn finish(&mut self, now: Micros) {
         self.handle_timeout(now);
-        for s in self.stages.all() {
-            s.finish(now, &*self.sink);
+        let sinks = self.owners.sinks(&*self.sink);
+        for (s, sink) in self.stages.all().into_iter().zip(&sinks) {
+            s.finish(now, sink);
         }
         self.refresh(now);
     }
@@ -386,9 +393,10 @@ impl Gateway {
                 _ => break,
             }
         }
-        for s in self.stages.all() {
+        let sinks = self.owners.sinks(&*self.sink);
+        for (s, sink) in self.stages.all().into_iter().zip(&sinks) {
             if s.next_wake().is_some_and(|t| t <= now) {
-                s.on_wake(now, &*self.sink);
+                s.on_wake(now, sink);
             }
         }
         self.drain(now);
@@ -398,8 +406,9 @@ impl Gateway {
             self.drain(now);
         }
         if sweep {
-            for s in self.stages.all() {
-                s.on_sweep(now, &*self.sink);
+            let sinks = self.owners.sinks(&*self.sink);
+            for (s, sink) in self.stages.all().into_iter().zip(&sinks) {
+                s.on_sweep(now, sink);
             }
         }
         if self.bus.link_wake().is_some_and(|t| t <= now) {
@@ -483,7 +492,11 @@ impl Gateway {
             token: self.token(),
             can_send: self.core.can_send(),
         };
-        let decided = self.stages.all().into_iter().find_map(|s| s.on_write(&w));
+        // The stage that published the service; none: nobody's, not writable.
+        let owner = self.owners.owner(service);
+        let decided = owner
+            .and_then(|i| self.stages.all().into_iter().nth(i))
+            .and_then(|s| s.on_write(&w));
         let decision = match decided {
             None => WriteDecision::Now(WriteOutcome::Refused(WriteRefusal::NotWritable(
                 path.to_owned(),
@@ -585,16 +598,18 @@ impl Gateway {
     /// stay until their devices are gone or the daemon gives the link up.
     pub fn link_down(&mut self, now: Micros) {
         self.handle_timeout(now);
-        for s in self.stages.all() {
-            s.on_link_down(now, &*self.sink);
+        let sinks = self.owners.sinks(&*self.sink);
+        for (s, sink) in self.stages.all().into_iter().zip(&sinks) {
+            s.on_link_down(now, sink);
         }
         self.transmit.clear();
     }
 
     /// Withdraws every service: the end of a replay or a shutdown.
     pub fn withdraw_all(&mut self) {
-        for s in self.stages.all() {
-            s.withdraw_all(&*self.sink);
+        let sinks = self.owners.sinks(&*self.sink);
+        for (s, sink) in self.stages.all().into_iter().zip(&sinks) {
+            s.withdraw_all(sink);
         }
         self.sink.withdraw(self.bus.service_name());
     }
@@ -690,8 +705,9 @@ impl Gateway {
             _ => {}
         }
         let device = name.and_then(|n| self.core.registry().get(n));
-        for s in self.stages.all() {
-            s.on_event(now, &e, device, &*self.sink);
+        let sinks = self.owners.sinks(&*self.sink);
+        for (s, sink) in self.stages.all().into_iter().zip(&sinks) {
+            s.on_event(now, &e, device, sink);
         }
         name.is_some()
     }
@@ -739,9 +755,10 @@ impl Gateway {
             }
         }
         while let Some((name, error)) = self.stages.alerts.poll_error() {
+            let [.., to_mapper] = self.owners.sinks(&*self.sink);
             self.stages
                 .mapper
-                .set_alert_error(now, name, error, &*self.sink);
+                .set_alert_error(now, name, error, &to_mapper);
         }
         while let Some(done) = self.stages.switches.poll_done() {
             self.writes_done.push_back(done);
@@ -760,6 +777,9 @@ impl Gateway {
 
 /// The stages beside the core (a received message borrows the core while a stage
 /// takes it). Their order is [`Stages::all`]'s.
+/// How many stages [`Stages::all`] holds.
+const STAGES: usize = 4;
+
 struct Stages {
     /// Victron's own products, from their registers.
     products: Products,
@@ -776,7 +796,7 @@ impl Stages {
     /// devices, timers, the sweep, the link, the end and shutdown: a new stage is
     /// one more entry here (and in [`deliver`], which lends the mapper to the
     /// stages before it).
-    fn all(&mut self) -> [&mut dyn Stage; 4] {
+    fn all(&mut self) -> [&mut dyn Stage; STAGES] {
         [
             &mut self.products,
             &mut self.switches,
@@ -786,7 +806,7 @@ impl Stages {
     }
 
     /// [`Stages::all`], to read.
-    fn each(&self) -> [&dyn Stage; 4] {
+    fn each(&self) -> [&dyn Stage; STAGES] {
         [&self.products, &self.switches, &self.alerts, &self.mapper]
     }
 }
@@ -795,7 +815,7 @@ impl Stages {
 /// it: Victron's products take their devices' messages, switching its PGNs, alerts
 /// theirs, the mapper the rest. The stages before the mapper may ask it where a
 /// device lives ([`crate::venus::stage::Homes`]).
-fn deliver(s: &mut Stages, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>) {
+fn deliver(s: &mut Stages, sinks: &[Owning<'_>; STAGES], now: Micros, r: &Received<'_>) {
     let m = Incoming {
         now,
         source: r.message.id.source,
@@ -810,18 +830,28 @@ fn deliver(s: &mut Stages, sink: &dyn ServiceSink, now: Micros, r: &Received<'_>
         alerts,
         mapper,
     } = s;
-    let cx = Context {
-        sink,
-        homes: &*mapper,
-    };
-    let before: [&mut dyn Stage; 3] = [products, switches, alerts];
-    if before.into_iter().any(|s| s.on_message(&m, cx)) {
+    let [to_products, to_switches, to_alerts, to_mapper] = sinks;
+    let before: [(&mut dyn Stage, &Owning<'_>); 3] = [
+        (products, to_products),
+        (switches, to_switches),
+        (alerts, to_alerts),
+    ];
+    let taken = before.into_iter().any(|(s, sink)| {
+        s.on_message(
+            &m,
+            Context {
+                sink,
+                homes: &*mapper,
+            },
+        )
+    });
+    if taken {
         return;
     }
     mapper.on_message(
         &m,
         Context {
-            sink,
+            sink: to_mapper,
             homes: &Nowhere,
         },
     );

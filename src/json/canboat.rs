@@ -124,7 +124,11 @@ impl Visitor for FieldWriter<'_> {
         if !shown(f, &value) {
             return;
         }
-        self.key(if self.ids { f.id } else { f.name });
+        self.key(if self.ids {
+            f.id.as_str()
+        } else {
+            f.name.as_str()
+        });
         write_value(self.out, self.units, f, value);
     }
 
@@ -354,7 +358,7 @@ fn write_number(out: &mut String, units: Units, f: &FieldDef, raw: i64) {
     if f.key {
         out.push_str("{\"value\":");
     }
-    let unit = f.unit.unwrap_or("");
+    let unit = f.unit.map_or("", |u| u.as_str());
     let mut res = f.resolution;
     let mut a = raw as f64 * res;
     let mut prec = precision(res);

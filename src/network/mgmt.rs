@@ -375,11 +375,11 @@ impl Visitor for Collect {
         match value {
             Value::Number(n) => {
                 if let Ok(n) = u64::try_from(n) {
-                    self.numbers.push((field.id, n));
+                    self.numbers.push((field.id.as_str(), n));
                 }
             }
-            Value::Lookup(n, _) => self.numbers.push((field.id, n)),
-            Value::Text(t) => self.texts.push((field.id, text(t))),
+            Value::Lookup(n, _) => self.numbers.push((field.id.as_str(), n)),
+            Value::Text(t) => self.texts.push((field.id.as_str(), text(t))),
             _ => {}
         }
     }

@@ -356,7 +356,7 @@ impl<'a> Walker<'a> {
             K::Lookup | K::DynamicFieldKey => {
                 let name = match f.lookup {
                     Lookup::Plain(t) => t.get(raw),
-                    Lookup::Types(t) => t.get(raw).map(|tv| tv.name),
+                    Lookup::Types(t) => t.get(raw).map(|tv| tv.name.as_str()),
                     _ => None,
                 };
                 Value::Lookup(raw, name)

@@ -123,12 +123,12 @@ impl TypeLookupTable {
 /// The type of a dynamic value, as announced by a key.
 #[derive(Debug)]
 pub struct TypedValue {
-    pub name: &'static str,
+    pub name: Str,
     pub kind: FieldKind,
     pub bits: u16,
     pub signed: bool,
     pub resolution: f64,
-    pub unit: Option<&'static str>,
+    pub unit: Option<Str>,
     pub lookup: Lookup,
 }
 
@@ -136,11 +136,124 @@ pub struct TypedValue {
 #[derive(Debug, Clone, Copy)]
 pub enum Lookup {
     None,
-    Plain(&'static LookupTable),
-    Bits(&'static BitLookupTable),
+    Plain(TableRef<LookupTable>),
+    Bits(TableRef<BitLookupTable>),
     /// The table and the 1-based order of the field whose value selects the row.
-    Indirect(&'static IndirectLookupTable, u8),
-    Types(&'static TypeLookupTable),
+    Indirect(TableRef<IndirectLookupTable>, u8),
+    Types(TableRef<TypeLookupTable>),
+}
+
+/// A lookup table by its place among the tables of its kind: an index, not a
+/// pointer, so that the field definitions hold no pointers (a table of
+/// pointers is relocated when the program starts, and so resident as a whole;
+/// one without stays in the file until a page of it is read).
+pub struct TableRef<T> {
+    index: u16,
+    kind: std::marker::PhantomData<fn() -> T>,
+}
+
+/// The lookup tables of one kind, in the order [`TableRef`]s count them
+/// (implemented beside the generated tables).
+pub trait Tables: 'static {
+    fn all() -> &'static [&'static Self];
+}
+
+impl<T: Tables> TableRef<T> {
+    pub const fn new(index: u16) -> TableRef<T> {
+        TableRef {
+            index,
+            kind: std::marker::PhantomData,
+        }
+    }
+
+    /// The table.
+    pub fn table(self) -> &'static T {
+        T::all()[usize::from(self.index)]
+    }
+}
+
+impl<T> Clone for TableRef<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for TableRef<T> {}
+
+impl<T: Tables> std::ops::Deref for TableRef<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.table()
+    }
+}
+
+impl<T: Tables + std::fmt::Debug> std::fmt::Debug for TableRef<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.table().fmt(f)
+    }
+}
+
+/// A text of the definitions (a field's id, name or unit): a range of one string
+/// that holds them all, for the same reason as [`TableRef`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Str {
+    at: u32,
+    len: u32,
+}
+
+impl Str {
+    pub const fn new(at: u32, len: u32) -> Str {
+        Str { at, len }
+    }
+
+    /// Where the text is in the one string of texts (`tables`).
+    pub(super) fn range(self) -> std::ops::Range<usize> {
+        let at = self.at as usize;
+        at..at + self.len as usize
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for Str {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Str {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<Str> for &str {
+    fn eq(&self, other: &Str) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Str> for str {
+    fn eq(&self, other: &Str) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl std::fmt::Display for Str {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Str {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// Presence conditions canboat attaches to fields.
@@ -154,9 +267,9 @@ pub enum Condition {
 #[derive(Debug)]
 pub struct FieldDef {
     /// camelCase identifier, unique within the PGN.
-    pub id: &'static str,
+    pub id: Str,
     /// Display name, as canboat prints it.
-    pub name: &'static str,
+    pub name: Str,
     pub kind: FieldKind,
     /// Length in bits; `None` when the length is only known from the data.
     pub bits: Option<u16>,
@@ -164,7 +277,7 @@ pub struct FieldDef {
     pub resolution: f64,
     /// Added to the raw value before scaling.
     pub offset: i64,
-    pub unit: Option<&'static str>,
+    pub unit: Option<Str>,
     /// Part of the primary key of the message (instance-like fields).
     pub key: bool,
     /// The value this field must have for this variant of the PGN to apply.

@@ -79,7 +79,7 @@ pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, Encod
         out: Vec::with_capacity(8),
         pos: 0,
         // A group function's commanded PGN, which types its values.
-        target: def.fields.get(1).and_then(|f| match given(f.id) {
+        target: def.fields.get(1).and_then(|f| match given(&f.id) {
             Some(Put::Raw(p)) => Some(p),
             _ => None,
         }),
@@ -87,7 +87,7 @@ pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, Encod
     for (i, f) in def.fields.iter().enumerate() {
         let order = i + 1;
         if let Some(r) = repeat_of(def, order) {
-            match given(f.id) {
+            match given(&f.id) {
                 Some(Put::Sets(sets)) if order == usize::from(r.start) => {
                     for set in sets {
                         check_ids(def, set)?;
@@ -100,7 +100,7 @@ pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, Encod
             continue;
         }
         if f.condition == Some(Condition::PgnIsProprietary) {
-            if given(f.id).is_some() {
+            if given(&f.id).is_some() {
                 return Err(w.unsupported(f));
             }
             continue;
@@ -110,13 +110,13 @@ pub fn encode(def: &PgnDef, values: &[(&str, Put<'_>)]) -> Result<Vec<u8>, Encod
             .iter()
             .flatten()
             .find(|r| usize::from(r.count) == order);
-        let put = match (given(f.id), counted) {
+        let put = match (given(&f.id), counted) {
             (Some(Put::Sets(_)), _) => return Err(w.unsupported(f)),
             (Some(p), _) => p,
             // The number of repetitions given (none: zero).
             (None, Some(r)) => {
                 let first = &def.fields[usize::from(r.start) - 1];
-                match given(first.id) {
+                match given(&first.id) {
                     Some(Put::Sets(sets)) => Put::Raw(sets.len() as u64),
                     _ => Put::Raw(0),
                 }
@@ -176,7 +176,7 @@ impl Writer<'_> {
     fn unsupported(&self, f: &FieldDef) -> EncodeError {
         EncodeError::Unsupported {
             pgn: self.def.pgn,
-            field: f.id,
+            field: f.id.as_str(),
         }
     }
 
@@ -215,7 +215,7 @@ impl Writer<'_> {
     ) -> Result<(), EncodeError> {
         let missing = EncodeError::NoReferencedField {
             pgn: self.def.pgn,
-            field: f.id,
+            field: f.id.as_str(),
             target: self.target,
             parameter,
         };
@@ -245,7 +245,7 @@ impl Writer<'_> {
         use FieldKind as K;
         let wrong = || EncodeError::WrongKind {
             pgn: self.def.pgn,
-            field: f.id,
+            field: f.id.as_str(),
             kind: f.kind,
         };
         let Some(bits) = f.bits.map(usize::from) else {
@@ -293,7 +293,7 @@ impl Writer<'_> {
     fn variable(&mut self, f: &FieldDef, put: Put<'_>) -> Result<(), EncodeError> {
         let unsupported = EncodeError::Unsupported {
             pgn: self.def.pgn,
-            field: f.id,
+            field: f.id.as_str(),
         };
         if self.pos % 8 != 0 {
             return Err(unsupported);
@@ -460,7 +460,7 @@ mod tests {
                 ),
                 other => Got::Other(format!("{other:?}")),
             };
-            self.0.push((f.id, got));
+            self.0.push((f.id.as_str(), got));
         }
     }
 
@@ -486,9 +486,10 @@ mod tests {
             if set.len() != set_fields.len() || set_fields.iter().any(|f| f.condition.is_some()) {
                 continue;
             }
-            let puts: Vec<(&str, Put<'_>)> = set.iter().map(|(f, p, _)| (f.id, *p)).collect();
+            let puts: Vec<(&str, Put<'_>)> =
+                set.iter().map(|(f, p, _)| (f.id.as_str(), *p)).collect();
             let sets = [&puts[..], &puts[..]];
-            let data = encode(def, &[(set_fields[0].id, Put::Sets(&sets))])
+            let data = encode(def, &[(set_fields[0].id.as_str(), Put::Sets(&sets))])
                 .unwrap_or_else(|e| panic!("{}: {e}", def.id));
             let mut v = Fields::default();
             walk(def, &data, &mut v);
@@ -678,7 +679,10 @@ mod tests {
                 .filter(|(i, f)| f.condition.is_none() && !counts.contains(&(i + 1)))
                 .filter_map(|(_, f)| sample(f).map(|(p, g)| (f, p, g)))
                 .collect();
-            let puts: Vec<(&str, Put<'_>)> = samples.iter().map(|(f, p, _)| (f.id, *p)).collect();
+            let puts: Vec<(&str, Put<'_>)> = samples
+                .iter()
+                .map(|(f, p, _)| (f.id.as_str(), *p))
+                .collect();
             let data = match encode(def, &puts) {
                 Ok(d) => d,
                 Err(EncodeError::Unsupported { .. }) => continue,

@@ -112,7 +112,7 @@ impl Visitor for Fields {
         let item = if self.in_list { self.item } else { 0 };
         self.list.push(Field {
             item,
-            id: f.id,
+            id: f.id.as_str(),
             value: num,
         });
     }

@@ -92,7 +92,7 @@ fn resolution(pgn_no: u64, description: &str, field: &str) -> Option<f64> {
         .find(|d| d.description == description)
         .or(defs.first())?;
     let f = def.fields.iter().find(|f| f.name == field)?;
-    let scale = match f.unit {
+    let scale = match f.unit.map(|u| u.as_str()) {
         Some("Ah") => 3600.0,
         Some("kWh") => 3.6e6,
         _ => 1.0,
