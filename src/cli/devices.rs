@@ -25,9 +25,9 @@ use super::decode::capture;
 use super::DevicesArgs;
 
 pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
-    if let Some(iface) = &a.interface {
+    if let Some(iface) = &a.from.interface {
         let json = a.json;
-        return live(iface, &a.node, a.every, &|out, core, wall| {
+        return live(iface, &a.from.node, a.from.every, &|out, core, wall| {
             if !json {
                 write!(out, "\x1b[H\x1b[2J")?;
             }
@@ -35,10 +35,11 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let path = a
+        .from
         .file
         .as_deref()
         .context("a capture file or --interface is needed")?;
-    let driver = replay(path, a.skip_bad_lines)?;
+    let driver = replay(path, a.from.skip_bad_lines)?;
     let mut out = io::stdout().lock();
     print(
         &mut out,

@@ -98,41 +98,35 @@ pub struct ConvertArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DevicesArgs {
+    #[command(flatten)]
+    pub from: TableSource,
+    /// One JSON object per device (and per address heard without a NAME).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistersArgs {
+    #[command(flatten)]
+    pub from: TableSource,
+    /// Only this device: its address, or its NAME in 16 hex digits.
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+/// Where a table's devices come from (`devices`, `registers`): a capture, or a
+/// live bus.
+#[derive(Debug, clap::Args)]
+pub struct TableSource {
     /// Capture to read (any supported format; `-` reads standard input). A capture is
     /// replayed on its own clock by a listen-only node.
     #[arg(required_unless_present = "interface", conflicts_with = "interface")]
     pub file: Option<PathBuf>,
     /// Join this SocketCAN interface (e.g. can0): claim an address, ask every device
-    /// for its NAME and product information, and show the table every few seconds.
+    /// for its NAME and product information (and each Victron device for its
+    /// identity and product registers), and show the table every few seconds.
     #[arg(short = 'i', long = "interface")]
     pub interface: Option<String>,
-    /// One JSON object per device (and per address heard without a NAME).
-    #[arg(long)]
-    pub json: bool,
-    /// On a live bus: seconds between two tables.
-    #[arg(long, default_value_t = 2)]
-    pub every: u64,
-    #[command(flatten)]
-    pub node: NodeArgs,
-    /// Count and skip malformed lines instead of stopping at the first one.
-    #[arg(long)]
-    pub skip_bad_lines: bool,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct RegistersArgs {
-    /// Capture to read (any supported format; `-` reads standard input), replayed by
-    /// a listen-only node.
-    #[arg(required_unless_present = "interface", conflicts_with = "interface")]
-    pub file: Option<PathBuf>,
-    /// Join this SocketCAN interface (e.g. can0) and show the table every few
-    /// seconds; an active node also asks each Victron device for its identity and
-    /// product registers.
-    #[arg(short = 'i', long = "interface")]
-    pub interface: Option<String>,
-    /// Only this device: its address, or its NAME in 16 hex digits.
-    #[arg(long)]
-    pub device: Option<String>,
     /// On a live bus: seconds between two tables.
     #[arg(long, default_value_t = 2)]
     pub every: u64,

@@ -13,17 +13,17 @@ use n2k_dbus::vreg::registers::{self, RegValue};
 use super::RegistersArgs;
 
 pub fn run(a: RegistersArgs) -> anyhow::Result<ExitCode> {
-    if let Some(iface) = &a.interface {
+    if let Some(iface) = &a.from.interface {
         let device = a.device.clone();
-        return super::devices::live(iface, &a.node, a.every, &|out, core, wall| {
+        return super::devices::live(iface, &a.from.node, a.from.every, &|out, core, wall| {
             write!(out, "{}", table(core, device.as_deref(), wall))?;
             out.flush()
         });
     }
-    let Some(file) = &a.file else {
+    let Some(file) = &a.from.file else {
         anyhow::bail!("a capture file or --interface is needed");
     };
-    let driver = super::devices::replay(file, a.skip_bad_lines)?;
+    let driver = super::devices::replay(file, a.from.skip_bad_lines)?;
     let core = driver.gateway().core();
     let mut out = io::stdout().lock();
     let text = table(core, a.device.as_deref(), &|t| driver.capture_time(t));

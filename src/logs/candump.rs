@@ -34,15 +34,9 @@ pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
     if data.starts_with('R') {
         return Ok(None); // remote frame: never used by NMEA 2000
     }
-    if id.len() != 8 {
-        // An 11-bit id (3 digits) is not NMEA 2000; skip it.
-        return if id.len() == 3 && hex::parse_u32(id).is_some() {
-            Ok(None)
-        } else {
-            Err("expected an 8-digit CAN id")
-        };
-    }
-    let raw = hex::parse_u32(id).ok_or("expected a hexadecimal CAN id")?;
+    let Some(raw) = extended_id(id)? else {
+        return Ok(None);
+    };
     if raw & 0x2000_0000 != 0 {
         return Ok(None); // error frame
     }
@@ -51,6 +45,21 @@ pub fn parse_log(line: &str, state: &mut ParseState) -> Parsed {
     let n = hex::parse_packed(data, &mut buf)
         .ok_or("expected 0-8 data bytes as pairs of hex digits")?;
     Ok(Some(Record::Frame(Frame::new(timestamp, raw, &buf[..n]))))
+}
+
+/// A 29-bit CAN id of 8 hex digits; `None` for an 11-bit one (3 digits), which is
+/// not NMEA 2000 and is skipped.
+fn extended_id(id: &str) -> Result<Option<u32>, &'static str> {
+    if id.len() != 8 {
+        return if id.len() == 3 && hex::parse_u32(id).is_some() {
+            Ok(None)
+        } else {
+            Err("expected an 8-digit CAN id")
+        };
+    }
+    hex::parse_u32(id)
+        .map(Some)
+        .ok_or("expected a hexadecimal CAN id")
 }
 
 /// The position of the ASCII byte `b` in `s` (a boundary, since `b` is ASCII).
@@ -81,14 +90,9 @@ pub fn parse_ascii(line: &str, state: &mut ParseState) -> Parsed {
         .strip_prefix('[')
         .and_then(|d| d.strip_suffix(']'))
         .ok_or("expected [DLC] after the CAN id")?;
-    if id.len() != 8 {
-        return if id.len() == 3 && hex::parse_u32(id).is_some() {
-            Ok(None)
-        } else {
-            Err("expected an 8-digit CAN id")
-        };
-    }
-    let raw = hex::parse_u32(id).ok_or("expected a hexadecimal CAN id")?;
+    let Some(raw) = extended_id(id)? else {
+        return Ok(None);
+    };
     if dlc.len() == 2 {
         return Ok(None); // CAN FD length: not NMEA 2000
     }

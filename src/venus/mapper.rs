@@ -43,6 +43,8 @@ use crate::network::Name;
 use crate::venus::stage::{Context, Decided, Incoming, Write};
 use crate::venus::Stage;
 
+use super::device_events::DeviceServices;
+
 use super::fields::Fields;
 use super::fields::Num;
 use super::identity::{self, DeviceId, Identity};
@@ -424,8 +426,7 @@ impl Stage for Mapper {
         true
     }
 
-    /// A device's state changed in the core. `device` is the core's record of the
-    /// NAME the event is about, where it still has one.
+    /// A device's state changed in the core ([`DeviceServices`]).
     fn on_event(
         &mut self,
         now: Micros,
@@ -433,46 +434,7 @@ impl Stage for Mapper {
         device: Option<&Device>,
         outbox: &dyn ServiceSink,
     ) {
-        use crate::core::Event as E;
-        match *event {
-            E::Appeared { name, address } => {
-                self.known.entry(name).or_default();
-                if let Some(a) = address {
-                    self.hand_over(now, a, name, outbox);
-                }
-            }
-            E::AddressChanged { to: Some(a), .. } => {
-                self.forget(DeviceId::Address(a), outbox);
-            }
-            E::Identified { name } | E::IdentityUpdated { name } => {
-                let k = self.known.entry(name).or_default();
-                if let Some(d) = device {
-                    k.identity = Identity {
-                        product: d.product.clone(),
-                        config: d.config.clone(),
-                    };
-                }
-                let identity = k.identity.clone();
-                let id = DeviceId::Name(name);
-                if let Some(dev) = self.devices.get(&id) {
-                    for s in dev.services.iter().filter(|s| s.published) {
-                        for (path, v) in identity::product_paths(id, s.kind, &identity) {
-                            outbox.set(&s.name, path, v);
-                        }
-                    }
-                }
-                self.settle(now, id, outbox);
-            }
-            E::InstanceChanged { old, .. } => {
-                self.forget(DeviceId::Name(old), outbox);
-                self.known.remove(&old);
-            }
-            E::Gone { name } => {
-                self.forget(DeviceId::Name(name), outbox);
-                self.known.remove(&name);
-            }
-            _ => {}
-        }
+        self.on_device_event(now, event, device, outbox);
     }
 
     /// Freshness, pending decisions and silent address-only sources, at most every
@@ -540,3 +502,43 @@ impl Stage for Mapper {
 
 #[cfg(test)]
 mod tests;
+
+impl DeviceServices for Mapper {
+    fn know(&mut self, name: Name) {
+        self.known.entry(name).or_default();
+    }
+
+    fn identify(&mut self, name: Name, identity: Option<Identity>) -> Identity {
+        let k = self.known.entry(name).or_default();
+        if let Some(i) = identity {
+            k.identity = i;
+        }
+        k.identity.clone()
+    }
+
+    fn unknow(&mut self, name: Name) {
+        self.known.remove(&name);
+    }
+
+    fn hand_over(&mut self, now: Micros, address: u8, name: Name, sink: &dyn ServiceSink) {
+        Mapper::hand_over(self, now, address, name, sink);
+    }
+
+    fn forget(&mut self, id: DeviceId, sink: &dyn ServiceSink) {
+        Mapper::forget(self, id, sink);
+    }
+
+    fn published_of(&self, id: DeviceId) -> Vec<(String, Kind)> {
+        self.devices.get(&id).map_or_else(Vec::new, |dev| {
+            dev.services
+                .iter()
+                .filter(|s| s.published)
+                .map(|s| (s.name.clone(), s.kind))
+                .collect()
+        })
+    }
+
+    fn settle_device(&mut self, now: Micros, id: DeviceId, sink: &dyn ServiceSink) {
+        self.settle(now, id, sink);
+    }
+}

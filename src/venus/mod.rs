@@ -12,8 +12,11 @@
 //! - [`switches`]: NMEA 2000 switch banks as `switch` services, their channels
 //!   switched from Venus.
 //! - [`alerts`]: NMEA 2000 alerts as Venus notifications, acknowledged back.
+//! - [`device_events`]: the protocol the stages that keep services per device
+//!   follow when devices appear, are identified, move and go.
 
 pub mod alerts;
+pub mod device_events;
 pub mod fields;
 pub mod identity;
 pub mod kind;

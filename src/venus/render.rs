@@ -424,6 +424,20 @@ mod tests {
         }
     }
 
+    /// A service of `kind` on channel `chan`, with nothing else attached.
+    fn target(kind: Kind, chan: u32) -> Target<'static> {
+        Target {
+            kind,
+            chan,
+            dc: [None; 2],
+            chargers: &[],
+            engine: None,
+            starter: None,
+            converter: None,
+            alert: None,
+        }
+    }
+
     #[test]
     fn battery_power_and_starter_voltage() {
         let slots = [
@@ -433,14 +447,8 @@ mod tests {
             slot(Input::Soc, 0, 87.0),
         ];
         let t = Target {
-            kind: Kind::Battery,
-            chan: 0,
             dc: [Some(0), Some(1)],
-            chargers: &[],
-            engine: None,
-            starter: None,
-            converter: None,
-            alert: None,
+            ..target(Kind::Battery, 0)
         };
         let mut out = Vec::new();
         render(&t, Inputs(&slots), &mut out);
@@ -465,16 +473,7 @@ mod tests {
             slot(Input::Level, chan, 50.0),
             slot(Input::TankCapacity, chan, 0.2),
         ];
-        let t = Target {
-            kind: Kind::Tank,
-            chan,
-            dc: [None; 2],
-            chargers: &[],
-            engine: None,
-            starter: None,
-            converter: None,
-            alert: None,
-        };
+        let t = target(Kind::Tank, chan);
         let mut out = Vec::new();
         render(&t, Inputs(&slots), &mut out);
         assert_eq!(out[1], Value::Real(0.1));
@@ -496,14 +495,9 @@ mod tests {
                 .into_iter()
                 .collect();
             let t = Target {
-                kind: Kind::Genset,
-                chan: ac_chan(false, 0, 0),
-                dc: [None; 2],
-                chargers: &[],
                 engine: Some(0),
-                starter: None,
-                converter: None,
                 alert,
+                ..target(Kind::Genset, ac_chan(false, 0, 0))
             };
             let mut out = Vec::new();
             render(&t, Inputs(&slots), &mut out);

@@ -30,6 +30,8 @@ use crate::network::{mgmt, Name};
 use crate::venus::stage::{Context, Decided, Incoming, Write};
 use crate::venus::Stage;
 
+use super::device_events::DeviceServices;
+
 use super::identity::{self, DeviceId, Identity};
 use super::kind::Kind;
 use super::stage::UNNAMED_WAIT;
@@ -771,7 +773,7 @@ impl Stage for Switches {
         }
     }
 
-    /// A device's state changed in the core (as the mapper is told).
+    /// A device's state changed in the core ([`DeviceServices`], as the mapper).
     fn on_event(
         &mut self,
         now: Micros,
@@ -779,38 +781,7 @@ impl Stage for Switches {
         device: Option<&Device>,
         sink: &dyn ServiceSink,
     ) {
-        match *event {
-            Event::Appeared { name, address } => {
-                self.known.entry(name).or_default();
-                if let Some(a) = address {
-                    self.hand_over(now, a, name, sink);
-                }
-            }
-            Event::AddressChanged { to: Some(a), .. } => {
-                self.forget(DeviceId::Address(a), sink);
-            }
-            Event::Identified { name } | Event::IdentityUpdated { name } => {
-                let identity = device
-                    .map(|d| Identity {
-                        product: d.product.clone(),
-                        config: d.config.clone(),
-                    })
-                    .unwrap_or_default();
-                let id = DeviceId::Name(name);
-                for b in self.banks.values().filter(|b| b.id == id && b.published) {
-                    for (path, v) in identity::product_paths(id, Kind::Switch, &identity) {
-                        sink.set(&b.name, path, v);
-                    }
-                }
-                self.known.insert(name, identity);
-                self.settle(now, sink, None);
-            }
-            Event::InstanceChanged { old, .. } | Event::Gone { name: old } => {
-                self.forget(DeviceId::Name(old), sink);
-                self.known.remove(&old);
-            }
-            _ => {}
-        }
+        self.on_device_event(now, event, device, sink);
     }
 
     /// When a command whose bank did not confirm it times out ([`Stage::on_wake`]).
@@ -859,3 +830,41 @@ impl Stage for Switches {
 
 #[cfg(test)]
 mod tests;
+
+impl DeviceServices for Switches {
+    fn know(&mut self, name: Name) {
+        self.known.entry(name).or_default();
+    }
+
+    fn identify(&mut self, name: Name, identity: Option<Identity>) -> Identity {
+        let k = self.known.entry(name).or_default();
+        if let Some(i) = identity {
+            *k = i;
+        }
+        k.clone()
+    }
+
+    fn unknow(&mut self, name: Name) {
+        self.known.remove(&name);
+    }
+
+    fn hand_over(&mut self, now: Micros, address: u8, name: Name, sink: &dyn ServiceSink) {
+        Switches::hand_over(self, now, address, name, sink);
+    }
+
+    fn forget(&mut self, id: DeviceId, sink: &dyn ServiceSink) {
+        Switches::forget(self, id, sink);
+    }
+
+    fn published_of(&self, id: DeviceId) -> Vec<(String, Kind)> {
+        self.banks
+            .values()
+            .filter(|b| b.id == id && b.published)
+            .map(|b| (b.name.clone(), Kind::Switch))
+            .collect()
+    }
+
+    fn settle_device(&mut self, now: Micros, _id: DeviceId, sink: &dyn ServiceSink) {
+        self.settle(now, sink, None);
+    }
+}
