@@ -129,13 +129,32 @@ impl Capture {
         self.reader.bad_lines()
     }
 
-    /// The time now on the capture's clock: the driver's, or while a paced
-    /// capture waits for its next record, how far the wait has come.
+    /// The time now on the capture's clock: while a paced capture waits for its
+    /// next record, how far the wait has come; before the first record, its time;
+    /// else the driver's. What D-Bus says before the first record (the services
+    /// NMEA 2000-out finds at once) is then taken at the capture's start, not at
+    /// time 0, whose timers would have to be walked through to the capture's
+    /// clock one by one.
     pub(super) fn now(&self, driver: &Driver) -> Micros {
-        match (&self.pace, &self.next) {
-            (Some(p), Some((t, _))) if !self.over => p.now().map_or(driver.now(), |n| n.min(*t)),
+        let next = self.next.as_ref().map(|(t, _)| *t);
+        match (&self.pace, next) {
+            _ if self.over => driver.now(),
+            (Some(p), Some(t)) => p.now().map_or(t, |n| n.min(t)).max(driver.now()),
+            (None, Some(t)) if self.records == 0 => t,
             _ => driver.now(),
         }
+    }
+
+    /// Reads the first record, so that its time is known before anything else
+    /// reaches the gateway; a paced capture's clock starts with it.
+    pub(super) fn prime(&mut self, driver: &mut Driver) -> Result<(), CaptureError> {
+        if self.over {
+            return Ok(());
+        }
+        if let (Some(t), Some(pace)) = (self.upcoming(driver)?, &mut self.pace) {
+            pace.anchor.get_or_insert((t, tokio::time::Instant::now()));
+        }
+        Ok(())
     }
 
     /// Feeds the next record when it is due, or says that `wake` came first.
@@ -240,5 +259,44 @@ impl Pace {
         let (t0, w0) = self.anchor?;
         let wall = w0.elapsed().as_secs_f64();
         Some(t0.saturating_add((wall * self.speed * 1e6) as Micros))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::CoreConfig;
+    use crate::dbus::Outbox;
+    use crate::gateway::{Gateway, GatewayConfig};
+
+    /// A capture of two frames, a second apart, 2024-01-01 00:00:00 UTC on.
+    fn capture(speed: Speed) -> Capture {
+        let text = "(1704067200.000000) can0 09F8027F#1A2B3C4D5E6F7081\n\
+                    (1704067201.000000) can0 09F8027F#1A2B3C4D5E6F7081\n";
+        let input: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text.as_bytes()));
+        let reader = LogReader::new(input, "two frames");
+        Capture::new(Path::new("two frames"), false, reader, speed, 1).expect("capture")
+    }
+
+    fn driver() -> Driver {
+        let cfg = GatewayConfig::new("can0", CoreConfig::gateway(1).listen_only());
+        Driver::new(Gateway::new(cfg, std::sync::Arc::new(Outbox::new())))
+    }
+
+    /// What D-Bus says before the first record is taken at the capture's start:
+    /// taken at time 0, NMEA 2000-out's timers would be walked through to the
+    /// capture's clock one by one (a replay that fed nothing for minutes).
+    #[tokio::test]
+    async fn before_the_first_record_it_is_the_capture_s_start() {
+        for speed in [Speed::Fast, Speed::Paced(1.0)] {
+            let (mut c, mut d) = (capture(speed), driver());
+            c.prime(&mut d).expect("primed");
+            let before = c.now(&d);
+            let fed = c.next(&mut d, Micros::MAX).await.expect("first record");
+            assert_eq!(fed, Next::Fed);
+            // The driver's time is the first record's replay time once fed.
+            assert_eq!(before, d.now(), "{speed:?}");
+            assert!(before > 0);
+        }
     }
 }

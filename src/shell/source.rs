@@ -47,6 +47,14 @@ impl Source {
         }
     }
 
+    /// Made ready before the first turn: a capture's first record is read.
+    pub(super) fn prime(&mut self, driver: &mut Driver) -> Result<(), CaptureError> {
+        match self {
+            Source::Socket(_) => Ok(()),
+            Source::Capture(c) => c.prime(driver),
+        }
+    }
+
     /// Feeds one more input that is ready at once (a capture played as fast as
     /// possible); false when the shell is to take a turn first.
     pub(super) fn ready(&mut self, driver: &mut Driver) -> Result<bool, CaptureError> {

@@ -162,9 +162,13 @@ impl Shell {
         stop: impl Future<Output = T>,
     ) -> Result<Ended<T>, CaptureError> {
         tokio::pin!(stop);
-        // A capture's gateway is there before anything from D-Bus reaches it.
+        // A capture's gateway is there, and the capture's clock at its first
+        // record, before anything from D-Bus reaches it.
         if let (None, Source::Capture(_)) = (&self.driver, &self.source) {
             self.up(0);
+        }
+        if let Some(d) = &mut self.driver {
+            self.source.prime(d)?;
         }
         loop {
             let wake = self.wake();
