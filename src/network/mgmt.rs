@@ -48,30 +48,31 @@ pub fn request(pgn: u32) -> Vec<u8> {
     built(PGN_ISO_REQUEST, &[(field::PGN, Put::Raw(u64::from(pgn)))])
 }
 
-/// The payload of `pgn` with `values`: every value here is one its definition
-/// carries (the unit tests hold each builder to its bytes), so a failure is a
-/// definition changed under the code, logged and sent as nothing.
+/// The payload of `pgn` with `values`, by its own definition.
 fn built(pgn: u32, values: &[(&str, Put<'_>)]) -> Vec<u8> {
-    pgn::build(pgn, values).unwrap_or_else(|e| {
+    encoded(pgn::definition(pgn), pgn, values)
+}
+
+/// The payload of 126208's variant `id` with `values`.
+pub fn group_function(id: &str, values: &[(&str, Put<'_>)]) -> Vec<u8> {
+    encoded(
+        pgn::variant(PGN_GROUP_FUNCTION, id),
+        PGN_GROUP_FUNCTION,
+        values,
+    )
+}
+
+/// `values` encoded by `def`. Every value here is one its definition carries (the
+/// unit tests hold each builder to its bytes), so a failure is a definition
+/// changed under the code: logged, and sent as nothing.
+fn encoded(def: Option<&pgn::PgnDef>, pgn: u32, values: &[(&str, Put<'_>)]) -> Vec<u8> {
+    let payload = def
+        .ok_or(pgn::EncodeError::NoDefinition(pgn))
+        .and_then(|d| pgn::encode(d, values));
+    payload.unwrap_or_else(|e| {
         tracing::error!("{e}");
         Vec::new()
     })
-}
-
-/// The payload of 126208's variant `id` with `values`, as [`built`].
-pub fn group_function(id: &str, values: &[(&str, Put<'_>)]) -> Vec<u8> {
-    let def = pgn::variant(PGN_GROUP_FUNCTION, id);
-    match def.map(|d| pgn::encode(d, values)) {
-        Some(Ok(p)) => p,
-        Some(Err(e)) => {
-            tracing::error!("{e}");
-            Vec::new()
-        }
-        None => {
-            tracing::error!("126208 has no variant {id}");
-            Vec::new()
-        }
-    }
 }
 
 /// A NAK: "I do not send `pgn`", the answer to an addressed request we cannot serve.
